@@ -1,0 +1,2 @@
+//! The `maillon` command line.
+fn main() {}

@@ -1,0 +1,265 @@
+//! Network-level kinds: the charter, node announcements and node policies.
+
+use super::{header_rules, BodyFields};
+use crate::cbor::Value;
+use crate::error::DecodeError;
+use crate::fields::{put, Fields};
+use crate::ids::{NetworkId, PublicKey};
+use crate::record::Header;
+
+/// The founders' charter. Its body's hash is the network id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charter {
+    /// The network's name, 1..=80 bytes.
+    pub name: String,
+    /// Founders' keys, 1..=32, strictly ascending.
+    pub founders: Vec<PublicKey>,
+    /// Moderation council keys, 1..=32, strictly ascending.
+    pub council: Vec<PublicKey>,
+    /// Council signatures needed to appoint or remove a moderator, 1..=council size.
+    pub council_threshold: u64,
+    /// Sponsorships a candidate needs by default, 1..=16.
+    pub sponsors_required: u64,
+    /// Sponsorships a member in good standing may have counted at once, 1..=1000.
+    pub sponsor_quota: u64,
+    /// Quota lost per strike, 0..=1000.
+    pub strike_penalty: u64,
+    /// How long a member below the required count keeps probation, in ms.
+    pub probation_grace_ms: u64,
+    /// How long a listing's author has to answer a transaction, in ms.
+    pub answer_deadline_ms: u64,
+    /// How far in the future a record's creation time may be, in ms.
+    pub max_clock_skew_ms: u64,
+    /// Sponsor co-signatures a key recovery needs, 1..=16.
+    pub recovery_threshold: u64,
+    /// Bumps one node may sign per day, 0..=10000.
+    pub bumps_per_node_per_day: u64,
+    /// The rules every candidate accepts, 1..=8000 bytes; the first is the duty to answer.
+    pub rules: String,
+}
+
+impl Charter {
+    /// The id of the network this charter founds.
+    pub fn network_id(&self) -> NetworkId {
+        NetworkId::of_charter_body(&self.to_value().encode())
+    }
+
+    /// SHA-256 of the rules text, which a join record carries.
+    pub fn rules_hash(&self) -> [u8; 32] {
+        crate::ids::sha256(&[self.rules.as_bytes()])
+    }
+}
+
+impl BodyFields for Charter {
+    fn to_value(&self) -> Value {
+        Value::Array(vec![
+            put::text(&self.name),
+            put::keys(&self.founders),
+            put::keys(&self.council),
+            put::uint(self.council_threshold),
+            put::uint(self.sponsors_required),
+            put::uint(self.sponsor_quota),
+            put::uint(self.strike_penalty),
+            put::uint(self.probation_grace_ms),
+            put::uint(self.answer_deadline_ms),
+            put::uint(self.max_clock_skew_ms),
+            put::uint(self.recovery_threshold),
+            put::uint(self.bumps_per_node_per_day),
+            put::text(&self.rules),
+        ])
+    }
+
+    fn from_value(value: &Value) -> Result<Self, DecodeError> {
+        let mut f = Fields::new(value, 13, "charter")?;
+        let name = f.text("name", 1, 80)?;
+        let founders: Vec<PublicKey> = f
+            .sorted_keys("founders", 32)?
+            .into_iter()
+            .map(PublicKey)
+            .collect();
+        let council: Vec<PublicKey> = f
+            .sorted_keys("council", 32)?
+            .into_iter()
+            .map(PublicKey)
+            .collect();
+        if founders.is_empty() {
+            return Err(DecodeError::FieldTooShort {
+                field: "founders",
+                len: 0,
+                min: 1,
+            });
+        }
+        if council.is_empty() {
+            return Err(DecodeError::FieldTooShort {
+                field: "council",
+                len: 0,
+                min: 1,
+            });
+        }
+        Ok(Charter {
+            name,
+            founders,
+            council_threshold: f.uint_in("council_threshold", 1, council.len() as u64)?,
+            council,
+            sponsors_required: f.uint_in("sponsors_required", 1, 16)?,
+            sponsor_quota: f.uint_in("sponsor_quota", 1, 1000)?,
+            strike_penalty: f.uint_in("strike_penalty", 0, 1000)?,
+            probation_grace_ms: f.uint_in("probation_grace_ms", 0, 365 * 86_400_000)?,
+            answer_deadline_ms: f.uint_in("answer_deadline_ms", 3_600_000, 30 * 86_400_000)?,
+            max_clock_skew_ms: f.uint_in("max_clock_skew_ms", 0, 86_400_000)?,
+            recovery_threshold: f.uint_in("recovery_threshold", 1, 16)?,
+            bumps_per_node_per_day: f.uint_in("bumps_per_node_per_day", 0, 10_000)?,
+            rules: f.text("rules", 1, 8000)?,
+        })
+    }
+
+    fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
+        header_rules::no_expiry(header)?;
+        header_rules::refs_exactly(header, &[])?;
+        if !self.founders.contains(&header.author) {
+            return Err(DecodeError::Inconsistent(
+                "a charter is signed by one of its founders",
+            ));
+        }
+        if header.network != self.network_id() {
+            return Err(DecodeError::Inconsistent(
+                "a charter's network id is the hash of its body",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Domain tag of the statement an operator signs to vouch for a node key.
+pub const NODE_OPERATOR_TAG: &[u8] = b"maillon/node-operator/v1\0";
+
+/// The bytes a member signs to become the operator of `node`.
+pub fn node_operator_message(network: &NetworkId, node: &PublicKey) -> Vec<u8> {
+    [NODE_OPERATOR_TAG, &network.0, &node.0].concat()
+}
+
+/// A node announces itself; the author is the node's key (its libp2p identity).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeAnnouncement {
+    /// Display name, 1..=80 bytes, for example "Paroisse Saint-Jean, Valence".
+    pub name: String,
+    /// Region, 0..=80 bytes.
+    pub region: String,
+    /// The node's postcode.
+    pub postcode: String,
+    /// Multiaddresses as text, at most 8, each at most 200 bytes.
+    pub addresses: Vec<String>,
+    /// The member who operates the node.
+    pub operator: PublicKey,
+    /// The operator's signature over [`node_operator_message`].
+    pub operator_signature: crate::signature::Signature,
+}
+
+impl BodyFields for NodeAnnouncement {
+    fn to_value(&self) -> Value {
+        Value::Array(vec![
+            put::text(&self.name),
+            put::text(&self.region),
+            put::text(&self.postcode),
+            Value::Array(self.addresses.iter().map(|a| put::text(a)).collect()),
+            put::key(&self.operator),
+            put::bytes(&self.operator_signature.0),
+        ])
+    }
+
+    fn from_value(value: &Value) -> Result<Self, DecodeError> {
+        let mut f = Fields::new(value, 6, "node_announcement")?;
+        Ok(NodeAnnouncement {
+            name: f.text("name", 1, 80)?,
+            region: f.text("region", 0, 80)?,
+            postcode: f.postcode("postcode")?,
+            addresses: f.list("addresses", 8, |v| match v {
+                Value::Text(t) => {
+                    crate::fields::check_text("addresses", t, 1, 200)?;
+                    Ok(t.clone())
+                }
+                _ => Err(DecodeError::Malformed {
+                    field: "addresses",
+                    expected: "text string",
+                }),
+            })?,
+            operator: f.key("operator")?,
+            operator_signature: f.signature("operator_signature")?,
+        })
+    }
+
+    fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
+        header_rules::no_expiry(header)?;
+        header_rules::refs_exactly(header, &[])
+    }
+}
+
+/// How a node treats another node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PolicyLevel {
+    /// No restriction (used to lift an earlier policy).
+    Normal = 0,
+    /// Rate-limit the node's records and bumps.
+    Limit = 1,
+    /// Ignore the node's new records and refuse it as a peer.
+    Suspend = 2,
+}
+
+impl PolicyLevel {
+    fn from_code(code: u64) -> Option<PolicyLevel> {
+        [
+            PolicyLevel::Normal,
+            PolicyLevel::Limit,
+            PolicyLevel::Suspend,
+        ]
+        .get(code as usize)
+        .copied()
+    }
+}
+
+/// A node's operator states a policy towards another node. Author: the node's key.
+/// The newest policy per (author, target) is in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodePolicy {
+    /// The node the policy is about.
+    pub target: PublicKey,
+    /// The policy.
+    pub level: PolicyLevel,
+    /// Why, 1..=1000 bytes.
+    pub reason: String,
+}
+
+impl BodyFields for NodePolicy {
+    fn to_value(&self) -> Value {
+        Value::Array(vec![
+            put::key(&self.target),
+            put::uint(self.level as u64),
+            put::text(&self.reason),
+        ])
+    }
+
+    fn from_value(value: &Value) -> Result<Self, DecodeError> {
+        let mut f = Fields::new(value, 3, "node_policy")?;
+        let target = f.key("target")?;
+        let code = f.uint_in("level", 0, 2)?;
+        Ok(NodePolicy {
+            target,
+            level: PolicyLevel::from_code(code).ok_or(DecodeError::OutOfRange {
+                field: "level",
+                value: code as i128,
+            })?,
+            reason: f.text("reason", 1, 1000)?,
+        })
+    }
+
+    fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
+        header_rules::no_expiry(header)?;
+        header_rules::refs_exactly(header, &[])?;
+        if self.target == header.author {
+            return Err(DecodeError::Inconsistent(
+                "a node cannot set a policy on itself",
+            ));
+        }
+        Ok(())
+    }
+}

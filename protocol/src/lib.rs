@@ -1,0 +1,39 @@
+//! Maillon's protocol core: every signed record, its canonical encoding, and the trust
+//! rules of the network, as pure functions.
+//!
+//! This crate does no IO, spawns nothing and reads no clock or randomness: times and keys
+//! are arguments. The node, the web UI and any other implementation share it.
+//!
+//! # Layout
+//! - [`cbor`]: the deterministic CBOR subset codec.
+//! - [`ids`]: newtypes for keys, ids, hashes and times; domain-separated hashing.
+//! - [`signature`]: Ed25519 with `verify_strict` semantics, single and batched.
+//! - [`record`]: header, wire form, signing bytes, strict decoding.
+//! - [`kinds`]: every record kind's body and context-free rules.
+//! - [`validate`]: the rules a record must meet against the current state ([`StateView`]).
+//! - [`membership`]: who is a member, as a least fixpoint from the founders.
+//! - [`trust`]: shortest sponsorship paths and independent paths between two members.
+//! - [`testkit`]: deterministic keys, charters and records for tests, vectors and tools.
+//! - [`state`]: [`RecordSet`], an in-memory record set that implements [`StateView`].
+//! - [`error`]: decoding errors.
+
+pub mod cbor;
+pub mod error;
+mod fields;
+pub mod ids;
+pub mod kinds;
+pub mod membership;
+pub mod record;
+pub mod signature;
+pub mod state;
+pub mod testkit;
+pub mod trust;
+pub mod validate;
+
+pub use error::DecodeError;
+pub use ids::{BlobHash, BodyHash, NetworkId, PublicKey, RecordId, Timestamp};
+pub use kinds::{Body, Kind};
+pub use record::{Draft, Header, Record};
+pub use signature::{SecretKey, Signature, SignatureError};
+pub use state::RecordSet;
+pub use validate::{Invalid, StateView, Verdict};

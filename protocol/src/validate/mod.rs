@@ -1,0 +1,362 @@
+//! The rules a well-formed, correctly signed record must meet against the current state.
+//!
+//! [`validate`] is a pure function of the record, a read-only [`StateView`] and the time.
+//! A record whose refs are not all known yet is not invalid: the verdict says which refs to
+//! fetch, and the caller parks the record. Failures are split into two classes:
+//! [`Invalid::is_permanent`] ones can never become valid (the sender misbehaved), the others
+//! depend on records the receiver may not have yet (a sponsorship that makes the author a
+//! member, a moderator's appointment) and are ignored without penalty.
+
+mod rules;
+
+use thiserror::Error;
+
+use crate::ids::{NetworkId, PublicKey, RecordId, Timestamp};
+use crate::kinds::{
+    appointment_message, key_binding_message, node_operator_message, Body, Charter,
+    ComplaintSubject, Kind, LabelAction,
+};
+use crate::membership::Status;
+use crate::record::Record;
+use crate::signature;
+
+/// What a validator may ask of the state. Implemented by the node's store and by
+/// [`crate::RecordSet`].
+pub trait StateView {
+    /// The network's charter.
+    fn charter(&self) -> &Charter;
+    /// The network id.
+    fn network(&self) -> NetworkId;
+    /// A stored record.
+    fn record(&self, id: &RecordId) -> Option<Record>;
+    /// A key's membership status now.
+    fn status(&self, key: &PublicKey) -> Status;
+    /// The identity a key belongs to.
+    fn identity(&self, key: &PublicKey) -> PublicKey;
+    /// Whether `key` held a moderator's office at `at`.
+    fn is_moderator_at(&self, key: &PublicKey, at: Timestamp) -> bool;
+    /// Whether `key` is a node announced by a member.
+    fn is_announced_node(&self, key: &PublicKey) -> bool;
+    /// Sponsors whose sponsorship currently supports the identity of `key`.
+    fn sponsors(&self, key: &PublicKey) -> Vec<PublicKey>;
+    /// The time of the latest erasure by `author`'s identity, if any.
+    fn erased_at(&self, author: &PublicKey) -> Option<Timestamp>;
+    /// Bumps signed by `node` with a creation time in `[since, until)`.
+    fn bumps_between(&self, node: &PublicKey, since: Timestamp, until: Timestamp) -> usize;
+}
+
+/// A record that meets the rules, or one that must wait for its refs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid against the state.
+    Valid,
+    /// These refs are unknown: park the record and fetch them.
+    MissingRefs(Vec<RecordId>),
+}
+
+/// Why a record is refused by the state rules.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Invalid {
+    /// Created too far in the future.
+    #[error("created {ahead_ms} ms in the future, more than the charter's {max_ms} ms")]
+    FromTheFuture {
+        /// How far ahead.
+        ahead_ms: u64,
+        /// The limit.
+        max_ms: u64,
+    },
+    /// A body for a record its author has erased.
+    #[error("the author erased this record's body")]
+    ErasedBody,
+    /// A record without a body that no erasure covers.
+    #[error("record has no body and no erasure covers it")]
+    MissingBody,
+    /// The author is expelled.
+    #[error("the author is expelled")]
+    AuthorExpelled,
+    /// The author's status does not allow this kind (yet).
+    #[error("the author's status ({status}) does not allow a {kind:?} record")]
+    NotAllowed {
+        /// The kind.
+        kind: Kind,
+        /// The author's status name.
+        status: &'static str,
+    },
+    /// A join accepting other rules than the charter's.
+    #[error("the join accepts rules other than the charter's")]
+    WrongRules,
+    /// A ref that is not of the kind the body says.
+    #[error("ref {id} must be a {expected}")]
+    WrongRefKind {
+        /// The ref.
+        id: RecordId,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// Someone other than the right author acts on a record.
+    #[error("only {who} may do this")]
+    WrongAuthor {
+        /// Who may.
+        who: &'static str,
+    },
+    /// A new listing version older than the first.
+    #[error("a new version must be newer than the first version")]
+    VersionNotNewer,
+    /// Sponsoring an expelled key.
+    #[error("an expelled key cannot be sponsored")]
+    CandidateExpelled,
+    /// A co-signature or binding signature that does not verify.
+    #[error("the {field} signature does not verify: {error}")]
+    BadCosignature {
+        /// Which signature.
+        field: &'static str,
+        /// Why.
+        error: signature::SignatureError,
+    },
+    /// A co-signer who is not on the council.
+    #[error("a co-signer is not on the council")]
+    NotCouncil,
+    /// Fewer council signatures than the charter requires.
+    #[error("{found} council signatures, {required} required")]
+    CouncilThreshold {
+        /// Signatures found.
+        found: usize,
+        /// Signatures required.
+        required: u64,
+    },
+    /// A label or retraction by a key that was not a moderator at the time.
+    #[error("the author was not a moderator at the record's time")]
+    NotModerator,
+    /// A retraction of an expulsion.
+    #[error("an expulsion cannot be retracted")]
+    ExpulsionIsPermanent,
+    /// A node record whose author is not an announced node.
+    #[error("the author is not an announced node")]
+    NotAnnouncedNode,
+    /// The node has used up its bumps for the day.
+    #[error("the node has already signed {count} bumps in the last day")]
+    BumpRateExceeded {
+        /// Bumps in the day before.
+        count: usize,
+    },
+    /// A recovery co-signer who is not a current sponsor of the identity.
+    #[error("a recovery co-signer is not a sponsor of the identity")]
+    NotASponsor,
+    /// Too few recovery co-signatures.
+    #[error("{found} sponsor signatures, {required} required")]
+    RecoveryThreshold {
+        /// Signatures found.
+        found: usize,
+        /// Signatures required.
+        required: u64,
+    },
+}
+
+impl Invalid {
+    /// Whether no later record can make this one valid: the sender is at fault.
+    pub fn is_permanent(&self) -> bool {
+        !matches!(
+            self,
+            Invalid::FromTheFuture { .. }
+                | Invalid::MissingBody
+                | Invalid::NotAllowed { .. }
+                | Invalid::NotModerator
+                | Invalid::NotAnnouncedNode
+                | Invalid::BumpRateExceeded { .. }
+                | Invalid::NotASponsor
+        )
+    }
+
+    /// A short stable code for APIs and test vectors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Invalid::FromTheFuture { .. } => "from_the_future",
+            Invalid::ErasedBody => "erased_body",
+            Invalid::MissingBody => "missing_body",
+            Invalid::AuthorExpelled => "author_expelled",
+            Invalid::NotAllowed { .. } => "not_allowed",
+            Invalid::WrongRules => "wrong_rules",
+            Invalid::WrongRefKind { .. } => "wrong_ref_kind",
+            Invalid::WrongAuthor { .. } => "wrong_author",
+            Invalid::VersionNotNewer => "version_not_newer",
+            Invalid::CandidateExpelled => "candidate_expelled",
+            Invalid::BadCosignature { .. } => "bad_cosignature",
+            Invalid::NotCouncil => "not_council",
+            Invalid::CouncilThreshold { .. } => "council_threshold",
+            Invalid::NotModerator => "not_moderator",
+            Invalid::ExpulsionIsPermanent => "expulsion_is_permanent",
+            Invalid::NotAnnouncedNode => "not_announced_node",
+            Invalid::BumpRateExceeded { .. } => "bump_rate_exceeded",
+            Invalid::NotASponsor => "not_a_sponsor",
+            Invalid::RecoveryThreshold { .. } => "recovery_threshold",
+        }
+    }
+}
+
+/// Checks a record against the state at `now`. The record must already be decoded for this
+/// network and its signature verified.
+pub fn validate(
+    record: &Record,
+    state: &dyn StateView,
+    now: Timestamp,
+) -> Result<Verdict, Invalid> {
+    let header = record.header();
+    let max_skew = state.charter().max_clock_skew_ms;
+    if header.created.0 > now.0.saturating_add(max_skew) {
+        return Err(Invalid::FromTheFuture {
+            ahead_ms: header.created.0 - now.0,
+            max_ms: max_skew,
+        });
+    }
+    let erased = header.kind.is_erasable()
+        && state
+            .erased_at(&header.author)
+            .is_some_and(|t| header.created <= t);
+    let Some(body) = record.body() else {
+        return if erased {
+            Ok(Verdict::Valid)
+        } else {
+            Err(Invalid::MissingBody)
+        };
+    };
+    if erased {
+        return Err(Invalid::ErasedBody);
+    }
+    let missing: Vec<RecordId> = header
+        .refs
+        .iter()
+        .filter(|id| state.record(id).is_none())
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Ok(Verdict::MissingRefs(missing));
+    }
+    rules::check(record, body, state).map(|()| Verdict::Valid)
+}
+
+/// Helpers the per-kind rules share.
+pub(crate) mod support {
+    use super::*;
+
+    /// The author's status must satisfy `allowed`; an expelled author is refused for good.
+    pub fn author_may(
+        record: &Record,
+        state: &dyn StateView,
+        allowed: fn(&Status) -> bool,
+    ) -> Result<(), Invalid> {
+        let status = state.status(&record.header().author);
+        if matches!(status, Status::Expelled { .. }) {
+            return Err(Invalid::AuthorExpelled);
+        }
+        if allowed(&status) {
+            Ok(())
+        } else {
+            Err(Invalid::NotAllowed {
+                kind: record.header().kind,
+                status: status.name(),
+            })
+        }
+    }
+
+    /// The referenced record, which must exist (refs were checked) and have a body of the
+    /// expected kind.
+    pub fn referenced(
+        state: &dyn StateView,
+        id: &RecordId,
+        kind: Kind,
+        expected: &'static str,
+    ) -> Result<Record, Invalid> {
+        match state.record(id) {
+            Some(r) if r.header().kind == kind => Ok(r),
+            _ => Err(Invalid::WrongRefKind { id: *id, expected }),
+        }
+    }
+
+    /// The first version of a listing series.
+    pub fn listing_series(state: &dyn StateView, series: &RecordId) -> Result<Record, Invalid> {
+        let record = referenced(state, series, Kind::Listing, "listing's first version")?;
+        match record.body() {
+            Some(Body::Listing(l)) if l.series.is_some() => Err(Invalid::WrongRefKind {
+                id: *series,
+                expected: "listing's first version",
+            }),
+            _ => Ok(record),
+        }
+    }
+
+    /// Whether two keys belong to the same identity.
+    pub fn same_identity(state: &dyn StateView, a: &PublicKey, b: &PublicKey) -> bool {
+        state.identity(a) == state.identity(b)
+    }
+
+    /// The listing author and opener of a transaction.
+    pub fn transaction_parties(
+        state: &dyn StateView,
+        transaction: &RecordId,
+    ) -> Result<(PublicKey, PublicKey), Invalid> {
+        let open = referenced(
+            state,
+            transaction,
+            Kind::TransactionOpen,
+            "transaction open",
+        )?;
+        let listing_author = match open.body() {
+            Some(Body::TransactionOpen(o)) => state.record(&o.listing).map(|l| l.header().author),
+            _ => None,
+        };
+        // An open was validated against its listing, so the listing is stored; a missing one
+        // means its body was erased, which leaves the author in the header.
+        let listing_author = listing_author.ok_or(Invalid::WrongRefKind {
+            id: *transaction,
+            expected: "transaction open",
+        })?;
+        Ok((listing_author, open.header().author))
+    }
+
+    pub use crate::kinds::AppointmentAction;
+    pub use crate::signature::verify as verify_signature;
+
+    /// Verifies co-signatures over `message` and returns the distinct signers.
+    pub fn cosigners(
+        pairs: &[(PublicKey, crate::signature::Signature)],
+        message: &[u8],
+        field: &'static str,
+    ) -> Result<Vec<PublicKey>, Invalid> {
+        for (key, sig) in pairs {
+            verify_signature(key, message, sig)
+                .map_err(|error| Invalid::BadCosignature { field, error })?;
+        }
+        Ok(pairs.iter().map(|(k, _)| *k).collect())
+    }
+
+    pub fn label_is_expulsion(record: &Record) -> bool {
+        matches!(record.body(), Some(Body::ModerationLabel(l)) if l.action == LabelAction::ExpelMember)
+    }
+
+    pub fn subject_ref(subject: &ComplaintSubject) -> Option<(RecordId, Kind, &'static str)> {
+        match subject {
+            ComplaintSubject::Listing(id) => Some((*id, Kind::Listing, "listing")),
+            ComplaintSubject::Transaction(id) => {
+                Some((*id, Kind::TransactionOpen, "transaction open"))
+            }
+            ComplaintSubject::Member(_) => None,
+        }
+    }
+
+    pub fn appointment_msg(
+        network: &NetworkId,
+        moderator: &PublicKey,
+        action: AppointmentAction,
+        created: Timestamp,
+    ) -> Vec<u8> {
+        appointment_message(network, moderator, action, created)
+    }
+
+    pub fn binding_msg(network: &NetworkId, old: &PublicKey, new: &PublicKey) -> Vec<u8> {
+        key_binding_message(network, old, new)
+    }
+
+    pub fn operator_msg(network: &NetworkId, node: &PublicKey) -> Vec<u8> {
+        node_operator_message(network, node)
+    }
+}
