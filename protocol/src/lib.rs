@@ -12,12 +12,14 @@
 //! - [`kinds`]: every record kind's body and context-free rules.
 //! - [`validate`]: the rules a record must meet against the current state ([`StateView`]).
 //! - [`membership`]: who is a member, as a least fixpoint from the founders.
+//! - [`effects`]: the standing-dependent effects of records (publishing, nodes, bumps).
 //! - [`trust`]: shortest sponsorship paths and independent paths between two members.
 //! - [`testkit`]: deterministic keys, charters and records for tests, vectors and tools.
 //! - [`state`]: [`RecordSet`], an in-memory record set that implements [`StateView`].
 //! - [`error`]: decoding errors.
 
 pub mod cbor;
+pub mod effects;
 pub mod error;
 mod fields;
 pub mod ids;

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use thiserror::Error;
 
+use crate::effects::{announced_nodes, known_authors};
 use crate::error::DecodeError;
 use crate::ids::{NetworkId, PublicKey, RecordId, Timestamp};
 use crate::kinds::{Body, Charter};
-use crate::membership::{Facts, MembershipTable, Moderators, Rules, Status};
+use crate::membership::{Facts, MembershipTable, Moderators, Rules};
 use crate::record::Record;
 use crate::signature::SignatureError;
 use crate::validate::{validate, Invalid, StateView, Verdict};
@@ -72,9 +73,8 @@ pub struct RecordSet {
     records: BTreeMap<RecordId, Record>,
     now: Timestamp,
     table: MembershipTable,
-    moderators: Moderators,
     erased: HashMap<PublicKey, Timestamp>,
-    nodes: HashSet<PublicKey>,
+    known: HashSet<PublicKey>,
 }
 
 impl RecordSet {
@@ -92,9 +92,8 @@ impl RecordSet {
             records: BTreeMap::new(),
             now,
             table,
-            moderators: Moderators::default(),
             erased: HashMap::new(),
-            nodes: HashSet::new(),
+            known: HashSet::new(),
         };
         set.records.insert(charter_record.id(), charter_record);
         set.refresh(now);
@@ -143,24 +142,24 @@ impl RecordSet {
         self.records.insert(record.id(), record);
     }
 
-    /// Recomputes membership, moderators and announced nodes at `now`.
+    /// Recomputes membership and the known authors at `now`.
     pub fn refresh(&mut self, now: Timestamp) {
         self.now = now;
-        self.moderators = Moderators::from_records(&self.charter, self.records.values());
         let facts = Facts::from_records(&self.charter, self.records.values());
         self.table = MembershipTable::compute(&Rules::of(&self.charter), &facts, now);
-        self.nodes = self
-            .records
-            .values()
-            .filter_map(|r| match r.body() {
-                Some(Body::NodeAnnouncement(n))
-                    if self.table.status(&n.operator).is_in_good_standing() =>
-                {
-                    Some(r.header().author)
-                }
-                _ => None,
-            })
-            .collect();
+        self.known = known_authors(&self.charter, self.records.values());
+    }
+
+    /// The moderators' terms of office.
+    pub fn moderators(&self) -> Moderators {
+        Moderators::from_records(&self.charter, self.records.values())
+    }
+
+    /// Announced nodes in force now.
+    pub fn announced_nodes(&self) -> HashSet<PublicKey> {
+        announced_nodes(self.records.values(), &self.table)
+            .into_keys()
+            .collect()
     }
 
     /// The membership table at the last refresh.
@@ -199,34 +198,13 @@ impl StateView for RecordSet {
     fn record(&self, id: &RecordId) -> Option<Record> {
         self.records.get(id).cloned()
     }
-    fn status(&self, key: &PublicKey) -> Status {
-        self.table.status(key)
+    fn is_known_author(&self, key: &PublicKey) -> bool {
+        self.known.contains(key)
     }
     fn identity(&self, key: &PublicKey) -> PublicKey {
         self.table.identity(key)
     }
-    fn is_moderator_at(&self, key: &PublicKey, at: Timestamp) -> bool {
-        self.moderators.is_moderator_at(key, at)
-    }
-    fn is_announced_node(&self, key: &PublicKey) -> bool {
-        self.nodes.contains(key)
-    }
-    fn sponsors(&self, key: &PublicKey) -> Vec<PublicKey> {
-        self.table.sponsors(key)
-    }
     fn erased_at(&self, author: &PublicKey) -> Option<Timestamp> {
         self.erased.get(&self.table.identity(author)).copied()
-    }
-    fn bumps_between(&self, node: &PublicKey, since: Timestamp, until: Timestamp) -> usize {
-        self.records
-            .values()
-            .filter(|r| {
-                let h = r.header();
-                matches!(r.body(), Some(Body::Bump(_)))
-                    && h.author == *node
-                    && h.created >= since
-                    && h.created < until
-            })
-            .count()
     }
 }

@@ -253,14 +253,18 @@ impl Signer {
         )
     }
 
-    /// A key recovery binding `new` to `old`'s identity, co-signed by `sponsors`.
+    /// A key recovery binding `new` to `old`'s identity, co-signed by `sponsors`, whose
+    /// sponsorships of the identity are `sponsorships`.
     pub fn recover(
         &self,
         old: PublicKey,
         new: &SecretKey,
         sponsors: &[&SecretKey],
+        sponsorships: &[RecordId],
         at: Timestamp,
     ) -> Record {
+        let mut sponsorships = sponsorships.to_vec();
+        sponsorships.sort();
         let message = key_binding_message(&self.network, &old, &new.public_key());
         let mut sponsor_signatures: Vec<_> = sponsors
             .iter()
@@ -271,6 +275,7 @@ impl Signer {
             new,
             KeyRecovery {
                 old_key: old,
+                sponsorships,
                 sponsor_signatures,
             },
             at,

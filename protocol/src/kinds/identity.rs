@@ -261,6 +261,8 @@ impl BodyFields for KeyRotation {
 pub struct KeyRecovery {
     /// The key whose passphrase was lost.
     pub old_key: PublicKey,
+    /// The co-signers' sponsorships of the identity, ids ascending, 1..=16; also the refs.
+    pub sponsorships: Vec<RecordId>,
     /// Sponsors' signatures over [`key_binding_message`], 1..=16, keys ascending.
     pub sponsor_signatures: Vec<(PublicKey, Signature)>,
 }
@@ -269,13 +271,19 @@ impl BodyFields for KeyRecovery {
     fn to_value(&self) -> Value {
         Value::Array(vec![
             put::key(&self.old_key),
+            Value::Array(self.sponsorships.iter().map(put::id).collect()),
             put::cosignatures(&self.sponsor_signatures),
         ])
     }
 
     fn from_value(value: &Value) -> Result<Self, DecodeError> {
-        let mut f = Fields::new(value, 2, "key_recovery")?;
+        let mut f = Fields::new(value, 3, "key_recovery")?;
         let old_key = f.key("old_key")?;
+        let sponsorships: Vec<RecordId> = f
+            .sorted_keys("sponsorships", 16)?
+            .into_iter()
+            .map(RecordId)
+            .collect();
         let sponsor_signatures = f.cosignatures("sponsor_signatures", 16)?;
         if sponsor_signatures.is_empty() {
             return Err(DecodeError::FieldTooShort {
@@ -284,15 +292,21 @@ impl BodyFields for KeyRecovery {
                 min: 1,
             });
         }
+        if sponsorships.len() != sponsor_signatures.len() {
+            return Err(DecodeError::Inconsistent(
+                "one sponsorship per sponsor signature",
+            ));
+        }
         Ok(KeyRecovery {
             old_key,
+            sponsorships,
             sponsor_signatures,
         })
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
         header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[])?;
+        header_rules::refs_exactly(header, &self.sponsorships)?;
         if self.old_key == header.author {
             return Err(DecodeError::Inconsistent(
                 "the new key must differ from the old one",

@@ -279,6 +279,7 @@ impl Body {
                 refs
             }
             Body::LabelRetraction(b) => vec![b.label],
+            Body::KeyRecovery(b) => b.sponsorships.clone(),
             _ => vec![],
         };
         refs.sort();

@@ -1,1 +1,420 @@
+//! Membership rule tests on hand-built facts: admission, Sybil rings, probation, expulsion
+//! cascades, strikes, requirements and order independence.
 
+use proptest::prelude::*;
+
+use super::*;
+use crate::ids::{PublicKey, RecordId, Timestamp};
+
+const DAY: u64 = Timestamp::DAY_MS;
+
+fn k(n: u8) -> PublicKey {
+    PublicKey([n; 32])
+}
+
+fn t(days: u64) -> Timestamp {
+    Timestamp(1_000 * DAY + days * DAY)
+}
+
+fn rules() -> Rules {
+    Rules {
+        founders: vec![k(1), k(2), k(3)],
+        sponsors_required: 3,
+        sponsor_quota: 20,
+        strike_penalty: 5,
+        probation_grace_ms: 30 * DAY,
+    }
+}
+
+#[derive(Default)]
+struct Net {
+    facts: Facts,
+    next_id: u32,
+}
+
+impl Net {
+    fn join(&mut self, who: u8, day: u64) -> &mut Self {
+        self.facts.joins.push((k(who), t(day)));
+        self
+    }
+
+    fn sponsor(&mut self, sponsor: u8, candidate: u8, day: u64) -> RecordId {
+        self.next_id += 1;
+        let mut id = [0u8; 32];
+        id[..4].copy_from_slice(&self.next_id.to_be_bytes());
+        let id = RecordId(id);
+        self.facts.sponsorships.push(SponsorshipFact {
+            id,
+            sponsor: k(sponsor),
+            candidate: k(candidate),
+            created: t(day),
+            expires: t(day + 90),
+        });
+        id
+    }
+
+    /// Candidate joins on `day` and is sponsored by each of `sponsors` the same day.
+    fn admit(&mut self, who: u8, sponsors: &[u8], day: u64) -> &mut Self {
+        self.join(who, day);
+        for s in sponsors {
+            self.sponsor(*s, who, day);
+        }
+        self
+    }
+
+    fn status(&self, who: u8, day: u64) -> Status {
+        MembershipTable::compute(&rules(), &self.facts, t(day)).status(&k(who))
+    }
+
+    fn table(&self, day: u64) -> MembershipTable {
+        MembershipTable::compute(&rules(), &self.facts, t(day))
+    }
+}
+
+#[test]
+fn founders_are_founders_and_strangers_unknown() {
+    let net = Net::default();
+    assert_eq!(net.status(1, 0), Status::Founder);
+    assert_eq!(net.status(9, 0), Status::Unknown);
+}
+
+#[test]
+fn three_sponsors_admit_and_progress_is_counted() {
+    let mut net = Net::default();
+    net.join(10, 0);
+    net.sponsor(1, 10, 1);
+    net.sponsor(2, 10, 2);
+    assert_eq!(
+        net.status(10, 3),
+        Status::Candidate {
+            sponsors: 2,
+            required: 3
+        }
+    );
+    net.sponsor(3, 10, 4);
+    assert_eq!(
+        net.status(10, 3),
+        Status::Candidate {
+            sponsors: 2,
+            required: 3
+        },
+        "not before day 4"
+    );
+    assert_eq!(net.status(10, 4), Status::Member);
+    assert_eq!(net.table(5).admitted_at(&k(10)), Some(t(4)));
+}
+
+#[test]
+fn sponsorships_without_a_join_do_not_admit() {
+    let mut net = Net::default();
+    for s in [1, 2, 3] {
+        net.sponsor(s, 10, 0);
+    }
+    assert_eq!(net.status(10, 1), Status::Unknown);
+    net.join(10, 5);
+    assert_eq!(
+        net.status(10, 5),
+        Status::Member,
+        "admitted once joined, sponsorships still open"
+    );
+}
+
+#[test]
+fn a_ring_of_candidates_never_gets_in() {
+    let mut net = Net::default();
+    let ring = [20u8, 21, 22, 23, 24, 25];
+    for (i, who) in ring.iter().enumerate() {
+        net.join(*who, 0);
+        for offset in 1..=4 {
+            net.sponsor(*who, ring[(i + offset) % ring.len()], 0);
+        }
+    }
+    // One real member vouches for one of them: still two short, and the ring adds nothing.
+    net.sponsor(1, 20, 1);
+    let table = net.table(10);
+    for who in ring {
+        assert!(
+            matches!(table.status(&k(who)), Status::Candidate { .. }),
+            "{who} got in"
+        );
+    }
+    assert_eq!(
+        table.status(&k(20)),
+        Status::Candidate {
+            sponsors: 1,
+            required: 3
+        }
+    );
+}
+
+#[test]
+fn admission_cascades_through_new_members() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0)
+        .admit(11, &[1, 2, 3], 0)
+        .admit(12, &[1, 2, 3], 0);
+    net.admit(20, &[10, 11, 12], 1);
+    assert_eq!(net.status(20, 1), Status::Member);
+}
+
+#[test]
+fn expired_sponsorships_do_not_admit_but_used_ones_keep_members_in() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    net.sponsor(1, 11, 0);
+    net.sponsor(2, 11, 0);
+    net.sponsor(3, 11, 0);
+    net.join(11, 100); // after the 90-day expiry
+    assert!(matches!(
+        net.status(11, 100),
+        Status::Candidate { sponsors: 0, .. }
+    ));
+    assert_eq!(
+        net.status(10, 200),
+        Status::Member,
+        "expiry after admission changes nothing"
+    );
+}
+
+#[test]
+fn withdrawal_puts_a_member_on_probation_then_back_to_candidate() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    let sponsorship = net.facts.sponsorships[0].id;
+    net.facts.withdrawals.push((sponsorship, k(1), t(10)));
+    let probation = Status::Probation {
+        since: t(10),
+        until: t(40),
+    };
+    assert_eq!(net.status(10, 9), Status::Member);
+    assert_eq!(net.status(10, 10), probation);
+    assert_eq!(net.status(10, 39), probation);
+    assert_eq!(
+        net.status(10, 40),
+        Status::Candidate {
+            sponsors: 2,
+            required: 3
+        }
+    );
+    // A new sponsor restores membership.
+    net.admit(11, &[1, 2, 3], 0);
+    net.sponsor(11, 10, 41);
+    assert_eq!(net.status(10, 41), Status::Member);
+}
+
+#[test]
+fn a_withdrawal_by_someone_else_is_ignored() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    let sponsorship = net.facts.sponsorships[0].id;
+    net.facts.withdrawals.push((sponsorship, k(2), t(10)));
+    assert_eq!(net.status(10, 11), Status::Member);
+}
+
+#[test]
+fn expulsion_is_permanent_strikes_sponsors_and_puts_sponsees_on_probation() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0)
+        .admit(11, &[1, 2, 3], 0)
+        .admit(12, &[1, 2, 3], 0);
+    net.admit(20, &[10, 11, 12], 1); // 20 will be expelled
+    net.admit(30, &[20, 11, 12], 2); // sponsored by 20
+    net.facts.expulsions.push((k(20), t(10)));
+    // New sponsorships after the expulsion change nothing.
+    net.sponsor(1, 20, 11);
+    net.sponsor(2, 20, 11);
+    net.sponsor(3, 20, 11);
+    let table = net.table(12);
+    assert_eq!(table.status(&k(20)), Status::Expelled { at: t(10) });
+    for sponsor in [10, 11, 12] {
+        assert_eq!(table.strikes(&k(sponsor)), 1, "sponsor {sponsor}");
+        assert_eq!(table.quota(&k(sponsor)), 15);
+    }
+    assert_eq!(
+        table.strikes(&k(1)),
+        0,
+        "late sponsors of an expelled key get no strike"
+    );
+    assert_eq!(
+        table.status(&k(30)),
+        Status::Probation {
+            since: t(10),
+            until: t(40)
+        }
+    );
+    assert_eq!(
+        table.status(&k(10)),
+        Status::Member,
+        "sponsors stay members"
+    );
+}
+
+#[test]
+fn strikes_lower_the_quota_until_sponsorships_stop_counting() {
+    let mut rules = rules();
+    rules.sponsor_quota = 6;
+    rules.strike_penalty = 4;
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0).admit(11, &[1, 2, 3], 0);
+    // 10 sponsors 40..=43, each also sponsored by 1 and 2 (whose six sponsorships fit).
+    for who in 40..=43 {
+        net.admit(who, &[10, 1, 2], 1);
+    }
+    // 10 also sponsored 50, who is expelled on day 5: one strike, quota 6 - 4 = 2.
+    net.admit(50, &[10, 11, 3], 0);
+    net.facts.expulsions.push((k(50), t(5)));
+    let table = MembershipTable::compute(&rules, &net.facts, t(6));
+    assert_eq!(table.strikes(&k(10)), 1);
+    assert_eq!(table.quota(&k(10)), 2);
+    let on_probation: Vec<u8> = (40..=43)
+        .filter(|w| matches!(table.status(&k(*w)), Status::Probation { .. }))
+        .collect();
+    // 10's sponsorships in (created, id) order: 50 first (day 0), then 40..=43 on day 1; the
+    // quota of 2 keeps 50 (expelled, still within quota) and 40.
+    assert_eq!(on_probation, vec![41, 42, 43]);
+    assert_eq!(table.status(&k(40)), Status::Member);
+}
+
+#[test]
+fn a_raised_requirement_holds_a_candidate_back() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    net.join(20, 0);
+    net.facts.requirements.push((k(20), 4, t(0)));
+    for s in [1, 2, 3] {
+        net.sponsor(s, 20, 1);
+    }
+    assert_eq!(
+        net.status(20, 2),
+        Status::Candidate {
+            sponsors: 3,
+            required: 4
+        }
+    );
+    net.sponsor(10, 20, 3);
+    assert_eq!(net.status(20, 3), Status::Member);
+}
+
+#[test]
+fn a_requirement_raised_after_admission_means_probation() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    net.facts.requirements.push((k(10), 5, t(7)));
+    assert_eq!(
+        net.status(10, 8),
+        Status::Probation {
+            since: t(7),
+            until: t(37)
+        }
+    );
+}
+
+#[test]
+fn rotated_keys_share_the_identity_and_its_status() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    net.facts.bindings.push(BindingFact {
+        old_key: k(10),
+        new_key: k(99),
+        created: t(3),
+        id: RecordId([7; 32]),
+    });
+    // The new key sponsors with the identity's standing.
+    net.admit(11, &[1, 2, 99], 4);
+    let table = net.table(5);
+    assert_eq!(table.identity(&k(99)), k(10));
+    assert_eq!(table.status(&k(99)), Status::Member);
+    assert_eq!(table.status(&k(11)), Status::Member);
+    assert_eq!(table.sponsors(&k(11)), vec![k(1), k(2), k(10)]);
+}
+
+#[test]
+fn a_binding_to_an_existing_identity_is_ignored() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    net.facts.bindings.push(BindingFact {
+        old_key: k(10),
+        new_key: k(1),
+        created: t(3),
+        id: RecordId([7; 32]),
+    });
+    assert_eq!(net.table(4).identity(&k(1)), k(1));
+}
+
+fn arbitrary_facts() -> impl Strategy<Value = (Facts, u64)> {
+    let sponsorship = (1u8..30, 4u8..30, 0u64..60, 1u64..120);
+    (
+        proptest::collection::vec((4u8..30, 0u64..60), 0..30),
+        proptest::collection::vec(sponsorship, 0..120),
+        proptest::collection::vec((0usize..120, 0u64..90), 0..10),
+        proptest::collection::vec((4u8..30, 0u64..90), 0..3),
+        0u64..120,
+    )
+        .prop_map(|(joins, sponsorships, withdrawals, expulsions, now)| {
+            let mut facts = Facts::default();
+            facts.joins = joins.into_iter().map(|(w, d)| (k(w), t(d))).collect();
+            for (i, (s, c, d, life)) in sponsorships.into_iter().enumerate() {
+                let mut id = [0u8; 32];
+                id[0] = i as u8;
+                facts.sponsorships.push(SponsorshipFact {
+                    id: RecordId(id),
+                    sponsor: k(s),
+                    candidate: k(c),
+                    created: t(d),
+                    expires: t(d + life),
+                });
+            }
+            for (i, d) in withdrawals {
+                if let Some(s) = facts.sponsorships.get(i).copied() {
+                    facts.withdrawals.push((s.id, s.sponsor, t(d)));
+                }
+            }
+            facts.expulsions = expulsions.into_iter().map(|(w, d)| (k(w), t(d))).collect();
+            (facts, now)
+        })
+}
+
+fn shuffled(facts: &Facts, seed: u64) -> Facts {
+    fn shuffle<T>(items: &mut [T], mut seed: u64) {
+        for i in (1..items.len()).rev() {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            items.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+    }
+    let mut out = facts.clone();
+    shuffle(&mut out.joins, seed);
+    shuffle(&mut out.sponsorships, seed ^ 1);
+    shuffle(&mut out.withdrawals, seed ^ 2);
+    shuffle(&mut out.expulsions, seed ^ 3);
+    out
+}
+
+proptest! {
+    #[test]
+    fn any_order_of_the_same_facts_gives_the_same_statuses((facts, now) in arbitrary_facts(), seed: u64) {
+        let a = MembershipTable::compute(&rules(), &facts, t(now));
+        let b = MembershipTable::compute(&rules(), &shuffled(&facts, seed), t(now));
+        prop_assert_eq!(a.statuses(), b.statuses());
+        for (key, _) in a.statuses() {
+            prop_assert_eq!(a.strikes(&key), b.strikes(&key));
+            prop_assert_eq!(a.sponsors(&key), b.sponsors(&key));
+        }
+    }
+
+    #[test]
+    fn nobody_is_admitted_without_a_chain_to_the_founders((facts, now) in arbitrary_facts()) {
+        let table = MembershipTable::compute(&rules(), &facts, t(now));
+        for (key, status) in table.statuses() {
+            if matches!(status, Status::Member | Status::Probation { .. }) {
+                // An admitted key joined and has an admission time not after now.
+                prop_assert!(facts.joins.iter().any(|(j, _)| *j == key));
+                prop_assert!(table.admitted_at(&key).is_some_and(|a| a <= t(now)));
+            }
+            if status == Status::Member {
+                prop_assert!(table.sponsors(&key).len() >= 3);
+            }
+        }
+    }
+}

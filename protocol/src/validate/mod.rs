@@ -1,11 +1,19 @@
 //! The rules a well-formed, correctly signed record must meet against the current state.
 //!
 //! [`validate`] is a pure function of the record, a read-only [`StateView`] and the time.
+//!
+//! Architecture rule: acceptance is *monotone*. A rule may only read the record, the charter,
+//! the records it names in its refs, and facts that never become false as records are added
+//! (whether a key is known, an erasure time). So a record valid on one node is valid on every
+//! node that holds its refs, whatever order records arrived in, and the record sets of nodes
+//! converge. Rules that depend on standing that can change (is the author a member now? was
+//! the label's author a moderator?) are not acceptance rules: they decide a record's
+//! *effect*, computed by pure functions of the whole set ([`crate::membership`],
+//! [`crate::effects`]).
+//!
 //! A record whose refs are not all known yet is not invalid: the verdict says which refs to
-//! fetch, and the caller parks the record. Failures are split into two classes:
-//! [`Invalid::is_permanent`] ones can never become valid (the sender misbehaved), the others
-//! depend on records the receiver may not have yet (a sponsorship that makes the author a
-//! member, a moderator's appointment) and are ignored without penalty.
+//! fetch, and the caller parks it. Failures are permanent ([`Invalid::is_permanent`]: the
+//! sender is at fault) or transient (the record may become acceptable later).
 
 mod rules;
 
@@ -16,12 +24,12 @@ use crate::kinds::{
     appointment_message, key_binding_message, node_operator_message, Body, Charter,
     ComplaintSubject, Kind, LabelAction,
 };
-use crate::membership::Status;
 use crate::record::Record;
 use crate::signature;
 
 /// What a validator may ask of the state. Implemented by the node's store and by
-/// [`crate::RecordSet`].
+/// [`crate::RecordSet`]. Every answer is monotone: it never turns from yes to no, or from
+/// a time to no time, as records are added.
 pub trait StateView {
     /// The network's charter.
     fn charter(&self) -> &Charter;
@@ -29,20 +37,13 @@ pub trait StateView {
     fn network(&self) -> NetworkId;
     /// A stored record.
     fn record(&self, id: &RecordId) -> Option<Record>;
-    /// A key's membership status now.
-    fn status(&self, key: &PublicKey) -> Status;
+    /// Whether `key` is a founder, on the council, has joined, has announced a node, was
+    /// named in a moderator appointment, or was bound to an identity by a rotation or recovery.
+    fn is_known_author(&self, key: &PublicKey) -> bool;
     /// The identity a key belongs to.
     fn identity(&self, key: &PublicKey) -> PublicKey;
-    /// Whether `key` held a moderator's office at `at`.
-    fn is_moderator_at(&self, key: &PublicKey, at: Timestamp) -> bool;
-    /// Whether `key` is a node announced by a member.
-    fn is_announced_node(&self, key: &PublicKey) -> bool;
-    /// Sponsors whose sponsorship currently supports the identity of `key`.
-    fn sponsors(&self, key: &PublicKey) -> Vec<PublicKey>;
     /// The time of the latest erasure by `author`'s identity, if any.
     fn erased_at(&self, author: &PublicKey) -> Option<Timestamp>;
-    /// Bumps signed by `node` with a creation time in `[since, until)`.
-    fn bumps_between(&self, node: &PublicKey, since: Timestamp, until: Timestamp) -> usize;
 }
 
 /// A record that meets the rules, or one that must wait for its refs.
@@ -65,23 +66,15 @@ pub enum Invalid {
         /// The limit.
         max_ms: u64,
     },
-    /// A body for a record its author has erased.
+    /// A body for a record its author has erased. The bare header is acceptable.
     #[error("the author erased this record's body")]
     ErasedBody,
     /// A record without a body that no erasure covers.
     #[error("record has no body and no erasure covers it")]
     MissingBody,
-    /// The author is expelled.
-    #[error("the author is expelled")]
-    AuthorExpelled,
-    /// The author's status does not allow this kind (yet).
-    #[error("the author's status ({status}) does not allow a {kind:?} record")]
-    NotAllowed {
-        /// The kind.
-        kind: Kind,
-        /// The author's status name.
-        status: &'static str,
-    },
+    /// The author has not joined, founded, announced a node or been bound to an identity.
+    #[error("the author is not known to the network")]
+    UnknownAuthor,
     /// A join accepting other rules than the charter's.
     #[error("the join accepts rules other than the charter's")]
     WrongRules,
@@ -99,12 +92,9 @@ pub enum Invalid {
         /// Who may.
         who: &'static str,
     },
-    /// A new listing version older than the first.
+    /// A new listing version not newer than the first.
     #[error("a new version must be newer than the first version")]
     VersionNotNewer,
-    /// Sponsoring an expelled key.
-    #[error("an expelled key cannot be sponsored")]
-    CandidateExpelled,
     /// A co-signature or binding signature that does not verify.
     #[error("the {field} signature does not verify: {error}")]
     BadCosignature {
@@ -113,8 +103,8 @@ pub enum Invalid {
         /// Why.
         error: signature::SignatureError,
     },
-    /// A co-signer who is not on the council.
-    #[error("a co-signer is not on the council")]
+    /// An appointment author or co-signer who is not on the council.
+    #[error("a signer is not on the council")]
     NotCouncil,
     /// Fewer council signatures than the charter requires.
     #[error("{found} council signatures, {required} required")]
@@ -124,23 +114,11 @@ pub enum Invalid {
         /// Signatures required.
         required: u64,
     },
-    /// A label or retraction by a key that was not a moderator at the time.
-    #[error("the author was not a moderator at the record's time")]
-    NotModerator,
     /// A retraction of an expulsion.
     #[error("an expulsion cannot be retracted")]
     ExpulsionIsPermanent,
-    /// A node record whose author is not an announced node.
-    #[error("the author is not an announced node")]
-    NotAnnouncedNode,
-    /// The node has used up its bumps for the day.
-    #[error("the node has already signed {count} bumps in the last day")]
-    BumpRateExceeded {
-        /// Bumps in the day before.
-        count: usize,
-    },
-    /// A recovery co-signer who is not a current sponsor of the identity.
-    #[error("a recovery co-signer is not a sponsor of the identity")]
+    /// A recovery co-signer without a referenced sponsorship of the identity.
+    #[error("each recovery co-signer must have sponsored the identity")]
     NotASponsor,
     /// Too few recovery co-signatures.
     #[error("{found} sponsor signatures, {required} required")]
@@ -157,13 +135,7 @@ impl Invalid {
     pub fn is_permanent(&self) -> bool {
         !matches!(
             self,
-            Invalid::FromTheFuture { .. }
-                | Invalid::MissingBody
-                | Invalid::NotAllowed { .. }
-                | Invalid::NotModerator
-                | Invalid::NotAnnouncedNode
-                | Invalid::BumpRateExceeded { .. }
-                | Invalid::NotASponsor
+            Invalid::FromTheFuture { .. } | Invalid::MissingBody | Invalid::UnknownAuthor
         )
     }
 
@@ -173,20 +145,15 @@ impl Invalid {
             Invalid::FromTheFuture { .. } => "from_the_future",
             Invalid::ErasedBody => "erased_body",
             Invalid::MissingBody => "missing_body",
-            Invalid::AuthorExpelled => "author_expelled",
-            Invalid::NotAllowed { .. } => "not_allowed",
+            Invalid::UnknownAuthor => "unknown_author",
             Invalid::WrongRules => "wrong_rules",
             Invalid::WrongRefKind { .. } => "wrong_ref_kind",
             Invalid::WrongAuthor { .. } => "wrong_author",
             Invalid::VersionNotNewer => "version_not_newer",
-            Invalid::CandidateExpelled => "candidate_expelled",
             Invalid::BadCosignature { .. } => "bad_cosignature",
             Invalid::NotCouncil => "not_council",
             Invalid::CouncilThreshold { .. } => "council_threshold",
-            Invalid::NotModerator => "not_moderator",
             Invalid::ExpulsionIsPermanent => "expulsion_is_permanent",
-            Invalid::NotAnnouncedNode => "not_announced_node",
-            Invalid::BumpRateExceeded { .. } => "bump_rate_exceeded",
             Invalid::NotASponsor => "not_a_sponsor",
             Invalid::RecoveryThreshold { .. } => "recovery_threshold",
         }
@@ -207,6 +174,13 @@ pub fn validate(
             ahead_ms: header.created.0 - now.0,
             max_ms: max_skew,
         });
+    }
+    let introduces_author = matches!(
+        header.kind,
+        Kind::Charter | Kind::Join | Kind::NodeAnnouncement | Kind::KeyRecovery
+    );
+    if !introduces_author && !state.is_known_author(&header.author) {
+        return Err(Invalid::UnknownAuthor);
     }
     let erased = header.kind.is_erasable()
         && state
@@ -237,26 +211,6 @@ pub fn validate(
 /// Helpers the per-kind rules share.
 pub(crate) mod support {
     use super::*;
-
-    /// The author's status must satisfy `allowed`; an expelled author is refused for good.
-    pub fn author_may(
-        record: &Record,
-        state: &dyn StateView,
-        allowed: fn(&Status) -> bool,
-    ) -> Result<(), Invalid> {
-        let status = state.status(&record.header().author);
-        if matches!(status, Status::Expelled { .. }) {
-            return Err(Invalid::AuthorExpelled);
-        }
-        if allowed(&status) {
-            Ok(())
-        } else {
-            Err(Invalid::NotAllowed {
-                kind: record.header().kind,
-                status: status.name(),
-            })
-        }
-    }
 
     /// The referenced record, which must exist (refs were checked) and have a body of the
     /// expected kind.

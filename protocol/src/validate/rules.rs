@@ -1,9 +1,10 @@
-//! Each kind's state rules, as listed in docs/PROTOCOL.md ("Validation").
+//! Each kind's acceptance rules, as listed in docs/PROTOCOL.md ("Validation"). Every rule
+//! reads only the record, the charter and the records named in its refs.
 
 use super::support::*;
 use super::{Invalid, StateView};
-use crate::kinds::{Body, Kind, LabelAction};
-use crate::membership::Status;
+use crate::ids::{PublicKey, RecordId};
+use crate::kinds::{Body, KeyRecovery, Kind, LabelAction};
 use crate::record::Record;
 
 /// Dispatches to the rules of the record's kind.
@@ -11,97 +12,72 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
     let h = record.header();
     let network = state.network();
     match body {
-        Body::Charter(_) => Ok(()),
-        Body::NodeAnnouncement(n) => {
-            verify_signature(
-                &n.operator,
-                &operator_msg(&network, &h.author),
-                &n.operator_signature,
-            )
-            .map_err(|error| Invalid::BadCosignature {
-                field: "operator",
-                error,
-            })?;
-            if state.status(&n.operator).may_sponsor() {
-                Ok(())
-            } else {
-                Err(Invalid::NotAllowed {
-                    kind: h.kind,
-                    status: state.status(&n.operator).name(),
-                })
-            }
-        }
-        Body::Profile(_) | Body::KeyRotation(_) => {
-            author_may(record, state, |s| {
-                s.is_in_good_standing() || matches!(s, Status::Candidate { .. })
-            })?;
-            if let Body::KeyRotation(k) = body {
-                verify_signature(
-                    &k.new_key,
-                    &binding_msg(&network, &h.author, &k.new_key),
-                    &k.new_key_signature,
-                )
-                .map_err(|error| Invalid::BadCosignature {
-                    field: "new_key",
-                    error,
-                })?;
-            }
-            Ok(())
-        }
+        Body::Charter(_)
+        | Body::Profile(_)
+        | Body::Sponsorship(_)
+        | Body::NodePolicy(_)
+        | Body::Erasure(_) => Ok(()),
+        Body::NodeAnnouncement(n) => verify_signature(
+            &n.operator,
+            &operator_msg(&network, &h.author),
+            &n.operator_signature,
+        )
+        .map_err(|error| Invalid::BadCosignature {
+            field: "operator",
+            error,
+        }),
+        Body::KeyRotation(k) => verify_signature(
+            &k.new_key,
+            &binding_msg(&network, &h.author, &k.new_key),
+            &k.new_key_signature,
+        )
+        .map_err(|error| Invalid::BadCosignature {
+            field: "new_key",
+            error,
+        }),
         Body::Join(j) => {
-            author_may(record, state, |_| true)?;
             if j.accepted_rules_hash == state.charter().rules_hash() {
                 Ok(())
             } else {
                 Err(Invalid::WrongRules)
             }
         }
-        Body::Sponsorship(s) => {
-            author_may(record, state, Status::may_sponsor)?;
-            if matches!(state.status(&s.candidate), Status::Expelled { .. }) {
-                return Err(Invalid::CandidateExpelled);
-            }
-            Ok(())
-        }
         Body::SponsorshipWithdrawal(w) => {
             let sponsorship = referenced(state, &w.sponsorship, Kind::Sponsorship, "sponsorship")?;
-            if same_identity(state, &sponsorship.header().author, &h.author) {
-                Ok(())
-            } else {
-                Err(Invalid::WrongAuthor { who: "the sponsor" })
-            }
+            author_is(
+                state,
+                &sponsorship.header().author,
+                &h.author,
+                "the sponsor",
+            )
         }
-        Body::Listing(l) => {
-            author_may(record, state, Status::is_in_good_standing)?;
-            if let Some(series) = &l.series {
+        Body::Listing(l) => match &l.series {
+            None => Ok(()),
+            Some(series) => {
                 let first = listing_series(state, series)?;
-                if !same_identity(state, &first.header().author, &h.author) {
-                    return Err(Invalid::WrongAuthor {
-                        who: "the listing's author",
-                    });
-                }
+                author_is(
+                    state,
+                    &first.header().author,
+                    &h.author,
+                    "the listing's author",
+                )?;
                 if h.created <= first.header().created {
                     return Err(Invalid::VersionNotNewer);
                 }
+                Ok(())
             }
-            Ok(())
-        }
+        },
         Body::ListingTombstone(t) => {
             let first = listing_series(state, &t.series)?;
-            if same_identity(state, &first.header().author, &h.author) {
-                Ok(())
-            } else {
-                Err(Invalid::WrongAuthor {
-                    who: "the listing's author",
-                })
-            }
+            author_is(
+                state,
+                &first.header().author,
+                &h.author,
+                "the listing's author",
+            )
         }
-        Body::Bump(b) => {
-            listing_series(state, &b.series)?;
-            check_bump(record, state)
-        }
+        Body::Bump(b) => listing_series(state, &b.series).map(|_| ()),
         Body::TransactionOpen(o) => {
-            author_may(record, state, Status::is_in_good_standing)?;
             let listing = listing_series(state, &o.listing)?;
             if same_identity(state, &listing.header().author, &h.author) {
                 return Err(Invalid::WrongAuthor {
@@ -112,37 +88,25 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
         }
         Body::TransactionAnswer(a) => {
             let (author, _) = transaction_parties(state, &a.transaction)?;
-            if same_identity(state, &author, &h.author) {
-                Ok(())
-            } else {
-                Err(Invalid::WrongAuthor {
-                    who: "the listing's author",
-                })
-            }
+            author_is(state, &author, &h.author, "the listing's author")
         }
         Body::TransactionMessage(m) => check_party(state, &m.transaction, &h.author),
         Body::TransactionClose(c) => check_party(state, &c.transaction, &h.author),
-        Body::Complaint(c) => {
-            author_may(record, state, Status::is_in_good_standing)?;
-            if let Some((id, kind, expected)) = subject_ref(&c.subject) {
-                referenced(state, &id, kind, expected)?;
-            }
-            Ok(())
-        }
+        Body::Complaint(c) => match subject_ref(&c.subject) {
+            Some((id, kind, expected)) => referenced(state, &id, kind, expected).map(|_| ()),
+            None => Ok(()),
+        },
         Body::ModeratorAppointment(a) => {
             let charter = state.charter();
-            if !charter.council.contains(&h.author) {
-                return Err(Invalid::NotCouncil);
-            }
-            if a.council_signatures
-                .iter()
-                .any(|(k, _)| !charter.council.contains(k))
+            if !charter.council.contains(&h.author)
+                || a.council_signatures
+                    .iter()
+                    .any(|(k, _)| !charter.council.contains(k))
             {
                 return Err(Invalid::NotCouncil);
             }
             let message = appointment_msg(&network, &a.moderator, a.action, h.created);
-            let signers = cosigners(&a.council_signatures, &message, "council")?;
-            let found = signers.len() + 1;
+            let found = cosigners(&a.council_signatures, &message, "council")?.len() + 1;
             if (found as u64) < charter.council_threshold {
                 return Err(Invalid::CouncilThreshold {
                     found,
@@ -152,50 +116,54 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
             Ok(())
         }
         Body::ModerationLabel(l) => {
-            if !state.is_moderator_at(&h.author, h.created) {
-                return Err(Invalid::NotModerator);
-            }
             match l.action {
                 LabelAction::HideListing | LabelAction::CorrectListing => {
-                    listing_series(state, &crate::ids::RecordId(l.target)).map(|_| ())
+                    listing_series(state, &RecordId(l.target)).map(|_| ())?
                 }
-                LabelAction::CancelTransaction => {
-                    let id = crate::ids::RecordId(l.target);
-                    referenced(state, &id, Kind::TransactionOpen, "transaction open").map(|_| ())
-                }
-                _ => Ok(()),
-            }?;
-            if let Some(complaint) = &l.complaint {
-                referenced(state, complaint, Kind::Complaint, "complaint")?;
+                LabelAction::CancelTransaction => referenced(
+                    state,
+                    &RecordId(l.target),
+                    Kind::TransactionOpen,
+                    "transaction open",
+                )
+                .map(|_| ())?,
+                _ => {}
             }
-            Ok(())
+            match &l.complaint {
+                Some(complaint) => {
+                    referenced(state, complaint, Kind::Complaint, "complaint").map(|_| ())
+                }
+                None => Ok(()),
+            }
         }
         Body::LabelRetraction(r) => {
             let label = referenced(state, &r.label, Kind::ModerationLabel, "moderation label")?;
             if label_is_expulsion(&label) {
                 return Err(Invalid::ExpulsionIsPermanent);
             }
-            if !state.is_moderator_at(&h.author, h.created) {
-                return Err(Invalid::NotModerator);
-            }
             Ok(())
         }
-        Body::NodePolicy(_) => {
-            if state.is_announced_node(&h.author) {
-                Ok(())
-            } else {
-                Err(Invalid::NotAnnouncedNode)
-            }
-        }
-        Body::Erasure(_) => Ok(()),
         Body::KeyRecovery(k) => check_recovery(record, k, state),
+    }
+}
+
+fn author_is(
+    state: &dyn StateView,
+    expected: &PublicKey,
+    author: &PublicKey,
+    who: &'static str,
+) -> Result<(), Invalid> {
+    if same_identity(state, expected, author) {
+        Ok(())
+    } else {
+        Err(Invalid::WrongAuthor { who })
     }
 }
 
 fn check_party(
     state: &dyn StateView,
-    transaction: &crate::ids::RecordId,
-    author: &crate::ids::PublicKey,
+    transaction: &RecordId,
+    author: &PublicKey,
 ) -> Result<(), Invalid> {
     let (listing_author, opener) = transaction_parties(state, transaction)?;
     if same_identity(state, &listing_author, author) || same_identity(state, &opener, author) {
@@ -207,30 +175,10 @@ fn check_party(
     }
 }
 
-fn check_bump(record: &Record, state: &dyn StateView) -> Result<(), Invalid> {
-    let h = record.header();
-    if !state.is_announced_node(&h.author) {
-        return Err(Invalid::NotAnnouncedNode);
-    }
-    let day_before = h.created.minus_ms(crate::ids::Timestamp::DAY_MS);
-    let count = state.bumps_between(&h.author, day_before, h.created);
-    if count as u64 >= state.charter().bumps_per_node_per_day {
-        return Err(Invalid::BumpRateExceeded { count });
-    }
-    Ok(())
-}
-
-fn check_recovery(
-    record: &Record,
-    k: &crate::kinds::KeyRecovery,
-    state: &dyn StateView,
-) -> Result<(), Invalid> {
-    let h = record.header();
-    let old_status = state.status(&k.old_key);
-    if matches!(old_status, Status::Expelled { .. }) {
-        return Err(Invalid::AuthorExpelled);
-    }
-    let message = binding_msg(&state.network(), &k.old_key, &h.author);
+/// Each co-signer must be the author of one referenced sponsorship of the old identity, and
+/// there must be at least the charter's recovery threshold of them.
+fn check_recovery(record: &Record, k: &KeyRecovery, state: &dyn StateView) -> Result<(), Invalid> {
+    let message = binding_msg(&state.network(), &k.old_key, &record.header().author);
     let signers = cosigners(&k.sponsor_signatures, &message, "sponsor")?;
     let required = state.charter().recovery_threshold;
     if (signers.len() as u64) < required {
@@ -239,11 +187,20 @@ fn check_recovery(
             required,
         });
     }
-    let sponsors = state.sponsors(&k.old_key);
-    let sponsor_identities: Vec<_> = sponsors.iter().map(|s| state.identity(s)).collect();
+    let identity = state.identity(&k.old_key);
+    let mut sponsors = Vec::new();
+    for id in &k.sponsorships {
+        let sponsorship = referenced(state, id, Kind::Sponsorship, "sponsorship")?;
+        match sponsorship.body() {
+            Some(Body::Sponsorship(s)) if state.identity(&s.candidate) == identity => {
+                sponsors.push(state.identity(&sponsorship.header().author));
+            }
+            _ => return Err(Invalid::NotASponsor),
+        }
+    }
     if signers
         .iter()
-        .any(|s| !sponsor_identities.contains(&state.identity(s)))
+        .any(|s| !sponsors.contains(&state.identity(s)))
     {
         return Err(Invalid::NotASponsor);
     }
