@@ -99,6 +99,20 @@ pub enum SignatureError {
     Mismatch,
 }
 
+impl SignatureError {
+    /// A short stable code for APIs and test vectors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SignatureError::NonCanonicalKey => "non_canonical_key",
+            SignatureError::SmallOrderKey => "small_order_key",
+            SignatureError::NonCanonicalR => "non_canonical_r",
+            SignatureError::SmallOrderR => "small_order_r",
+            SignatureError::NonCanonicalS => "non_canonical_s",
+            SignatureError::Mismatch => "signature_mismatch",
+        }
+    }
+}
+
 /// Decompresses `bytes` if and only if they are a canonical encoding.
 fn canonical_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
     let point = CompressedEdwardsY(*bytes).decompress()?;

@@ -59,7 +59,7 @@ impl ApplyError {
     pub fn code(&self) -> &'static str {
         match self {
             ApplyError::Decode(e) => e.code(),
-            ApplyError::Signature(_) => "bad_signature",
+            ApplyError::Signature(e) => e.code(),
             ApplyError::Invalid(e) => e.code(),
         }
     }
