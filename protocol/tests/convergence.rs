@@ -1,6 +1,8 @@
 //! Order independence: the same records applied in any order, with parking and retries as a
 //! node does, give the same record set, digest and statuses.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use maillon_protocol::kinds::LabelAction;

@@ -1,5 +1,7 @@
 //! Record encoding: round trips, and one test per decoding failure.
 
+#![allow(clippy::unwrap_used)]
+
 use maillon_protocol::cbor::Value;
 use maillon_protocol::error::DecodeError;
 use maillon_protocol::ids::{BodyHash, NetworkId, RecordId, Timestamp};

@@ -1,5 +1,7 @@
 //! State rules: one test per refusal reason, plus the accepted paths they guard.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use maillon_protocol::ids::RecordId;

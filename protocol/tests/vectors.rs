@@ -1,6 +1,8 @@
 //! Checks docs/protocol/vectors/: the files match what the generator produces today, and
 //! every case in them holds when read back through the public API alone.
 
+#![allow(clippy::unwrap_used)]
+
 mod vector_gen;
 
 use std::path::PathBuf;
@@ -32,7 +34,11 @@ fn network(v: &Value) -> NetworkId {
 #[test]
 fn the_files_are_what_the_generator_produces() {
     for (name, expected) in vector_gen::generate() {
-        assert_eq!(load(name), expected, "{name} is stale: run `cargo run -p maillon-protocol --example vectors`");
+        assert_eq!(
+            load(name),
+            expected,
+            "{name} is stale: run `cargo run -p maillon-protocol --example vectors`"
+        );
     }
 }
 
@@ -40,7 +46,10 @@ fn the_files_are_what_the_generator_produces() {
 fn keys_derive_from_their_seeds() {
     for key in load("keys.json")["keys"].as_array().unwrap() {
         let seed: [u8; 32] = bytes(&key["seed"]).try_into().unwrap();
-        assert_eq!(SecretKey::from_seed(seed).public_key().to_hex(), key["public_key"].as_str().unwrap());
+        assert_eq!(
+            SecretKey::from_seed(seed).public_key().to_hex(),
+            key["public_key"].as_str().unwrap()
+        );
     }
 }
 
@@ -56,7 +65,10 @@ fn every_kind_has_a_valid_record_whose_parts_check_out() {
         assert_eq!(record.body_bytes().unwrap(), bytes(&r["body"]).as_slice());
         assert_eq!(record.signing_bytes(), bytes(&r["signing_bytes"]));
         assert_eq!(record.id().to_hex(), r["id"].as_str().unwrap());
-        assert_eq!(record.signature().to_hex(), r["signature"].as_str().unwrap());
+        assert_eq!(
+            record.signature().to_hex(),
+            r["signature"].as_str().unwrap()
+        );
         assert_eq!(record.header().kind as u64, r["kind"].as_u64().unwrap());
         record.verify().unwrap();
     }
@@ -85,9 +97,20 @@ fn the_network_gives_the_expected_statuses_and_paths() {
     for entry in file["statuses"].as_array().unwrap() {
         let key = PublicKey::from_hex(entry["key"].as_str().unwrap()).unwrap();
         let status = table.status(&key);
-        assert_eq!(status.name(), entry["status"].as_str().unwrap(), "{}", entry["label"]);
-        assert_eq!(table.strikes(&key) as u64, entry["strikes"].as_u64().unwrap());
-        assert_eq!(table.admitted_at(&key).map(|t| t.0), entry["admitted_at"].as_u64());
+        assert_eq!(
+            status.name(),
+            entry["status"].as_str().unwrap(),
+            "{}",
+            entry["label"]
+        );
+        assert_eq!(
+            table.strikes(&key) as u64,
+            entry["strikes"].as_u64().unwrap()
+        );
+        assert_eq!(
+            table.admitted_at(&key).map(|t| t.0),
+            entry["admitted_at"].as_u64()
+        );
         names.insert(status.name());
     }
     for expected in ["founder", "member", "probation", "candidate", "expelled"] {
@@ -98,8 +121,15 @@ fn the_network_gives_the_expected_statuses_and_paths() {
         let to = PublicKey::from_hex(q["to"].as_str().unwrap()).unwrap();
         let report = trust_paths(table, &from, &to, TrustQuery::default());
         assert_eq!(report.distance.map(u64::from), q["distance"].as_u64());
-        assert_eq!(report.independent_paths as u64, q["independent_paths"].as_u64().unwrap());
-        let paths: Vec<Vec<String>> = report.paths.iter().map(|p| p.iter().map(|k| k.to_hex()).collect()).collect();
+        assert_eq!(
+            report.independent_paths as u64,
+            q["independent_paths"].as_u64().unwrap()
+        );
+        let paths: Vec<Vec<String>> = report
+            .paths
+            .iter()
+            .map(|p| p.iter().map(|k| k.to_hex()).collect())
+            .collect();
         assert_eq!(serde_json::to_value(paths).unwrap(), q["paths"]);
     }
 }
@@ -111,7 +141,11 @@ fn every_invalid_case_is_refused_at_its_stage_for_its_reason() {
     let (set, now) = network_state();
     for case in file["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let (stage, verdict, reason) = (case["stage"].as_str().unwrap(), case["verdict"].as_str().unwrap(), case["reason"].as_str().unwrap());
+        let (stage, verdict, reason) = (
+            case["stage"].as_str().unwrap(),
+            case["verdict"].as_str().unwrap(),
+            case["reason"].as_str().unwrap(),
+        );
         let wire = bytes(&case["wire"]);
         let decoded = Record::decode(&wire, &net);
         if stage == "decode" {
@@ -120,12 +154,18 @@ fn every_invalid_case_is_refused_at_its_stage_for_its_reason() {
         }
         let record = decoded.unwrap_or_else(|e| panic!("{name}: {e}"));
         if stage == "signature" {
-            assert_eq!(record.verify().err().map(|e| e.code()), Some(reason), "{name}");
+            assert_eq!(
+                record.verify().err().map(|e| e.code()),
+                Some(reason),
+                "{name}"
+            );
             continue;
         }
         record.verify().unwrap_or_else(|e| panic!("{name}: {e}"));
         match validate(&record, &set, now) {
-            Ok(Verdict::MissingRefs(_)) => assert_eq!((verdict, reason), ("park", "missing_refs"), "{name}"),
+            Ok(Verdict::MissingRefs(_)) => {
+                assert_eq!((verdict, reason), ("park", "missing_refs"), "{name}")
+            }
             Ok(Verdict::Valid) => panic!("{name} was accepted"),
             Err(invalid) => {
                 assert_eq!(invalid.code(), reason, "{name}");
@@ -133,6 +173,12 @@ fn every_invalid_case_is_refused_at_its_stage_for_its_reason() {
             }
         }
         let mut copy = set.clone();
-        assert!(!matches!(copy.apply(record, now), Ok(Applied::Inserted) | Err(ApplyError::Decode(_))), "{name}");
+        assert!(
+            !matches!(
+                copy.apply(record, now),
+                Ok(Applied::Inserted) | Err(ApplyError::Decode(_))
+            ),
+            "{name}"
+        );
     }
 }

@@ -351,8 +351,10 @@ fn arbitrary_facts() -> impl Strategy<Value = (Facts, u64)> {
         0u64..120,
     )
         .prop_map(|(joins, sponsorships, withdrawals, expulsions, now)| {
-            let mut facts = Facts::default();
-            facts.joins = joins.into_iter().map(|(w, d)| (k(w), t(d))).collect();
+            let mut facts = Facts {
+                joins: joins.into_iter().map(|(w, d)| (k(w), t(d))).collect(),
+                ..Facts::default()
+            };
             for (i, (s, c, d, life)) in sponsorships.into_iter().enumerate() {
                 let mut id = [0u8; 32];
                 id[0] = i as u8;
