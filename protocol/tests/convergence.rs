@@ -7,7 +7,7 @@ mod support;
 
 use maillon_protocol::kinds::LabelAction;
 use maillon_protocol::state::{Applied, ApplyError};
-use maillon_protocol::testkit::DAY;
+use maillon_protocol::testkit::{SplitMix64, DAY};
 use maillon_protocol::{Invalid, Record, RecordSet};
 use proptest::prelude::*;
 use support::World;
@@ -87,15 +87,6 @@ fn replay(
     set
 }
 
-fn shuffle<T>(items: &mut [T], mut seed: u64) {
-    for i in (1..items.len()).rev() {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        items.swap(i, (seed >> 33) as usize % (i + 1));
-    }
-}
-
 #[test]
 fn the_history_is_what_the_tests_below_assume() {
     let w = history();
@@ -112,7 +103,7 @@ proptest! {
     fn any_arrival_order_converges(seed: u64) {
         let w = history();
         let mut records: Vec<Record> = w.log[1..].to_vec();
-        shuffle(&mut records, seed);
+        SplitMix64::new(seed).shuffle(&mut records);
         let set = replay(w.log[0].clone(), records, w.now);
         prop_assert_eq!(set.digest(), w.set.digest());
         prop_assert_eq!(set.membership().statuses(), w.set.membership().statuses());

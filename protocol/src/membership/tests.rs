@@ -377,19 +377,12 @@ fn arbitrary_facts() -> impl Strategy<Value = (Facts, u64)> {
 }
 
 fn shuffled(facts: &Facts, seed: u64) -> Facts {
-    fn shuffle<T>(items: &mut [T], mut seed: u64) {
-        for i in (1..items.len()).rev() {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            items.swap(i, (seed >> 33) as usize % (i + 1));
-        }
-    }
+    let mut rng = crate::testkit::SplitMix64::new(seed);
     let mut out = facts.clone();
-    shuffle(&mut out.joins, seed);
-    shuffle(&mut out.sponsorships, seed ^ 1);
-    shuffle(&mut out.withdrawals, seed ^ 2);
-    shuffle(&mut out.expulsions, seed ^ 3);
+    rng.shuffle(&mut out.joins);
+    rng.shuffle(&mut out.sponsorships);
+    rng.shuffle(&mut out.withdrawals);
+    rng.shuffle(&mut out.expulsions);
     out
 }
 
