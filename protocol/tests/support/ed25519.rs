@@ -8,7 +8,9 @@ use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
 use ed25519_dalek::{Verifier, VerifyingKey};
-use maillon_protocol::signature::{verify, verify_batch, BatchItem, Signature, SignatureError};
+use maillon_protocol::signature::{
+    verify, verify_batch, BatchItem, SecretKey, Signature, SignatureError,
+};
 use maillon_protocol::PublicKey;
 use sha2::{Digest, Sha512};
 
@@ -345,4 +347,105 @@ pub fn check_agreement(owned: &[Owned]) -> Vec<Result<(), SignatureError>> {
         );
     }
     batch
+}
+
+pub fn secret(n: u64) -> SecretKey {
+    let digest =
+        Sha512::digest([b"maillon signature test key".as_slice(), &n.to_le_bytes()].concat());
+    SecretKey::from_seed(digest[..32].try_into().expect("32 bytes"))
+}
+
+pub fn signed(secret: &SecretKey, message: &[u8]) -> Owned {
+    Owned::new(secret.public_key(), message, secret.sign(message))
+}
+
+/// `len` valid items from distinct keys.
+pub fn valid_batch(len: u64, label: &str) -> Vec<Owned> {
+    (0..len)
+        .map(|n| signed(&secret(n), format!("{label} {n}").as_bytes()))
+        .collect()
+}
+
+/// All `Ok` except `bad`, which is `error`.
+pub fn all_ok_but(
+    len: usize,
+    bad: usize,
+    error: SignatureError,
+) -> Vec<Result<(), SignatureError>> {
+    (0..len)
+        .map(|i| if i == bad { Err(error) } else { Ok(()) })
+        .collect()
+}
+
+pub fn r_bytes(signature: &Signature) -> [u8; 32] {
+    signature.0[..32].try_into().expect("32 bytes")
+}
+
+pub fn s_bytes(signature: &Signature) -> [u8; 32] {
+    signature.0[32..].try_into().expect("32 bytes")
+}
+
+pub fn decompress(bytes: [u8; 32]) -> EdwardsPoint {
+    CompressedEdwardsY(bytes).decompress().expect("decodes")
+}
+
+/// A signature whose cofactorless equation holds under a small-order `key` (any encoding):
+/// R = [r]B and S = r, with the message ground until [k]A = 0.
+pub fn forge_for_small_order_key(key: [u8; 32]) -> Owned {
+    let point = decompress(key);
+    let nonce = scalar_from(b"weak key forgery", 0);
+    let r = EdwardsPoint::mul_base(&nonce).compress().0;
+    grind(|n| {
+        let message = n.to_le_bytes();
+        let k = hram(&r, &key, &message);
+        (k * point).is_identity().then(|| {
+            Owned::new(
+                PublicKey(key),
+                &message,
+                signature_from(r, nonce.to_bytes()),
+            )
+        })
+    })
+}
+
+/// A signature by `key` with R = [r]B + `r_torsion` whose residual [S]B - R - [k]A is the
+/// identity (`valid`) or a non-identity torsion point (cofactored-only) and which satisfies
+/// `extra` (used to fool ed25519-dalek's raw batch equation).
+pub fn ground_item(
+    key: &RawKey,
+    r_torsion: EdwardsPoint,
+    valid: bool,
+    label: &[u8],
+    mut extra: impl FnMut(&Owned) -> bool,
+) -> Owned {
+    grind(|n| {
+        let message = [label, &n.to_le_bytes()].concat();
+        let signature = key.sign(scalar_from(label, n), r_torsion, &message);
+        let item = Owned::new(key.public, &message, signature);
+        let residual = residual(&item);
+        assert!(
+            residual.is_small_order(),
+            "the cofactored equation always holds"
+        );
+        (residual.is_identity() == valid && extra(&item)).then_some(item)
+    })
+}
+
+/// Encodings y = p + k (k ≤ 18, either sign) that decode to points of large order.
+pub fn non_canonical_large_order_encodings() -> Vec<[u8; 32]> {
+    let mut found = Vec::new();
+    for k in 0..=18 {
+        for sign in [false, true] {
+            let encoding = y_above_p(k, sign);
+            if let Some(point) = CompressedEdwardsY(encoding).decompress() {
+                assert_ne!(point.compress().0, encoding, "y ≥ p is never canonical");
+                if point.is_small_order() {
+                    assert!(k <= 1, "only y ≡ 0 and y ≡ 1 give small-order points");
+                } else {
+                    found.push(encoding);
+                }
+            }
+        }
+    }
+    found
 }
