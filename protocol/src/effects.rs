@@ -10,14 +10,22 @@ use crate::membership::{MembershipTable, Status};
 use crate::record::Record;
 
 /// Whether `key` was in good standing at `at`: a founder, or admitted at or before `at`,
-/// and not expelled at or before `at`. Listings, transactions and complaints have effect
-/// only when their author was in good standing at their creation time; sponsorships count
-/// only from the sponsor's admission on (see [`crate::membership`]).
+/// and neither expelled nor lapsed (probation ended without sponsors) at or before `at`.
+/// Listings, transactions and complaints have effect only when their author was in good
+/// standing at their creation time; sponsorships count only from the sponsor's admission on
+/// (see [`crate::membership`]).
 pub fn in_good_standing_at(table: &MembershipTable, key: &PublicKey, at: Timestamp) -> bool {
-    let expelled_before = matches!(table.status(key), Status::Expelled { at: x } if x <= at);
-    let admitted = matches!(table.status(key), Status::Founder)
-        || table.admitted_at(key).is_some_and(|t| t <= at);
-    admitted && !expelled_before
+    match table.status(key) {
+        Status::Founder => true,
+        Status::Expelled { at: x } => x > at && table.admitted_at(key).is_some_and(|t| t <= at),
+        Status::Lapsed { since, .. } => {
+            since > at && table.admitted_at(key).is_some_and(|t| t <= at)
+        }
+        Status::Member | Status::Probation { .. } => {
+            table.admitted_at(key).is_some_and(|t| t <= at)
+        }
+        Status::Candidate { .. } | Status::Unknown => false,
+    }
 }
 
 /// Announced nodes: for each node key, its newest announcement (by creation time, then id),

@@ -270,7 +270,10 @@ pub fn trust_paths(
         independent_paths: 0,
         truncated: false,
     };
-    let mut current = paths.into_iter().next();
+    let mut current = paths
+        .into_iter()
+        .next()
+        .filter(|_| query.max_independent > 0);
     while let Some(path) = current {
         report.independent_paths += 1;
         if report.independent_paths >= query.max_independent {

@@ -212,3 +212,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_zero_cap_counts_no_independent_path() {
+    let t = table(&[(10, [1, 2, 3])]);
+    let none = TrustQuery {
+        max_independent: 0,
+        ..TrustQuery::default()
+    };
+    let report = trust_paths(&t, &k(1), &k(10), none);
+    assert_eq!((report.distance, report.independent_paths), (Some(1), 0));
+}

@@ -675,3 +675,119 @@ fn erasure_drops_bodies_and_refuses_them_again() {
         Invalid::MissingBody
     );
 }
+
+#[test]
+fn replies_and_complaints_survive_the_erasure_of_what_they_refer_to() {
+    let mut w = World::new();
+    let anne = w.member("anne");
+    let bob = w.member("bob");
+    let listing = w.listing(&anne, "Lit d'enfant");
+    let open = w.sign(
+        &bob,
+        TransactionOpen {
+            listing: listing.id(),
+            message: "Bonjour".into(),
+        },
+    );
+    let open = w.apply(open);
+    // Both erase; the bare headers still name the parties and the first version.
+    let at = w.tick(1000);
+    w.apply(w.signer.erase(&bob, at));
+    let at = w.tick(1000);
+    w.apply(w.signer.erase(&anne, at));
+    let f0 = w.founders[0].clone();
+    let late_member = w.member_by(
+        "carl",
+        &[&f0, &w.founders[1].clone(), &w.founders[2].clone()],
+    );
+    let answer = w.sign(
+        &anne,
+        TransactionAnswer {
+            transaction: open.id(),
+            message: "Désolée, vendu.".into(),
+        },
+    );
+    w.apply(answer);
+    let complaint = Complaint {
+        subject: ComplaintSubject::Listing(listing.id()),
+        reason: ComplaintReason::WrongInformation,
+        text: "Annonce trompeuse".into(),
+    };
+    let complaint = w.sign(&late_member, complaint);
+    w.apply(complaint);
+}
+
+#[test]
+fn two_keys_of_one_sponsor_count_once_for_a_recovery() {
+    let mut w = World::new();
+    let f = w.founders.clone();
+    let anne = w.member("anne");
+    // founder-1 rotates, then sponsors anne again with the new key.
+    let f1b = testkit::key("founder-1b");
+    let at = w.tick(1000);
+    w.apply(w.signer.rotate(&f[0], &f1b, at));
+    let at = w.tick(1000);
+    let again = w.apply(w.signer.sponsor(&f1b, anne.public_key(), at));
+    let first = w
+        .log
+        .iter()
+        .find(|r| r.header().author == f[0].public_key() && matches!(r.body(), Some(Body::Sponsorship(s)) if s.candidate == anne.public_key()))
+        .unwrap()
+        .id();
+    let second = w
+        .log
+        .iter()
+        .find(|r| r.header().author == f[1].public_key() && matches!(r.body(), Some(Body::Sponsorship(s)) if s.candidate == anne.public_key()))
+        .unwrap()
+        .id();
+    let at = w.tick(1000);
+    let recovery = w.signer.recover(
+        anne.public_key(),
+        &testkit::key("anne-2"),
+        &[&f[0], &f1b, &f[1]],
+        &[first, again.id(), second],
+        at,
+    );
+    assert_eq!(
+        refused(w.try_apply(recovery)),
+        Invalid::RecoveryThreshold {
+            found: 2,
+            required: 3
+        }
+    );
+}
+
+#[test]
+fn a_lapsed_member_is_not_in_good_standing_after_the_lapse() {
+    let mut w = World::new();
+    let anne = w.member("anne");
+    let sponsorship = w
+        .log
+        .iter()
+        .rev()
+        .find(|r| r.header().kind == Kind::Sponsorship)
+        .unwrap()
+        .clone();
+    let author = w
+        .founders
+        .iter()
+        .find(|k| k.public_key() == sponsorship.header().author)
+        .unwrap()
+        .clone();
+    let at = w.tick(1000);
+    w.apply(w.signer.withdraw(&author, sponsorship.id(), at));
+    let grace = w.signer.charter.probation_grace_ms;
+    w.tick(grace + DAY);
+    w.set.refresh(w.now);
+    let table = w.set.membership();
+    assert!(matches!(
+        table.status(&anne.public_key()),
+        Status::Lapsed { .. }
+    ));
+    assert!(effects::in_good_standing_at(table, &anne.public_key(), at));
+    assert!(!effects::in_good_standing_at(
+        table,
+        &anne.public_key(),
+        w.now
+    ));
+}

@@ -16,6 +16,8 @@ enum EdgeClass {
     OverQuota,
     /// Withdrawn at this time.
     Withdrawn(Timestamp),
+    /// Expired before its candidate joined: it never could count, and takes no quota.
+    Unused,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -181,6 +183,12 @@ impl Builder<'_> {
         self.strikes = vec![0; nodes];
         self.strike_time = vec![Timestamp(0); nodes];
         let mut struck: Vec<(u32, u32)> = Vec::new();
+        let founders: Vec<u32> = self
+            .rules
+            .founders
+            .iter()
+            .map(|f| self.index[&self.identities.resolve(f)])
+            .collect();
         for edge in &self.edges {
             let Some(expelled_at) = self.expelled[edge.candidate as usize] else {
                 continue;
@@ -189,7 +197,12 @@ impl Builder<'_> {
                 EdgeClass::Withdrawn(t) => t > expelled_at,
                 _ => true,
             };
-            if edge.created < expelled_at && standing {
+            // A strike needs a real sponsorship: by a founder or a joined key, created before
+            // the expulsion, not withdrawn before it, and open when the candidate joined.
+            let sponsor_known =
+                founders.contains(&edge.sponsor) || self.joined[edge.sponsor as usize].is_some();
+            let was_open = self.joined[edge.candidate as usize].is_some_and(|j| j < edge.expires);
+            if edge.created < expelled_at && standing && sponsor_known && was_open {
                 struck.push((edge.sponsor, edge.candidate));
                 let s = edge.sponsor as usize;
                 self.strike_time[s] = self.strike_time[s].max(expelled_at);
@@ -218,7 +231,11 @@ impl Builder<'_> {
             while i < self.edges.len() && self.edges[i].sponsor == sponsor {
                 let quota = self.quota[sponsor as usize];
                 let edge = &mut self.edges[i];
-                if !matches!(edge.class, EdgeClass::Withdrawn(_)) {
+                let joined = self.joined[edge.candidate as usize];
+                let open = edge.expires > self.now || joined.is_some_and(|j| j < edge.expires);
+                if !matches!(edge.class, EdgeClass::Withdrawn(_)) && !open {
+                    edge.class = EdgeClass::Unused;
+                } else if !matches!(edge.class, EdgeClass::Withdrawn(_)) {
                     edge.class = if used < quota {
                         EdgeClass::Counted
                     } else {
@@ -235,6 +252,7 @@ impl Builder<'_> {
             match edge.class {
                 EdgeClass::Withdrawn(t) => end = end.min(t),
                 EdgeClass::OverQuota => end = end.min(self.strike_time[edge.sponsor as usize]),
+                EdgeClass::Unused => end = edge.created,
                 EdgeClass::Counted => {}
             }
             if let Some(t) = self.expelled[edge.sponsor as usize] {
@@ -428,6 +446,7 @@ impl MembershipTable {
         for &e in in_edges {
             let edge = &b.edges[e as usize];
             let lost = match edge.class {
+                EdgeClass::Unused => None,
                 EdgeClass::Withdrawn(t) => Some(t),
                 EdgeClass::OverQuota => Some(b.strike_time[edge.sponsor as usize]),
                 EdgeClass::Counted => b.expelled[edge.sponsor as usize],
@@ -445,7 +464,8 @@ impl MembershipTable {
         if b.now < until {
             Status::Probation { since, until }
         } else {
-            Status::Candidate {
+            Status::Lapsed {
+                since: until,
                 sponsors: support as u32,
                 required: required as u32,
             }

@@ -226,11 +226,13 @@ pub struct Identities {
 }
 
 impl Identities {
-    /// Applies bindings in (created, id) order. A binding is skipped when its new key is
-    /// already an identity of its own (a founder, a joined key, or bound before).
+    /// Applies bindings in (created, id) order. A binding is skipped when its new key is a
+    /// founder or was bound by an earlier binding. A key's own join does not stop a binding:
+    /// the holder of the new key signed the binding (a rotation carries the new key's
+    /// signature, a recovery is authored by it), so the binding is its holder's choice, and
+    /// which bindings apply depends only on the bindings themselves.
     pub fn from_facts(rules: &Rules, facts: &Facts) -> Identities {
         let mut taken: HashSet<PublicKey> = rules.founders.iter().copied().collect();
-        taken.extend(facts.joins.iter().map(|(k, _)| *k));
         let mut bindings = facts.bindings.clone();
         bindings.sort_by_key(|b| (b.created, b.id));
         let mut identities = Identities::default();
@@ -239,6 +241,9 @@ impl Identities {
                 continue;
             }
             let root = identities.resolve(&binding.old_key);
+            if root == binding.new_key {
+                continue;
+            }
             identities.alias.insert(binding.new_key, root);
             taken.insert(binding.new_key);
         }

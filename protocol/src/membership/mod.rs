@@ -41,7 +41,17 @@ pub enum Status {
         /// End of the grace period.
         until: Timestamp,
     },
-    /// Joined but not (or no longer) admitted.
+    /// Admitted once, but the probation ended at `since` without enough sponsors: treated
+    /// like a candidate until sponsors bring the count back up.
+    Lapsed {
+        /// When the probation ended.
+        since: Timestamp,
+        /// Sponsorships that count now.
+        sponsors: u32,
+        /// Sponsorships required now.
+        required: u32,
+    },
+    /// Joined but not admitted.
     Candidate {
         /// Sponsorships that count now.
         sponsors: u32,
@@ -66,7 +76,9 @@ impl Status {
         )
     }
 
-    /// Founder or member: may sponsor.
+    /// Founder or member: the statuses the UI offers sponsoring to. (The rule itself counts a
+    /// sponsorship from the sponsor's admission on, and stops at an expulsion: see the
+    /// module documentation.)
     pub fn may_sponsor(&self) -> bool {
         matches!(self, Status::Founder | Status::Member)
     }
@@ -77,6 +89,7 @@ impl Status {
             Status::Founder => "founder",
             Status::Member => "member",
             Status::Probation { .. } => "probation",
+            Status::Lapsed { .. } => "lapsed",
             Status::Candidate { .. } => "candidate",
             Status::Expelled { .. } => "expelled",
             Status::Unknown => "unknown",

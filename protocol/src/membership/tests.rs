@@ -177,7 +177,7 @@ fn expired_sponsorships_do_not_admit_but_used_ones_keep_members_in() {
 }
 
 #[test]
-fn withdrawal_puts_a_member_on_probation_then_back_to_candidate() {
+fn withdrawal_puts_a_member_on_probation_then_lapsed() {
     let mut net = Net::default();
     net.admit(10, &[1, 2, 3], 0);
     let sponsorship = net.facts.sponsorships[0].id;
@@ -191,7 +191,8 @@ fn withdrawal_puts_a_member_on_probation_then_back_to_candidate() {
     assert_eq!(net.status(10, 39), probation);
     assert_eq!(
         net.status(10, 40),
-        Status::Candidate {
+        Status::Lapsed {
+            since: t(40),
             sponsors: 2,
             required: 3
         }
@@ -412,4 +413,42 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_join_by_a_bound_key_does_not_undo_the_binding() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    net.facts.bindings.push(BindingFact {
+        old_key: k(10),
+        new_key: k(99),
+        created: t(3),
+        id: RecordId([7; 32]),
+    });
+    net.join(99, 5);
+    net.join(99, 1);
+    let table = net.table(6);
+    assert_eq!(table.identity(&k(99)), k(10));
+    assert_eq!(table.status(&k(99)), Status::Member);
+}
+
+#[test]
+fn sponsorships_that_expired_before_the_join_take_no_quota_and_give_no_strike() {
+    let mut rules = rules();
+    rules.sponsor_quota = 3;
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    // founder 1 used 1 of 3 quota places on 10; two sponsorships expire unused on day 90.
+    net.sponsor(1, 20, 0);
+    net.sponsor(1, 21, 0);
+    // On day 100 founder 1 sponsors 30 and 31: both fit, because the unused ones lapsed.
+    net.admit(30, &[1, 2, 3], 100);
+    net.admit(31, &[1, 2, 3], 100);
+    // 20 joins late and is expelled: founder 1's expired sponsorship of 20 is no strike.
+    net.join(20, 120);
+    net.facts.expulsions.push((k(20), t(130)));
+    let table = MembershipTable::compute(&rules, &net.facts, t(131));
+    assert_eq!(table.status(&k(30)), Status::Member);
+    assert_eq!(table.status(&k(31)), Status::Member);
+    assert_eq!(table.strikes(&k(1)), 0);
 }

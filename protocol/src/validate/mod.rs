@@ -186,15 +186,11 @@ pub fn validate(
         && state
             .erased_at(&header.author)
             .is_some_and(|t| header.created <= t);
-    let Some(body) = record.body() else {
-        return if erased {
-            Ok(Verdict::Valid)
-        } else {
-            Err(Invalid::MissingBody)
-        };
-    };
-    if erased {
+    if record.body().is_some() && erased {
         return Err(Invalid::ErasedBody);
+    }
+    if record.body().is_none() && !erased {
+        return Err(Invalid::MissingBody);
     }
     let missing: Vec<RecordId> = header
         .refs
@@ -205,7 +201,12 @@ pub fn validate(
     if !missing.is_empty() {
         return Ok(Verdict::MissingRefs(missing));
     }
-    rules::check(record, body, state).map(|()| Verdict::Valid)
+    match record.body() {
+        Some(body) => rules::check(record, body, state).map(|()| Verdict::Valid),
+        // An erased body cannot be checked against its refs. The bare header has no effect;
+        // its refs must still be known, so sync fetches them like any other.
+        None => Ok(Verdict::Valid),
+    }
 }
 
 /// Helpers the per-kind rules share.
@@ -226,15 +227,17 @@ pub(crate) mod support {
         }
     }
 
-    /// The first version of a listing series.
+    /// The first version of a listing series. A first version has no refs (a later version
+    /// refs its series), which the header shows even after the body is erased.
     pub fn listing_series(state: &dyn StateView, series: &RecordId) -> Result<Record, Invalid> {
         let record = referenced(state, series, Kind::Listing, "listing's first version")?;
-        match record.body() {
-            Some(Body::Listing(l)) if l.series.is_some() => Err(Invalid::WrongRefKind {
+        if record.header().refs.is_empty() {
+            Ok(record)
+        } else {
+            Err(Invalid::WrongRefKind {
                 id: *series,
                 expected: "listing's first version",
-            }),
-            _ => Ok(record),
+            })
         }
     }
 
@@ -243,7 +246,8 @@ pub(crate) mod support {
         state.identity(a) == state.identity(b)
     }
 
-    /// The listing author and opener of a transaction.
+    /// The listing author and opener of a transaction, read from headers only: an open's
+    /// only ref is its listing, so both survive erasure of either body.
     pub fn transaction_parties(
         state: &dyn StateView,
         transaction: &RecordId,
@@ -254,17 +258,12 @@ pub(crate) mod support {
             Kind::TransactionOpen,
             "transaction open",
         )?;
-        let listing_author = match open.body() {
-            Some(Body::TransactionOpen(o)) => state.record(&o.listing).map(|l| l.header().author),
-            _ => None,
-        };
-        // An open was validated against its listing, so the listing is stored; a missing one
-        // means its body was erased, which leaves the author in the header.
-        let listing_author = listing_author.ok_or(Invalid::WrongRefKind {
+        let listing = open.header().refs.first().and_then(|id| state.record(id));
+        let listing = listing.ok_or(Invalid::WrongRefKind {
             id: *transaction,
             expected: "transaction open",
         })?;
-        Ok((listing_author, open.header().author))
+        Ok((listing.header().author, open.header().author))
     }
 
     pub use crate::kinds::AppointmentAction;

@@ -93,6 +93,7 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
         Body::TransactionMessage(m) => check_party(state, &m.transaction, &h.author),
         Body::TransactionClose(c) => check_party(state, &c.transaction, &h.author),
         Body::Complaint(c) => match subject_ref(&c.subject) {
+            Some((id, Kind::Listing, _)) => listing_series(state, &id).map(|_| ()),
             Some((id, kind, expected)) => referenced(state, &id, kind, expected).map(|_| ()),
             None => Ok(()),
         },
@@ -175,18 +176,12 @@ fn check_party(
     }
 }
 
-/// Each co-signer must be the author of one referenced sponsorship of the old identity, and
-/// there must be at least the charter's recovery threshold of them.
+/// The co-signers must be exactly the authors of the referenced sponsorships of the old
+/// identity, counted as distinct identities, and there must be at least the charter's
+/// recovery threshold of them.
 fn check_recovery(record: &Record, k: &KeyRecovery, state: &dyn StateView) -> Result<(), Invalid> {
     let message = binding_msg(&state.network(), &k.old_key, &record.header().author);
     let signers = cosigners(&k.sponsor_signatures, &message, "sponsor")?;
-    let required = state.charter().recovery_threshold;
-    if (signers.len() as u64) < required {
-        return Err(Invalid::RecoveryThreshold {
-            found: signers.len(),
-            required,
-        });
-    }
     let identity = state.identity(&k.old_key);
     let mut sponsors = Vec::new();
     for id in &k.sponsorships {
@@ -198,10 +193,19 @@ fn check_recovery(record: &Record, k: &KeyRecovery, state: &dyn StateView) -> Re
             _ => return Err(Invalid::NotASponsor),
         }
     }
-    if signers
-        .iter()
-        .any(|s| !sponsors.contains(&state.identity(s)))
-    {
+    let mut signer_identities: Vec<PublicKey> = signers.iter().map(|s| state.identity(s)).collect();
+    signer_identities.sort();
+    signer_identities.dedup();
+    sponsors.sort();
+    sponsors.dedup();
+    let required = state.charter().recovery_threshold;
+    if (signer_identities.len() as u64) < required {
+        return Err(Invalid::RecoveryThreshold {
+            found: signer_identities.len(),
+            required,
+        });
+    }
+    if signer_identities != sponsors {
         return Err(Invalid::NotASponsor);
     }
     Ok(())

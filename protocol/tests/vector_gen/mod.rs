@@ -52,7 +52,10 @@ fn keys(s: &scenario::Scenario) -> Value {
 fn records(s: &scenario::Scenario) -> Value {
     let mut samples = Vec::new();
     for kind in Kind::ALL {
-        let record = s.log.iter().find(|r| r.header().kind == *kind && r.body().is_some());
+        let record = s
+            .log
+            .iter()
+            .find(|r| r.header().kind == *kind && r.body().is_some());
         let record = record.unwrap_or_else(|| panic!("the scenario has no {kind:?}"));
         samples.push(record_json(record));
     }
@@ -66,7 +69,11 @@ fn records(s: &scenario::Scenario) -> Value {
 fn network(s: &scenario::Scenario) -> Value {
     let table = s.set.membership();
     let label_of = |key: &maillon_protocol::PublicKey| {
-        s.keys.iter().find(|(_, k)| k.public_key() == *key).map(|(l, _)| l.clone()).unwrap_or_else(|| key.to_hex())
+        s.keys
+            .iter()
+            .find(|(_, k)| k.public_key() == *key)
+            .map(|(l, _)| l.clone())
+            .unwrap_or_else(|| key.to_hex())
     };
     let statuses: Vec<Value> = table
         .statuses()
@@ -84,7 +91,13 @@ fn network(s: &scenario::Scenario) -> Value {
         })
         .collect();
     let mut s2 = scenario::build();
-    let pairs = [("founder-1", "eve"), ("anne", "carl"), ("eve", "hugo"), ("founder-2", "ring-1"), ("bob-2", "fred")];
+    let pairs = [
+        ("founder-1", "eve"),
+        ("anne", "carl"),
+        ("eve", "hugo"),
+        ("founder-2", "ring-1"),
+        ("bob-2", "fred"),
+    ];
     let queries: Vec<Value> = pairs
         .iter()
         .map(|(a, b)| {

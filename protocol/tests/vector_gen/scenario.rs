@@ -39,7 +39,9 @@ impl Scenario {
 
     fn sign(&mut self, key: &SecretKey, body: impl Into<Body>, expires_in: Option<u64>) -> Record {
         let at = self.tick();
-        let record = self.signer.sign(key, body, at, expires_in.map(|ms| at.plus_ms(ms)));
+        let record = self
+            .signer
+            .sign(key, body, at, expires_in.map(|ms| at.plus_ms(ms)));
         self.push(record)
     }
 
@@ -69,7 +71,9 @@ impl Scenario {
     fn label(&mut self, action: LabelAction, target: &str, required: Option<u64>) -> Record {
         let (m, t) = (self.key("moderator"), self.key(target));
         let at = self.tick();
-        let record = self.signer.member_label(&m, action, t.public_key(), required, at);
+        let record = self
+            .signer
+            .member_label(&m, action, t.public_key(), required, at);
         self.push(record)
     }
 
@@ -79,14 +83,18 @@ impl Scenario {
 }
 
 pub fn build() -> Scenario {
-    let founders: Vec<SecretKey> = (1..=3).map(|i| testkit::key(&format!("founder-{i}"))).collect();
+    let founders: Vec<SecretKey> = (1..=3)
+        .map(|i| testkit::key(&format!("founder-{i}")))
+        .collect();
     let refs: Vec<&SecretKey> = founders.iter().collect();
     let signer = Signer::new(testkit::charter(&refs, &refs, 2));
     let charter = signer.charter_record(&founders[0]);
     let mut s = Scenario {
         set: RecordSet::new(charter.clone(), T0).unwrap(),
         signer,
-        keys: (1..=3).map(|i| (format!("founder-{i}"), founders[i - 1].clone())).collect(),
+        keys: (1..=3)
+            .map(|i| (format!("founder-{i}"), founders[i - 1].clone()))
+            .collect(),
         log: vec![charter],
         now: T0,
     };
@@ -101,7 +109,14 @@ pub fn build() -> Scenario {
     for who in ["ring-1", "ring-2", "ring-3", "ring-4"] {
         s.join(who);
     }
-    for (a, b) in [("ring-1", "ring-2"), ("ring-2", "ring-3"), ("ring-3", "ring-4"), ("ring-4", "ring-1"), ("ring-1", "ring-3"), ("ring-2", "ring-4")] {
+    for (a, b) in [
+        ("ring-1", "ring-2"),
+        ("ring-2", "ring-3"),
+        ("ring-3", "ring-4"),
+        ("ring-4", "ring-1"),
+        ("ring-1", "ring-3"),
+        ("ring-2", "ring-4"),
+    ] {
         let (ka, kb) = (s.key(a), s.key(b));
         let at = s.tick();
         // Ring members are candidates: their sponsorships are stored but never count.
@@ -117,7 +132,13 @@ pub fn build() -> Scenario {
     let moderator = s.key("moderator");
     let (f1, f2) = (founders[0].clone(), founders[1].clone());
     let at = s.tick();
-    let appointment = s.signer.appoint(&f1, &[&f2], moderator.public_key(), AppointmentAction::Appoint, at);
+    let appointment = s.signer.appoint(
+        &f1,
+        &[&f2],
+        moderator.public_key(),
+        AppointmentAction::Appoint,
+        at,
+    );
     s.push(appointment);
     // gina needs four sponsors by a moderator's decision; she has three.
     s.join("gina");
@@ -128,7 +149,9 @@ pub fn build() -> Scenario {
     // A node, its announcement, a listing with a new version, a bump and a tombstone.
     let node = s.key("node-valence");
     let at = s.tick();
-    let announcement = s.signer.announce_node(&node, &anne, "Paroisse Saint-Apollinaire", at);
+    let announcement = s
+        .signer
+        .announce_node(&node, &anne, "Paroisse Saint-Apollinaire", at);
     s.push(announcement);
     let at = s.tick();
     let profile = s.signer.profile(&anne, "Anne", node.public_key(), at);
@@ -136,26 +159,101 @@ pub fn build() -> Scenario {
     let at = s.tick();
     let listing = s.signer.listing(&anne, "Armoire normande", at);
     let listing = s.push(listing);
-    let Some(Body::Listing(body)) = listing.body().cloned() else { unreachable!() };
-    s.sign(&anne, Listing { series: Some(listing.id()), price_cents: Some(6_500), ..body }, Some(30 * DAY));
-    s.sign(&node, Bump { series: listing.id() }, Some(DAY));
-    let open = s.sign(&bob, TransactionOpen { listing: listing.id(), message: "Bonjour, est-elle encore disponible ?".into() }, None);
-    s.sign(&anne, TransactionAnswer { transaction: open.id(), message: "Oui, passez samedi matin.".into() }, None);
-    s.sign(&bob, TransactionMessage { transaction: open.id(), message: "Entendu, à samedi.".into() }, None);
-    let close = TransactionClose { transaction: open.id(), outcome: Outcome::Completed, rating: Some(5), review: "Très aimable.".into() };
+    let Some(Body::Listing(body)) = listing.body().cloned() else {
+        unreachable!()
+    };
+    s.sign(
+        &anne,
+        Listing {
+            series: Some(listing.id()),
+            price_cents: Some(6_500),
+            ..body
+        },
+        Some(30 * DAY),
+    );
+    s.sign(
+        &node,
+        Bump {
+            series: listing.id(),
+        },
+        Some(DAY),
+    );
+    let open = s.sign(
+        &bob,
+        TransactionOpen {
+            listing: listing.id(),
+            message: "Bonjour, est-elle encore disponible ?".into(),
+        },
+        None,
+    );
+    s.sign(
+        &anne,
+        TransactionAnswer {
+            transaction: open.id(),
+            message: "Oui, passez samedi matin.".into(),
+        },
+        None,
+    );
+    s.sign(
+        &bob,
+        TransactionMessage {
+            transaction: open.id(),
+            message: "Entendu, à samedi.".into(),
+        },
+        None,
+    );
+    let close = TransactionClose {
+        transaction: open.id(),
+        outcome: Outcome::Completed,
+        rating: Some(5),
+        review: "Très aimable.".into(),
+    };
     s.sign(&bob, close, None);
-    s.sign(&anne, ListingTombstone { series: listing.id(), reason: "Vendue".into() }, None);
-    let complaint = Complaint { subject: ComplaintSubject::Member(s.pk("dora")), reason: ComplaintReason::Scam, text: "Acompte encaissé, objet jamais livré.".into() };
+    s.sign(
+        &anne,
+        ListingTombstone {
+            series: listing.id(),
+            reason: "Vendue".into(),
+        },
+        None,
+    );
+    let complaint = Complaint {
+        subject: ComplaintSubject::Member(s.pk("dora")),
+        reason: ComplaintReason::Scam,
+        text: "Acompte encaissé, objet jamais livré.".into(),
+    };
     s.sign(&eve, complaint, None);
-    s.sign(&node, NodePolicy { target: PublicKey([7; 32]), level: PolicyLevel::Limit, reason: "Trop de relances.".into() }, None);
+    s.sign(
+        &node,
+        NodePolicy {
+            target: PublicKey([7; 32]),
+            level: PolicyLevel::Limit,
+            reason: "Trop de relances.".into(),
+        },
+        None,
+    );
     // A warning, retracted; then dora is expelled: anne, bob, carl get a strike, eve goes on
     // probation.
     let warn = s.label(LabelAction::WarnMember, "carl", None);
-    s.sign(&moderator, LabelRetraction { label: warn.id(), reason: "Malentendu.".into() }, None);
+    s.sign(
+        &moderator,
+        LabelRetraction {
+            label: warn.id(),
+            reason: "Malentendu.".into(),
+        },
+        None,
+    );
     s.label(LabelAction::ExpelMember, "dora", None);
     // founder-3 withdraws from hugo: hugo goes on probation.
     let hugo_sponsorship = find_sponsorship(&s, "founder-3", &hugo);
-    s.sign(&founders[2].clone(), SponsorshipWithdrawal { sponsorship: hugo_sponsorship, reason: String::new() }, None);
+    s.sign(
+        &founders[2].clone(),
+        SponsorshipWithdrawal {
+            sponsorship: hugo_sponsorship,
+            reason: String::new(),
+        },
+        None,
+    );
     // bob rotates to a new key; carl's sponsors recover carl onto a new key.
     let bob2 = s.key("bob-2");
     let at = s.tick();
@@ -165,7 +263,9 @@ pub fn build() -> Scenario {
     let carl2 = s.key("carl-2");
     let sponsorships: Vec<RecordId> = f.iter().map(|sp| find_sponsorship(&s, sp, &carl)).collect();
     let at = s.tick();
-    let recovery = s.signer.recover(carl.public_key(), &carl2, &refs, &sponsorships, at);
+    let recovery = s
+        .signer
+        .recover(carl.public_key(), &carl2, &refs, &sponsorships, at);
     s.push(recovery);
     // eve erases her data.
     let at = s.tick();
@@ -177,7 +277,13 @@ pub fn build() -> Scenario {
 }
 
 pub fn find_sponsorship(s: &Scenario, sponsor: &str, candidate: &SecretKey) -> RecordId {
-    let sponsor = s.keys.iter().find(|(l, _)| l == sponsor).unwrap().1.public_key();
+    let sponsor = s
+        .keys
+        .iter()
+        .find(|(l, _)| l == sponsor)
+        .unwrap()
+        .1
+        .public_key();
     s.log
         .iter()
         .find(|r| r.header().author == sponsor && matches!(r.body(), Some(Body::Sponsorship(b)) if b.candidate == candidate.public_key()))
