@@ -227,7 +227,8 @@ pub struct Identities {
 
 impl Identities {
     /// Applies bindings in (created, id) order. A binding is skipped when its new key is a
-    /// founder or was bound by an earlier binding. A key's own join does not stop a binding:
+    /// founder, was bound by an earlier binding, or is already the root of an identity that
+    /// has aliases. A key's own join does not stop a binding:
     /// the holder of the new key signed the binding (a rotation carries the new key's
     /// signature, a recovery is authored by it), so the binding is its holder's choice, and
     /// which bindings apply depends only on the bindings themselves.
@@ -246,6 +247,8 @@ impl Identities {
             }
             identities.alias.insert(binding.new_key, root);
             taken.insert(binding.new_key);
+            // A root with aliases can never be bound elsewhere: that would split its identity.
+            taken.insert(root);
         }
         identities
     }

@@ -12,7 +12,8 @@
 //!   sponsor each other is never admitted.
 //! - An admitted key is a *member* while its *support* (non-withdrawn sponsorships within
 //!   quota from admitted, non-expelled sponsors) reaches the requirement, on *probation* for
-//!   the grace period after it falls below, and a candidate again after that.
+//!   the grace period after it falls below, and *lapsed* after that, until sponsors bring the
+//!   count back up.
 //! - An expelled key is expelled for good. Each sponsor of an expelled key gets a strike,
 //!   which lowers their quota by the charter's penalty.
 
@@ -34,15 +35,16 @@ pub enum Status {
     Founder,
     /// Admitted and sufficiently supported.
     Member,
-    /// Admitted, but support fell below the requirement at `since`; a candidate again at `until`.
+    /// Admitted, but support fell below the requirement at `since`; lapsed at `until`.
     Probation {
         /// When support fell below the requirement.
         since: Timestamp,
         /// End of the grace period.
         until: Timestamp,
     },
-    /// Admitted once, but the probation ended at `since` without enough sponsors: treated
-    /// like a candidate until sponsors bring the count back up.
+    /// Admitted once, but the probation ended at `since` without enough sponsors. A lapsed
+    /// key is not in good standing (it may not publish) but, being admitted and not
+    /// expelled, its own sponsorships still count.
     Lapsed {
         /// When the probation ended.
         since: Timestamp,

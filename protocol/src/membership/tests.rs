@@ -452,3 +452,24 @@ fn sponsorships_that_expired_before_the_join_take_no_quota_and_give_no_strike() 
     assert_eq!(table.status(&k(31)), Status::Member);
     assert_eq!(table.strikes(&k(1)), 0);
 }
+
+#[test]
+fn a_root_with_aliases_cannot_be_bound_elsewhere() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0).admit(11, &[1, 2, 3], 0);
+    let binding = |old: u8, new: u8, day: u64, id: u8| BindingFact {
+        old_key: k(old),
+        new_key: k(new),
+        created: t(day),
+        id: RecordId([id; 32]),
+    };
+    net.facts.bindings.push(binding(10, 99, 3, 1));
+    net.facts.bindings.push(binding(11, 10, 4, 2));
+    let table = net.table(5);
+    assert_eq!(table.identity(&k(99)), k(10));
+    assert_eq!(
+        table.identity(&k(10)),
+        k(10),
+        "10 holds an identity with aliases"
+    );
+}

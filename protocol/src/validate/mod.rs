@@ -213,7 +213,7 @@ pub fn validate(
 pub(crate) mod support {
     use super::*;
 
-    /// The referenced record, which must exist (refs were checked) and have a body of the
+    /// The referenced record, which must exist (refs were checked) and whose header has the
     /// expected kind.
     pub fn referenced(
         state: &dyn StateView,
@@ -259,17 +259,21 @@ pub(crate) mod support {
             "transaction open",
         )?;
         let listing = open.header().refs.first().and_then(|id| state.record(id));
-        let listing = listing.ok_or(Invalid::WrongRefKind {
-            id: *transaction,
-            expected: "transaction open",
-        })?;
+        let listing =
+            listing
+                .filter(|l| l.header().kind == Kind::Listing)
+                .ok_or(Invalid::WrongRefKind {
+                    id: *transaction,
+                    expected: "transaction open on a listing",
+                })?;
         Ok((listing.header().author, open.header().author))
     }
 
     pub use crate::kinds::AppointmentAction;
     pub use crate::signature::verify as verify_signature;
 
-    /// Verifies co-signatures over `message` and returns the distinct signers.
+    /// Verifies co-signatures over `message` and returns the signers (distinct, because
+    /// decoding requires their keys in ascending order).
     pub fn cosigners(
         pairs: &[(PublicKey, crate::signature::Signature)],
         message: &[u8],
