@@ -122,6 +122,11 @@ impl Builder<'_> {
 
     fn read_facts(&mut self, facts: &Facts) {
         let now = self.now;
+        let expected = self.rules.founders.len() + facts.joins.len();
+        self.index.reserve(expected);
+        self.keys.reserve(expected);
+        self.joined.reserve(expected);
+        self.expelled.reserve(expected);
         for founder in &self.rules.founders.clone() {
             self.intern(founder);
         }
@@ -144,14 +149,20 @@ impl Builder<'_> {
                 .or_default()
                 .push((self.identities.resolve(author), *at));
         }
-        let mut sponsorships: Vec<_> = facts
+        // Id order, keeping the first of equal ids: the order a stable sort by id gives.
+        // Sorting (id, position) pairs by value saves chasing two pointers per comparison.
+        let mut order: Vec<(RecordId, usize)> = facts
             .sponsorships
             .iter()
-            .filter(|s| s.created <= now)
+            .enumerate()
+            .filter(|(_, s)| s.created <= now)
+            .map(|(position, s)| (s.id, position))
             .collect();
-        sponsorships.sort_by_key(|s| s.id);
-        sponsorships.dedup_by_key(|s| s.id);
-        for s in sponsorships {
+        order.sort_unstable();
+        order.dedup_by_key(|(id, _)| *id);
+        self.edges.reserve(order.len());
+        for (_, position) in order {
+            let s = &facts.sponsorships[position];
             let sponsor = self.intern(&s.sponsor);
             let candidate = self.intern(&s.candidate);
             if sponsor == candidate {
@@ -222,7 +233,10 @@ impl Builder<'_> {
                     .saturating_sub(*s as u64 * self.rules.strike_penalty)
             })
             .collect();
-        self.edges.sort_by_key(|e| (e.sponsor, e.created, e.id));
+        // Ids are unique after `read_facts`, so no two keys are equal and an unstable sort
+        // gives the same order as a stable one.
+        self.edges
+            .sort_unstable_by_key(|e| (e.sponsor, e.created, e.id));
         let mut start = 0;
         while start < self.edges.len() {
             let sponsor = self.edges[start].sponsor;
@@ -274,7 +288,8 @@ impl Builder<'_> {
                 .map(|(i, e)| (e.sponsor, i as u32)),
         );
         let mut admitted: Vec<Option<Timestamp>> = vec![None; nodes];
-        let mut arrivals: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut arrivals: Vec<Vec<u32>> = vec![Vec::new(); nodes];
+        let mut alive: Vec<u32> = Vec::new();
         let mut heap: BinaryHeap<Reverse<(Timestamp, u32, u32)>> = BinaryHeap::new();
         let expand =
             |node: u32, at: Timestamp, admitted: &[Option<Timestamp>], heap: &mut BinaryHeap<_>| {
@@ -307,19 +322,20 @@ impl Builder<'_> {
             if admitted[candidate as usize].is_some() {
                 continue;
             }
-            let list = arrivals.entry(candidate).or_default();
+            let list = &mut arrivals[candidate as usize];
             list.push(edge);
-            let mut alive: Vec<u32> = list
-                .iter()
-                .map(|&e| &self.edges[e as usize])
-                .filter(|e| e.usable_until > at)
-                .map(|e| e.sponsor)
-                .collect();
+            alive.clear();
+            alive.extend(
+                list.iter()
+                    .map(|&e| &self.edges[e as usize])
+                    .filter(|e| e.usable_until > at)
+                    .map(|e| e.sponsor),
+            );
             alive.sort_unstable();
             alive.dedup();
             if alive.len() as u64 >= self.required_at(candidate, at) {
                 admitted[candidate as usize] = Some(at);
-                arrivals.remove(&candidate);
+                arrivals[candidate as usize] = Vec::new();
                 expand(candidate, at, &admitted, &mut heap);
             }
         }
