@@ -3,5 +3,7 @@
 //!
 //! # Layout
 //! - [`generator`]: a deterministic, realistic network from a seed.
+//! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
 pub mod generator;
+pub mod store;

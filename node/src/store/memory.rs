@@ -1,0 +1,193 @@
+//! The in-memory twin of the sled store, for tests: same trait, same suite.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
+use maillon_protocol::{Kind, Record};
+
+use super::index::{
+    decode_stored, diff, order_key, split_order_key, ExpectedIndexes, IndexEntries,
+};
+use super::{IndexCheck, PutOutcome, ReplaceKey, Store, StoreError};
+
+#[derive(Default)]
+struct Inner {
+    records: BTreeMap<RecordId, Vec<u8>>,
+    sync: BTreeSet<Vec<u8>>,
+    kind: BTreeSet<Vec<u8>>,
+    author: BTreeSet<Vec<u8>>,
+    current: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+/// Records and indexes in memory, lost when dropped.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Corrupt("a writer panicked".into()))
+    }
+
+    /// Breaks an index on purpose, so tests can see the check and the rebuild work.
+    #[cfg(test)]
+    pub fn corrupt_indexes_for_test(&self) {
+        if let Ok(mut inner) = self.inner.lock() {
+            let first = inner.sync.iter().next().cloned();
+            if let Some(key) = first {
+                inner.sync.remove(&key);
+            }
+            inner.kind.insert(vec![0xff; 41]);
+        }
+    }
+}
+
+fn newest(set: &BTreeSet<Vec<u8>>, prefix: &[u8], limit: usize) -> Vec<RecordId> {
+    set.range(prefix.to_vec()..)
+        .take_while(|k| k.starts_with(prefix))
+        .filter_map(|k| split_order_key(&k[prefix.len()..]).map(|(_, id)| id))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .take(limit)
+        .collect()
+}
+
+impl Store for MemoryStore {
+    fn put(&self, record: &Record) -> Result<PutOutcome, StoreError> {
+        let mut inner = self.lock()?;
+        if inner.records.contains_key(&record.id()) {
+            return Ok(PutOutcome::Duplicate);
+        }
+        let entries = IndexEntries::of(record);
+        inner.records.insert(record.id(), record.to_wire());
+        inner.sync.insert(entries.sync);
+        inner.kind.insert(entries.kind);
+        inner.author.insert(entries.author);
+        if let Some((key, order)) = entries.replace {
+            let slot = inner
+                .current
+                .entry(key.to_bytes())
+                .or_insert_with(|| order.clone());
+            if *slot < order {
+                *slot = order;
+            }
+        }
+        Ok(PutOutcome::Inserted)
+    }
+
+    fn replace_with_bare_header(&self, id: &RecordId) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let bytes = inner.records.get(id).ok_or(StoreError::NotFound(*id))?;
+        let bare = decode_stored(bytes)?.without_body();
+        inner.records.insert(*id, bare.to_wire());
+        drop(inner);
+        self.rebuild_indexes()
+    }
+
+    fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock()?.records.get(id).cloned())
+    }
+
+    fn contains(&self, id: &RecordId) -> Result<bool, StoreError> {
+        Ok(self.lock()?.records.contains_key(id))
+    }
+
+    fn len(&self) -> Result<u64, StoreError> {
+        Ok(self.lock()?.records.len() as u64)
+    }
+
+    fn sync_range(
+        &self,
+        from: (Timestamp, RecordId),
+        limit: usize,
+    ) -> Result<Vec<(Timestamp, RecordId)>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .sync
+            .range(order_key(from.0, &from.1)..)
+            .take(limit)
+            .filter_map(|k| split_order_key(k))
+            .collect())
+    }
+
+    fn by_kind(&self, kind: Kind, limit: usize) -> Result<Vec<RecordId>, StoreError> {
+        Ok(newest(&self.lock()?.kind, &[kind as u8], limit))
+    }
+
+    fn by_author(&self, author: &PublicKey, limit: usize) -> Result<Vec<RecordId>, StoreError> {
+        Ok(newest(&self.lock()?.author, &author.0, limit))
+    }
+
+    fn current(&self, key: &ReplaceKey) -> Result<Option<RecordId>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .current
+            .get(&key.to_bytes())
+            .and_then(|order| split_order_key(order))
+            .map(|(_, id)| id))
+    }
+
+    fn check_indexes(&self) -> Result<IndexCheck, StoreError> {
+        let inner = self.lock()?;
+        let mut expected = ExpectedIndexes::default();
+        for bytes in inner.records.values() {
+            expected.add(&decode_stored(bytes)?);
+        }
+        let mut check = IndexCheck {
+            records: inner.records.len() as u64,
+            ..IndexCheck::default()
+        };
+        for (want, have) in [
+            (&expected.sync, &inner.sync),
+            (&expected.kind, &inner.kind),
+            (&expected.author, &inner.author),
+        ] {
+            let (missing, extra) = diff(want, have);
+            check.missing += missing;
+            check.extra += extra;
+        }
+        let current: BTreeSet<Vec<u8>> = inner
+            .current
+            .iter()
+            .map(|(k, v)| [k.as_slice(), v].concat())
+            .collect();
+        let (missing, extra) = diff(
+            &expected
+                .current
+                .iter()
+                .map(|(k, v)| [k.as_slice(), v].concat())
+                .collect::<Vec<_>>(),
+            &current,
+        );
+        check.missing += missing;
+        check.extra += extra;
+        Ok(check)
+    }
+
+    fn rebuild_indexes(&self) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let mut expected = ExpectedIndexes::default();
+        for bytes in inner.records.values() {
+            expected.add(&decode_stored(bytes)?);
+        }
+        inner.sync = expected.sync;
+        inner.kind = expected.kind;
+        inner.author = expected.author;
+        inner.current = expected.current;
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! Durable storage of signed records behind a narrow typed trait, with a sled
+//! implementation and an in-memory twin that share one test suite.
+//!
+//! Every record is stored with its index entries in one atomic write: by id, in sync order
+//! (created, id), by kind, by author, and the current version of each replaceable record.
+//! The indexes are derived: [`Store::check_indexes`] compares them with the records and
+//! [`Store::rebuild_indexes`] recomputes them. A write is durable only once
+//! [`Store::flush`] has returned; callers acknowledge after that.
+
+mod index;
+mod memory;
+mod sled_store;
+#[cfg(test)]
+mod suite;
+
+pub use index::{IndexEntries, ReplaceKey};
+pub use memory::MemoryStore;
+pub use sled_store::{SledConfig, SledStore};
+
+use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
+use maillon_protocol::Kind;
+use thiserror::Error;
+
+/// What a write did: expected outcomes, not errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The record is new and stored with its index entries.
+    Inserted,
+    /// A record with this id was already stored; nothing changed.
+    Duplicate,
+}
+
+/// Why the store failed. Never dropped silently.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("storage failed: {0}")]
+    Sled(#[from] sled::Error),
+    /// Stored bytes are not what the store wrote.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The record to replace is not stored.
+    #[error("record {0} is not stored")]
+    NotFound(RecordId),
+}
+
+/// The result of comparing the derived indexes with the records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IndexCheck {
+    /// Records read.
+    pub records: u64,
+    /// Index entries that should exist but do not.
+    pub missing: u64,
+    /// Index entries that exist but should not.
+    pub extra: u64,
+}
+
+impl IndexCheck {
+    /// Whether the indexes agree with the records.
+    pub fn is_consistent(&self) -> bool {
+        self.missing == 0 && self.extra == 0
+    }
+}
+
+/// A store of wire-format records, keyed by id, with the indexes the node needs.
+pub trait Store: Send + Sync {
+    /// Stores a record and its index entries atomically. Not durable until [`Store::flush`].
+    fn put(&self, record: &maillon_protocol::Record) -> Result<PutOutcome, StoreError>;
+    /// Replaces a stored record by its erased form (same id, no body), with its indexes.
+    fn replace_with_bare_header(&self, id: &RecordId) -> Result<(), StoreError>;
+    /// The wire bytes of a record.
+    fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Whether a record is stored.
+    fn contains(&self, id: &RecordId) -> Result<bool, StoreError>;
+    /// How many records are stored.
+    fn len(&self) -> Result<u64, StoreError>;
+    /// Whether no record is stored.
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+    /// Ids in sync order, (created, id) ascending, from `from` inclusive, at most `limit`.
+    fn sync_range(
+        &self,
+        from: (Timestamp, RecordId),
+        limit: usize,
+    ) -> Result<Vec<(Timestamp, RecordId)>, StoreError>;
+    /// Ids of one kind, newest first, at most `limit`.
+    fn by_kind(&self, kind: Kind, limit: usize) -> Result<Vec<RecordId>, StoreError>;
+    /// Ids by one author, newest first, at most `limit`.
+    fn by_author(&self, author: &PublicKey, limit: usize) -> Result<Vec<RecordId>, StoreError>;
+    /// The current version of a replaceable record.
+    fn current(&self, key: &ReplaceKey) -> Result<Option<RecordId>, StoreError>;
+    /// Compares every derived index with the records.
+    fn check_indexes(&self) -> Result<IndexCheck, StoreError>;
+    /// Recomputes every derived index from the records.
+    fn rebuild_indexes(&self) -> Result<(), StoreError>;
+    /// Makes every write so far durable.
+    fn flush(&self) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
