@@ -3,7 +3,9 @@
 //!
 //! # Layout
 //! - [`generator`]: a deterministic, realistic network from a seed.
+//! - [`ingest`]: the ingest pipeline; for now the bounded parking lot.
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
 pub mod generator;
+pub mod ingest;
 pub mod store;
