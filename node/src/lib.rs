@@ -2,10 +2,12 @@
 //! generator that the demo, the tests and the benchmarks share.
 //!
 //! # Layout
+//! - [`config`]: TOML and environment configuration, validated in two stages.
 //! - [`generator`]: a deterministic, realistic network from a seed.
 //! - [`ingest`]: the ingest pipeline; for now the bounded parking lot.
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
+pub mod config;
 pub mod generator;
 pub mod ingest;
 pub mod store;

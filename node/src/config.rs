@@ -1,0 +1,342 @@
+//! Node configuration in two stages: raw values from a TOML file and `MAILLON_*`
+//! environment variables, then a validated [`Config`] whose every field is known good.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::ingest::parking::ParkingLimits;
+
+/// The raw configuration, as read: every field optional or defaulted, nothing checked.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// `[node]`
+    pub node: RawNode,
+    /// `[network]`
+    pub network: RawNetwork,
+    /// `[http]`
+    pub http: RawHttp,
+    /// `[store]`
+    pub store: RawStore,
+    /// `[parking]`
+    pub parking: RawParking,
+}
+
+/// `[node]`: who this node is and where it keeps its data.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawNode {
+    /// Display name.
+    pub name: String,
+    /// Data folder; relative paths are relative to the config file.
+    pub data_dir: PathBuf,
+}
+
+/// `[network]`: the network to join and how to reach peers.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawNetwork {
+    /// The charter file (wire bytes of the charter record).
+    pub charter_file: PathBuf,
+    /// Multiaddresses to listen on.
+    pub listen: Vec<String>,
+    /// Multiaddresses of bootstrap peers, each ending in `/p2p/<peer id>`.
+    pub bootstrap: Vec<String>,
+    /// Whether to find peers on the local network with mDNS.
+    pub mdns: bool,
+}
+
+/// `[http]`: the web UI and JSON API.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHttp {
+    /// Socket address to serve on.
+    pub listen: String,
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        RawHttp {
+            listen: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+/// `[store]`: sled.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStore {
+    /// sled's page cache in MiB.
+    pub cache_mib: u64,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore { cache_mib: 64 }
+    }
+}
+
+/// `[parking]`: bounds of the lot for records with missing refs.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawParking {
+    /// Records at most.
+    pub max_records: usize,
+    /// MiB at most.
+    pub max_mib: usize,
+    /// Seconds a record may wait.
+    pub max_age_secs: u64,
+}
+
+impl Default for RawParking {
+    fn default() -> Self {
+        let limits = ParkingLimits::default();
+        RawParking {
+            max_records: limits.max_records,
+            max_mib: limits.max_bytes >> 20,
+            max_age_secs: limits.max_age_ms / 1000,
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Display name, 1..=80 bytes.
+    pub name: String,
+    /// Absolute data folder.
+    pub data_dir: PathBuf,
+    /// Absolute charter file path.
+    pub charter_file: PathBuf,
+    /// Multiaddresses to listen on.
+    pub listen: Vec<String>,
+    /// Bootstrap multiaddresses.
+    pub bootstrap: Vec<String>,
+    /// mDNS on or off.
+    pub mdns: bool,
+    /// HTTP socket address.
+    pub http_listen: SocketAddr,
+    /// sled cache in bytes.
+    pub cache_capacity_bytes: u64,
+    /// Parking lot bounds.
+    pub parking: ParkingLimits,
+}
+
+/// Why a configuration is refused: each names the field and says what to do.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file or an environment variable could not be read or parsed.
+    #[error("cannot read the configuration: {0}")]
+    Read(Box<figment::Error>),
+    /// A value is invalid.
+    #[error("configuration field `{field}`: {reason}")]
+    Invalid {
+        /// The field, as `section.key`.
+        field: &'static str,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+impl RawConfig {
+    /// Reads `path` (if it exists) and `MAILLON_SECTION__KEY` environment variables over the
+    /// defaults.
+    pub fn load(path: &Path) -> Result<RawConfig, ConfigError> {
+        Self::load_with_prefix(path, "MAILLON_")
+    }
+
+    fn load_with_prefix(path: &Path, prefix: &str) -> Result<RawConfig, ConfigError> {
+        Figment::from(Serialized::defaults(RawConfig::default()))
+            .merge(Toml::file_exact(path))
+            .merge(Env::prefixed(prefix).split("__"))
+            .extract()
+            .map_err(|e| ConfigError::Read(Box::new(e)))
+    }
+
+    /// Checks every field; relative paths are resolved against `base`.
+    pub fn validate(self, base: &Path) -> Result<Config, ConfigError> {
+        let name = self.node.name.trim().to_string();
+        if name.is_empty() || name.len() > 80 {
+            return Err(invalid(
+                "node.name",
+                "give the node a name of 1 to 80 bytes",
+            ));
+        }
+        if self.node.data_dir.as_os_str().is_empty() {
+            return Err(invalid(
+                "node.data_dir",
+                "give the folder where the node keeps its data",
+            ));
+        }
+        if self.network.charter_file.as_os_str().is_empty() {
+            return Err(invalid(
+                "network.charter_file",
+                "give the path of the network's charter file",
+            ));
+        }
+        for (field, list) in [
+            ("network.listen", &self.network.listen),
+            ("network.bootstrap", &self.network.bootstrap),
+        ] {
+            if let Some(bad) = list.iter().find(|a| !looks_like_multiaddr(a)) {
+                return Err(invalid(
+                    field,
+                    format!("`{bad}` is not a multiaddress such as /ip4/0.0.0.0/tcp/4001"),
+                ));
+            }
+        }
+        if let Some(bad) = self.network.bootstrap.iter().find(|a| !a.contains("/p2p/")) {
+            return Err(invalid(
+                "network.bootstrap",
+                format!("`{bad}` must end with /p2p/<peer id>"),
+            ));
+        }
+        let http_listen: SocketAddr = self.http.listen.parse().map_err(|_| {
+            invalid(
+                "http.listen",
+                format!(
+                    "`{}` is not an address such as 127.0.0.1:8080",
+                    self.http.listen
+                ),
+            )
+        })?;
+        if !(1..=4096).contains(&self.store.cache_mib) {
+            return Err(invalid("store.cache_mib", "must be between 1 and 4096"));
+        }
+        let p = &self.parking;
+        if p.max_records == 0 || p.max_mib == 0 || p.max_age_secs == 0 {
+            return Err(invalid(
+                "parking",
+                "max_records, max_mib and max_age_secs must all be above 0",
+            ));
+        }
+        Ok(Config {
+            name,
+            data_dir: base.join(&self.node.data_dir),
+            charter_file: base.join(&self.network.charter_file),
+            listen: self.network.listen,
+            bootstrap: self.network.bootstrap,
+            mdns: self.network.mdns,
+            http_listen,
+            cache_capacity_bytes: self.store.cache_mib << 20,
+            parking: ParkingLimits {
+                max_records: p.max_records,
+                max_bytes: p.max_mib << 20,
+                max_age_ms: p.max_age_secs * 1000,
+            },
+        })
+    }
+}
+
+fn looks_like_multiaddr(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('/').collect();
+    parts.len() >= 3 && parts[0].is_empty() && parts[1..].iter().all(|p| !p.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[node]
+name = "Paroisse Saint-Jean"
+data_dir = "data"
+
+[network]
+charter_file = "charter.cbor"
+listen = ["/ip4/0.0.0.0/tcp/4001"]
+bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
+"#;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().map_err(|e| invalid("test", e.to_string()))?;
+        let path = dir.path().join("maillon.toml");
+        std::fs::write(&path, text).map_err(|e| invalid("test", e.to_string()))?;
+        // A prefix no test sets, so the environment test cannot leak into these.
+        RawConfig::load_with_prefix(&path, "MAILLON_UNSET_IN_TESTS_")?.validate(dir.path())
+    }
+
+    #[test]
+    fn a_good_file_gives_a_config_with_resolved_paths_and_defaults() {
+        let config = load(GOOD).unwrap();
+        assert_eq!(config.name, "Paroisse Saint-Jean");
+        assert!(config.data_dir.is_absolute() && config.data_dir.ends_with("data"));
+        assert_eq!(config.http_listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.cache_capacity_bytes, 64 << 20);
+        assert_eq!(config.parking, ParkingLimits::default());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_field() {
+        let cases = [
+            (GOOD.replace("Paroisse Saint-Jean", " "), "node.name"),
+            (GOOD.replace("data_dir = \"data\"", ""), "node.data_dir"),
+            (
+                GOOD.replace("tcp/4001\"]", "tcp/4001\", \"localhost:4001\"]"),
+                "network.listen",
+            ),
+            (
+                GOOD.replace("/p2p/12D3KooWExample", ""),
+                "network.bootstrap",
+            ),
+            (
+                format!("{GOOD}\n[http]\nlisten = \"everywhere\"\n"),
+                "http.listen",
+            ),
+            (
+                format!("{GOOD}\n[store]\ncache_mib = 0\n"),
+                "store.cache_mib",
+            ),
+            (format!("{GOOD}\n[parking]\nmax_records = 0\n"), "parking"),
+        ];
+        for (text, field) in cases {
+            match load(&text) {
+                Err(ConfigError::Invalid { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: expected an invalid-field error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_read_errors() {
+        assert!(matches!(
+            load(&format!("{GOOD}\n[store]\ncache = 3\n")),
+            Err(ConfigError::Read(_))
+        ));
+        assert!(matches!(
+            load(&format!("{GOOD}\n[store]\ncache_mib = \"big\"\n")),
+            Err(ConfigError::Read(_))
+        ));
+        assert!(matches!(
+            load("this is not toml"),
+            Err(ConfigError::Read(_))
+        ));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type is fixed by figment.
+    fn environment_variables_override_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("maillon.toml", GOOD)?;
+            jail.set_env("MAILLON_NODE__NAME", "Association du Val");
+            jail.set_env("MAILLON_STORE__CACHE_MIB", "128");
+            let raw = RawConfig::load(Path::new("maillon.toml")).map_err(|e| e.to_string())?;
+            let config = raw.validate(jail.directory()).map_err(|e| e.to_string())?;
+            assert_eq!(config.name, "Association du Val");
+            assert_eq!(config.cache_capacity_bytes, 128 << 20);
+            Ok(())
+        });
+    }
+}
