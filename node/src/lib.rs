@@ -4,10 +4,12 @@
 //! # Layout
 //! - [`config`]: TOML and environment configuration, validated in two stages.
 //! - [`generator`]: a deterministic, realistic network from a seed.
+//! - [`init`]: `maillon init`, founding or joining a network.
 //! - [`ingest`]: the ingest pipeline; for now the bounded parking lot.
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
 pub mod config;
 pub mod generator;
 pub mod ingest;
+pub mod init;
 pub mod store;

@@ -1,7 +1,12 @@
 //! The `maillon` command line.
 
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use maillon_node::init::{init, Entry};
+use maillon_protocol::Timestamp;
 
 mod demo;
 
@@ -17,11 +22,65 @@ struct Cli {
 enum Command {
     /// Generate a network, check every record, and show who is a member and how they connect.
     Demo(demo::DemoArgs),
+    /// Create a node's folder: its key, configuration and charter.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// The folder to create (it must not hold a node yet).
+    #[arg(long)]
+    dir: PathBuf,
+    /// The node's name, for example "Paroisse Saint-Jean, Valence".
+    #[arg(long)]
+    name: String,
+    #[command(subcommand)]
+    entry: EntryArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum EntryArgs {
+    /// Found a new network, with this node's operator as its first founder.
+    Found {
+        /// The network's name.
+        #[arg(long)]
+        network_name: String,
+    },
+    /// Join an existing network.
+    Join {
+        /// The network's charter file.
+        #[arg(long)]
+        charter: PathBuf,
+        /// A peer to sync from first: /ip4/…/tcp/…/p2p/<peer id>.
+        #[arg(long)]
+        bootstrap: String,
+    },
+}
+
+fn now() -> Result<Timestamp> {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the clock is before 1970")?;
+    Ok(Timestamp(since_epoch.as_millis() as u64))
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo(args) => demo::run(&args).context("the demo failed"),
+        Command::Init(args) => {
+            let entry = match args.entry {
+                EntryArgs::Found { network_name } => Entry::Found { network_name },
+                EntryArgs::Join { charter, bootstrap } => Entry::Join {
+                    charter_file: charter,
+                    bootstrap,
+                },
+            };
+            let report = init(&args.dir, &args.name, &entry, now()?)?;
+            println!("Nœud créé : {}", report.config_file.display());
+            println!("Réseau : {}", report.network);
+            println!("Clé du nœud : {}", report.node_key);
+            Ok(())
+        }
     }
 }
