@@ -5,7 +5,7 @@
 //! - [`config`]: TOML and environment configuration, validated in two stages.
 //! - [`generator`]: a deterministic, realistic network from a seed.
 //! - [`init`]: `maillon init`, founding or joining a network.
-//! - [`ingest`]: the ingest pipeline; for now the bounded parking lot.
+//! - [`ingest`]: the ingest pipeline, its validation state and the parking lot.
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
 pub mod config;

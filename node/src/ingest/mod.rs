@@ -1,4 +1,9 @@
-//! The ingest pipeline: from wire bytes to stored records. Until the node issue completes
-//! it, this holds the parking lot for records whose refs are missing.
+//! The ingest pipeline: from wire bytes to durably stored records.
+//!
+//! - [`pipeline`]: the steps, from decoding to the flushed store.
+//! - [`state`]: what validation needs, kept beside the store.
+//! - [`parking`]: records waiting for their refs, bounded.
 
 pub mod parking;
+pub mod pipeline;
+pub mod state;

@@ -1,0 +1,325 @@
+//! The ingest pipeline: decode, canonical check, signature, validation against the state,
+//! durable store, then release of parked records that waited for this one.
+
+use maillon_protocol::ids::{RecordId, Timestamp};
+use maillon_protocol::kinds::Body;
+use maillon_protocol::validate::{validate, Verdict};
+use maillon_protocol::{DecodeError, Invalid, Record, SignatureError, StateView};
+use thiserror::Error;
+
+use super::parking::{ParkOutcome, ParkingLimits, ParkingLot};
+use super::state::StoreState;
+use crate::store::{index::decode_stored, PutOutcome, Store, StoreError};
+
+/// What became of a submitted record: expected outcomes, not errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored durably (flushed), with any parked records it released.
+    Stored {
+        /// The record.
+        id: RecordId,
+        /// Parked records stored because this one arrived.
+        released: Vec<RecordId>,
+    },
+    /// Already stored.
+    Duplicate(RecordId),
+    /// Waiting for these refs.
+    Parked {
+        /// The record.
+        id: RecordId,
+        /// The refs to fetch.
+        missing: Vec<RecordId>,
+    },
+}
+
+/// Why a record was refused, or the store failed.
+#[derive(Debug, Error)]
+pub enum IngestError {
+    /// Not a well-formed record of this network.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The signature is refused.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// The state rules refuse it.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The parking lot cannot hold it.
+    #[error("the record is too large to wait for its refs")]
+    TooLargeToPark,
+    /// The store failed: nothing was acknowledged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Ingests records into a store.
+pub struct Ingest<'a, S: Store> {
+    state: StoreState<'a, S>,
+    parking: ParkingLot,
+}
+
+impl<'a, S: Store> Ingest<'a, S> {
+    /// A pipeline over a loaded state.
+    pub fn new(state: StoreState<'a, S>, limits: ParkingLimits) -> Ingest<'a, S> {
+        Ingest {
+            state,
+            parking: ParkingLot::new(limits),
+        }
+    }
+
+    /// The parking lot, to see what waits and which refs to fetch.
+    pub fn parking(&self) -> &ParkingLot {
+        &self.parking
+    }
+
+    /// Takes wire bytes through the whole pipeline. `Stored` is returned only after the
+    /// store has flushed.
+    pub async fn submit(&mut self, wire: &[u8], now: Timestamp) -> Result<Submitted, IngestError> {
+        let record = Record::decode(wire, &self.state.network())?;
+        let id = record.id();
+        match self.accept(record, now)? {
+            Accepted::Duplicate => Ok(Submitted::Duplicate(id)),
+            Accepted::Parked(missing) => Ok(Submitted::Parked { id, missing }),
+            Accepted::Stored => {
+                let released = self.release(id, now)?;
+                self.state.store().flush().await?;
+                Ok(Submitted::Stored { id, released })
+            }
+        }
+    }
+
+    fn accept(&mut self, record: Record, now: Timestamp) -> Result<Accepted, IngestError> {
+        let store = self.state.store();
+        if store.contains(&record.id())? {
+            return Ok(Accepted::Duplicate);
+        }
+        record.verify()?;
+        for reference in &record.header().refs {
+            store.get(reference)?;
+        }
+        match validate(&record, &self.state, now)? {
+            Verdict::MissingRefs(missing) => {
+                match self
+                    .parking
+                    .park(record.id(), record.to_wire(), &missing, now)
+                {
+                    ParkOutcome::TooLarge => return Err(IngestError::TooLargeToPark),
+                    ParkOutcome::Parked { .. } | ParkOutcome::AlreadyParked => {}
+                }
+                Ok(Accepted::Parked(missing))
+            }
+            Verdict::Valid => {
+                if store.put(&record)? == PutOutcome::Duplicate {
+                    return Ok(Accepted::Duplicate);
+                }
+                self.state.note(&record);
+                if let Some(Body::Erasure(_)) = record.body() {
+                    self.apply_erasure(&record)?;
+                }
+                Ok(Accepted::Stored)
+            }
+        }
+    }
+
+    /// Stores, in turn, every parked record that waited only for records now stored.
+    fn release(&mut self, arrived: RecordId, now: Timestamp) -> Result<Vec<RecordId>, IngestError> {
+        let mut queue = vec![arrived];
+        let mut released = Vec::new();
+        while let Some(next) = queue.pop() {
+            for (id, wire) in self.parking.arrived(&next) {
+                let Ok(record) = Record::decode(&wire, &self.state.network()) else {
+                    continue;
+                };
+                // A parked record that is now refused is dropped: it was never acknowledged.
+                if let Ok(Accepted::Stored) = self.accept(record, now) {
+                    released.push(id);
+                    queue.push(id);
+                }
+            }
+        }
+        Ok(released)
+    }
+
+    /// Replaces every erasable record of the author's identity created up to the erasure by
+    /// its bare header.
+    fn apply_erasure(&self, erasure: &Record) -> Result<(), IngestError> {
+        let store = self.state.store();
+        let until = erasure.header().created;
+        for key in self.state.keys_of_identity(&erasure.header().author) {
+            for id in store.by_author(&key, usize::MAX)? {
+                let Some(bytes) = store.get(&id)? else {
+                    continue;
+                };
+                let record = decode_stored(&bytes)?;
+                let h = record.header();
+                if h.kind.is_erasable() && h.created <= until && record.body().is_some() {
+                    store.replace_with_bare_header(&id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Accepted {
+    Stored,
+    Duplicate,
+    Parked(Vec<RecordId>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generator;
+    use crate::store::MemoryStore;
+    use maillon_protocol::testkit;
+
+    #[tokio::test]
+    async fn a_generated_network_is_stored_and_parked_records_are_released() {
+        let network = generator::generate(3, 20);
+        let store = MemoryStore::new();
+        let Some(Body::Charter(charter)) = network.records[0].body().cloned() else {
+            panic!()
+        };
+        let state = StoreState::load(&store, charter).unwrap();
+        let mut ingest = Ingest::new(state, ParkingLimits::default());
+        let now = network.now;
+        // The charter is stored like any record.
+        assert!(matches!(
+            ingest
+                .submit(&network.records[0].to_wire(), now)
+                .await
+                .unwrap(),
+            Submitted::Stored { .. }
+        ));
+        // A record whose author has not joined yet is refused for now, and accepted later.
+        let listing = network
+            .records
+            .iter()
+            .find(|r| matches!(r.body(), Some(Body::Listing(_))))
+            .unwrap()
+            .clone();
+        let author = network
+            .keys
+            .iter()
+            .find(|(_, k)| k.public_key() == listing.header().author)
+            .unwrap()
+            .1
+            .clone();
+        let Some(Body::Listing(body)) = listing.body().cloned() else {
+            panic!()
+        };
+        let second = network.signer.sign(
+            &author,
+            maillon_protocol::kinds::Listing {
+                series: Some(listing.id()),
+                ..body
+            },
+            listing.header().created.plus_ms(1000),
+            Some(listing.header().created.plus_ms(testkit::DAY)),
+        );
+        let parked = ingest.submit(&second.to_wire(), now).await;
+        assert!(
+            matches!(parked, Err(IngestError::Invalid(Invalid::UnknownAuthor))),
+            "{parked:?}"
+        );
+        for record in &network.records[1..] {
+            let outcome = ingest.submit(&record.to_wire(), now).await.unwrap();
+            assert!(matches!(outcome, Submitted::Stored { .. }), "{outcome:?}");
+        }
+        let parked = ingest.submit(&second.to_wire(), now).await.unwrap();
+        assert!(matches!(parked, Submitted::Stored { .. }));
+        assert_eq!(store.len().unwrap(), network.records.len() as u64 + 1);
+        assert_eq!(
+            ingest.submit(&second.to_wire(), now).await.unwrap(),
+            Submitted::Duplicate(second.id())
+        );
+        // A withdrawal of a sponsorship not yet held is parked, then released.
+        let sponsor = &network.keys[0].1;
+        let late =
+            network
+                .signer
+                .sponsor(sponsor, network.keys[5].1.public_key(), now.minus_ms(5000));
+        let withdrawal = network
+            .signer
+            .withdraw(sponsor, late.id(), now.minus_ms(4000));
+        assert_eq!(
+            ingest.submit(&withdrawal.to_wire(), now).await.unwrap(),
+            Submitted::Parked {
+                id: withdrawal.id(),
+                missing: vec![late.id()]
+            }
+        );
+        assert_eq!(
+            ingest.submit(&late.to_wire(), now).await.unwrap(),
+            Submitted::Stored {
+                id: late.id(),
+                released: vec![withdrawal.id()]
+            }
+        );
+        assert!(store.contains(&withdrawal.id()).unwrap() && ingest.parking().is_empty());
+    }
+
+    #[tokio::test]
+    async fn forged_records_are_refused_and_erasure_strips_bodies() {
+        let network = generator::generate(4, 6);
+        let store = MemoryStore::new();
+        let Some(Body::Charter(charter)) = network.records[0].body().cloned() else {
+            panic!()
+        };
+        let mut ingest = Ingest::new(
+            StoreState::load(&store, charter).unwrap(),
+            ParkingLimits::default(),
+        );
+        let now = network.now;
+        for record in &network.records {
+            ingest.submit(&record.to_wire(), now).await.unwrap();
+        }
+        // A new record whose signature was tampered with is refused and not stored.
+        let member = &network.keys[3].1;
+        let fresh = network
+            .signer
+            .listing(member, "Table de jardin", now.minus_ms(10));
+        let mut forged = fresh.to_wire();
+        let signature_byte = 1 + fresh.header_bytes().len() + 2 + 10;
+        forged[signature_byte] ^= 1;
+        assert!(matches!(
+            ingest.submit(&forged, now).await,
+            Err(IngestError::Signature(_))
+        ));
+        assert!(matches!(
+            ingest.submit(&forged[..forged.len() - 1], now).await,
+            Err(IngestError::Decode(_))
+        ));
+        assert_eq!(store.len().unwrap(), network.records.len() as u64);
+        // The same id with another signature is a duplicate of the stored record.
+        let mut other = network.records[3].to_wire();
+        let at = 1 + network.records[3].header_bytes().len() + 2 + 10;
+        other[at] ^= 1;
+        assert_eq!(
+            ingest.submit(&other, now).await.unwrap(),
+            Submitted::Duplicate(network.records[3].id())
+        );
+        // member-0 erases: their profile and listing keep only their headers.
+        let erasure = network.signer.erase(member, now.minus_ms(1));
+        ingest.submit(&erasure.to_wire(), now).await.unwrap();
+        for id in store.by_author(&member.public_key(), 100).unwrap() {
+            let record = decode_stored(&store.get(&id).unwrap().unwrap()).unwrap();
+            assert_eq!(
+                record.body().is_some(),
+                !record.header().kind.is_erasable(),
+                "{:?}",
+                record.header().kind
+            );
+        }
+        // Reloading the state from the store gives the same erasure time.
+        let Some(Body::Charter(charter)) = network.records[0].body().cloned() else {
+            panic!()
+        };
+        let reloaded = StoreState::load(&store, charter).unwrap();
+        assert_eq!(
+            reloaded.erased_at(&member.public_key()),
+            Some(erasure.header().created)
+        );
+    }
+}
