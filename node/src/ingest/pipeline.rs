@@ -3,6 +3,7 @@
 
 use maillon_protocol::ids::{RecordId, Timestamp};
 use maillon_protocol::kinds::Body;
+use maillon_protocol::state::ApplyError;
 use maillon_protocol::validate::{validate, Verdict};
 use maillon_protocol::{DecodeError, Invalid, Record, SignatureError, StateView};
 use thiserror::Error;
@@ -35,15 +36,9 @@ pub enum Submitted {
 /// Why a record was refused, or the store failed.
 #[derive(Debug, Error)]
 pub enum IngestError {
-    /// Not a well-formed record of this network.
+    /// The record is refused: not well-formed, badly signed, or against the rules.
     #[error(transparent)]
-    Decode(#[from] DecodeError),
-    /// The signature is refused.
-    #[error(transparent)]
-    Signature(#[from] SignatureError),
-    /// The state rules refuse it.
-    #[error(transparent)]
-    Invalid(#[from] Invalid),
+    Refused(#[from] ApplyError),
     /// The parking lot cannot hold it.
     #[error("the record is too large to wait for its refs")]
     TooLargeToPark,
@@ -51,6 +46,18 @@ pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+macro_rules! refused_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for IngestError {
+            fn from(error: $error) -> IngestError {
+                IngestError::Refused(error.into())
+            }
+        }
+    )*};
+}
+
+refused_from!(DecodeError, SignatureError, Invalid);
 
 /// Ingests records into a store.
 pub struct Ingest<'a, S: Store> {
@@ -220,7 +227,12 @@ mod tests {
         );
         let parked = ingest.submit(&second.to_wire(), now).await;
         assert!(
-            matches!(parked, Err(IngestError::Invalid(Invalid::UnknownAuthor))),
+            matches!(
+                parked,
+                Err(IngestError::Refused(ApplyError::Invalid(
+                    Invalid::UnknownAuthor
+                )))
+            ),
             "{parked:?}"
         );
         for record in &network.records[1..] {
@@ -285,11 +297,11 @@ mod tests {
         forged[signature_byte] ^= 1;
         assert!(matches!(
             ingest.submit(&forged, now).await,
-            Err(IngestError::Signature(_))
+            Err(IngestError::Refused(ApplyError::Signature(_)))
         ));
         assert!(matches!(
             ingest.submit(&forged[..forged.len() - 1], now).await,
-            Err(IngestError::Decode(_))
+            Err(IngestError::Refused(ApplyError::Decode(_)))
         ));
         assert_eq!(store.len().unwrap(), network.records.len() as u64);
         // The same id with another signature is a duplicate of the stored record.
