@@ -6,23 +6,20 @@ pub mod report;
 use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
 use maillon_protocol::membership::{Facts, Rules, SponsorshipFact};
 use maillon_protocol::record::Record;
-use maillon_protocol::testkit::{self, DAY, T0};
+use maillon_protocol::testkit::{self, SplitMix64, DAY, T0};
 
-/// splitmix64: small, fast and good enough for generating test data.
+/// The testkit's SplitMix64 with the helpers the generators below use. `below` is a
+/// multiply-shift here (not the testkit's modulo), which the recorded figures depend on.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(SplitMix64::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `0..n` (multiply-shift; the bias is negligible for our sizes).

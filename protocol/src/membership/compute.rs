@@ -109,6 +109,15 @@ impl Builder<'_> {
         i
     }
 
+    /// The founders' node indices (founders are interned first).
+    fn founder_nodes(&self) -> Vec<u32> {
+        self.rules
+            .founders
+            .iter()
+            .map(|f| self.index[&self.identities.resolve(f)])
+            .collect()
+    }
+
     fn required_at(&self, node: u32, at: Timestamp) -> u64 {
         let raised = self.requirements.get(&node).map_or(0, |list| {
             list.iter()
@@ -194,12 +203,7 @@ impl Builder<'_> {
         self.strikes = vec![0; nodes];
         self.strike_time = vec![Timestamp(0); nodes];
         let mut struck: Vec<(u32, u32)> = Vec::new();
-        let founders: Vec<u32> = self
-            .rules
-            .founders
-            .iter()
-            .map(|f| self.index[&self.identities.resolve(f)])
-            .collect();
+        let founders = self.founder_nodes();
         for edge in &self.edges {
             let Some(expelled_at) = self.expelled[edge.candidate as usize] else {
                 continue;
@@ -306,12 +310,7 @@ impl Builder<'_> {
                     }
                 }
             };
-        let founders: Vec<u32> = self
-            .rules
-            .founders
-            .iter()
-            .map(|f| self.index[&self.identities.resolve(f)])
-            .collect();
+        let founders = self.founder_nodes();
         for &f in &founders {
             admitted[f as usize] = Some(Timestamp(0));
         }
@@ -391,12 +390,7 @@ impl MembershipTable {
                 .enumerate()
                 .map(|(i, e)| (e.candidate, i as u32)),
         );
-        let founders: Vec<u32> = b
-            .rules
-            .founders
-            .iter()
-            .map(|f| b.index[&b.identities.resolve(f)])
-            .collect();
+        let founders = b.founder_nodes();
         let status = (0..nodes as u32)
             .map(|i| {
                 if let Some(at) = b.expelled[i as usize] {
