@@ -157,6 +157,15 @@ fn write_all(
             charter.name = network_name.trim().to_string();
             let record = Record::sign_charter(&founder, charter, now)
                 .map_err(|e| InitError::BadCharter(e.to_string()))?;
+            let announcement = announcement(
+                &node_key,
+                &founder,
+                &record.header().network,
+                node_name,
+                now,
+            )?;
+            let path = data.join(crate::node::ANNOUNCEMENT_FILE);
+            fs::write(&path, announcement.to_wire()).map_err(io(&path))?;
             (record, Vec::new())
         }
         Entry::Join {
@@ -181,6 +190,31 @@ fn write_all(
         network: charter.header().network,
         node_key: node_key.public_key(),
     })
+}
+
+/// A node announcement signed by the node's key and vouched for by its operator.
+pub fn announcement(
+    node: &SecretKey,
+    operator: &SecretKey,
+    network: &maillon_protocol::NetworkId,
+    name: &str,
+    now: Timestamp,
+) -> Result<Record, InitError> {
+    use maillon_protocol::kinds::{node_operator_message, NodeAnnouncement};
+    let body = NodeAnnouncement {
+        name: name.trim().to_string(),
+        region: String::new(),
+        postcode: String::new(),
+        addresses: Vec::new(),
+        operator: operator.public_key(),
+        operator_signature: operator.sign(&node_operator_message(network, &node.public_key())),
+    };
+    let draft = maillon_protocol::Draft {
+        body: body.into(),
+        created: now,
+        expires: None,
+    };
+    Record::sign(node, network, draft).map_err(|e| InitError::BadCharter(e.to_string()))
 }
 
 /// Reads and checks a charter record file: well-formed, signed by a founder, a charter.

@@ -6,10 +6,17 @@
 //! - [`generator`]: a deterministic, realistic network from a seed.
 //! - [`init`]: `maillon init`, founding or joining a network.
 //! - [`ingest`]: the ingest pipeline, its validation state and the parking lot.
+//! - [`membership_index`]: membership, trust and node standing, kept record by record.
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
+pub mod api;
+pub mod blobs;
 pub mod config;
+pub mod engine;
 pub mod generator;
 pub mod ingest;
 pub mod init;
+pub mod membership_index;
+pub mod network;
+pub mod node;
 pub mod store;

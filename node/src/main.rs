@@ -9,6 +9,7 @@ use maillon_node::init::{init, Entry};
 use maillon_protocol::Timestamp;
 
 mod demo;
+mod run;
 
 /// Maillon: a federated network of trusted people.
 #[derive(Debug, Parser)]
@@ -24,6 +25,27 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Create a node's folder: its key, configuration and charter.
     Init(InitArgs),
+    /// Run a node from its configuration file.
+    Run(RunArgs),
+    /// Print a running node's status (what `GET /api/v1/status` returns).
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The configuration file written by `maillon init`.
+    #[arg(long, default_value = "maillon.toml")]
+    config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The configuration file of the node to ask (its HTTP address is read from it).
+    #[arg(long, default_value = "maillon.toml", conflicts_with = "url")]
+    config: PathBuf,
+    /// Or the node's base URL, for example http://127.0.0.1:8080.
+    #[arg(long)]
+    url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +89,8 @@ fn now() -> Result<Timestamp> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => run::run(&args.config),
+        Command::Status(args) => run::status(&args.config, args.url.as_deref()),
         Command::Demo(args) => demo::run(&args).context("the demo failed"),
         Command::Init(args) => {
             let entry = match args.entry {

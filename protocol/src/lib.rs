@@ -16,6 +16,7 @@
 //! - [`trust`]: shortest sponsorship paths and independent paths between two members.
 //! - [`testkit`]: deterministic keys, charters and records for tests, vectors and tools.
 //! - [`state`]: [`RecordSet`], an in-memory record set that implements [`StateView`].
+//! - [`sync`]: range-based set reconciliation and the sync request-response messages.
 //! - [`error`]: decoding errors.
 
 pub mod cbor;
@@ -28,6 +29,7 @@ pub mod membership;
 pub mod record;
 pub mod signature;
 pub mod state;
+pub mod sync;
 pub mod testkit;
 pub mod trust;
 pub mod validate;

@@ -1,7 +1,7 @@
 //! The ingest pipeline: decode, canonical check, signature, validation against the state,
 //! durable store, then release of parked records that waited for this one.
 
-use maillon_protocol::ids::{RecordId, Timestamp};
+use maillon_protocol::ids::{NetworkId, RecordId, Timestamp};
 use maillon_protocol::kinds::Body;
 use maillon_protocol::state::ApplyError;
 use maillon_protocol::validate::{validate, Verdict};
@@ -39,6 +39,9 @@ pub enum IngestError {
     /// The record is refused: not well-formed, badly signed, or against the rules.
     #[error(transparent)]
     Refused(#[from] ApplyError),
+    /// The author was not in good standing when they signed (the node's policy).
+    #[error(transparent)]
+    NotInGoodStanding(#[from] crate::engine::standing::StandingRefusal),
     /// The parking lot cannot hold it.
     #[error("the record is too large to wait for its refs")]
     TooLargeToPark,
@@ -59,18 +62,63 @@ macro_rules! refused_from {
 
 refused_from!(DecodeError, SignatureError, Invalid);
 
-/// Ingests records into a store.
-pub struct Ingest<'a, S: Store> {
-    state: StoreState<'a, S>,
-    parking: ParkingLot,
+/// A record whose encoding and signature have been checked, ready for validation. Checking
+/// needs no state, so callers do it on their own task (or a blocking pool) in parallel.
+#[derive(Clone, Debug)]
+pub struct Verified(Record);
+
+impl Verified {
+    /// Decodes wire bytes for `network` and verifies the signature.
+    pub fn check(wire: &[u8], network: &NetworkId) -> Result<Verified, IngestError> {
+        let record = Record::decode(wire, network)?;
+        record.verify()?;
+        Ok(Verified(record))
+    }
+
+    /// Checks many records at once, with one batched signature pass.
+    pub fn check_many(
+        wires: &[Vec<u8>],
+        network: &NetworkId,
+    ) -> Vec<Result<Verified, IngestError>> {
+        let decoded: Vec<Result<Record, DecodeError>> =
+            wires.iter().map(|w| Record::decode(w, network)).collect();
+        let records: Vec<&Record> = decoded.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let mut signatures = Record::verify_many(&records).into_iter();
+        decoded
+            .into_iter()
+            .map(|decoded| {
+                let record = decoded?;
+                match signatures.next() {
+                    Some(Ok(())) => Ok(Verified(record)),
+                    Some(Err(error)) => Err(error.into()),
+                    None => Err(IngestError::Store(StoreError::Corrupt(
+                        "batch verification lost a result".into(),
+                    ))),
+                }
+            })
+            .collect()
+    }
+
+    /// The checked record.
+    pub fn record(&self) -> &Record {
+        &self.0
+    }
 }
 
-impl<'a, S: Store> Ingest<'a, S> {
+/// Ingests records into a store.
+pub struct Ingest<S: Store> {
+    state: StoreState<S>,
+    parking: ParkingLot,
+    stored: Vec<Record>,
+}
+
+impl<S: Store> Ingest<S> {
     /// A pipeline over a loaded state.
-    pub fn new(state: StoreState<'a, S>, limits: ParkingLimits) -> Ingest<'a, S> {
+    pub fn new(state: StoreState<S>, limits: ParkingLimits) -> Ingest<S> {
         Ingest {
             state,
             parking: ParkingLot::new(limits),
+            stored: Vec::new(),
         }
     }
 
@@ -79,20 +127,52 @@ impl<'a, S: Store> Ingest<'a, S> {
         &self.parking
     }
 
+    /// The validation state.
+    pub fn state(&self) -> &StoreState<S> {
+        &self.state
+    }
+
     /// Takes wire bytes through the whole pipeline. `Stored` is returned only after the
     /// store has flushed.
     pub async fn submit(&mut self, wire: &[u8], now: Timestamp) -> Result<Submitted, IngestError> {
         let record = Record::decode(wire, &self.state.network())?;
-        let id = record.id();
-        match self.accept(record, now)? {
+        if self.state.store().contains(&record.id())? {
+            return Ok(Submitted::Duplicate(record.id()));
+        }
+        record.verify()?;
+        let outcome = self.stage(Verified(record), now)?;
+        self.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Validates and writes a checked record without flushing. The outcome may be
+    /// acknowledged only after [`Ingest::commit`] has returned.
+    pub fn stage(&mut self, record: Verified, now: Timestamp) -> Result<Submitted, IngestError> {
+        let id = record.0.id();
+        match self.accept(record.0, now)? {
             Accepted::Duplicate => Ok(Submitted::Duplicate(id)),
             Accepted::Parked(missing) => Ok(Submitted::Parked { id, missing }),
             Accepted::Stored => {
                 let released = self.release(id, now)?;
-                self.state.store().flush().await?;
                 Ok(Submitted::Stored { id, released })
             }
         }
+    }
+
+    /// Makes every staged write durable.
+    pub async fn commit(&self) -> Result<(), IngestError> {
+        self.state.store().flush().await?;
+        Ok(())
+    }
+
+    /// The records stored since the last call, in the order they were stored.
+    pub fn take_stored(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.stored)
+    }
+
+    /// Drops parked records older than the lot's age bound; returns their ids.
+    pub fn expire_parked(&mut self, now: Timestamp) -> Vec<RecordId> {
+        self.parking.expire(now)
     }
 
     fn accept(&mut self, record: Record, now: Timestamp) -> Result<Accepted, IngestError> {
@@ -100,7 +180,6 @@ impl<'a, S: Store> Ingest<'a, S> {
         if store.contains(&record.id())? {
             return Ok(Accepted::Duplicate);
         }
-        record.verify()?;
         for reference in &record.header().refs {
             store.get(reference)?;
         }
@@ -123,6 +202,7 @@ impl<'a, S: Store> Ingest<'a, S> {
                 if let Some(Body::Erasure(_)) = record.body() {
                     self.apply_erasure(&record)?;
                 }
+                self.stored.push(record);
                 Ok(Accepted::Stored)
             }
         }
@@ -138,6 +218,7 @@ impl<'a, S: Store> Ingest<'a, S> {
                     continue;
                 };
                 // A parked record that is now refused is dropped: it was never acknowledged.
+                // Its signature was checked before it was parked.
                 if let Ok(Accepted::Stored) = self.accept(record, now) {
                     released.push(id);
                     queue.push(id);
@@ -184,11 +265,11 @@ mod tests {
     #[tokio::test]
     async fn a_generated_network_is_stored_and_parked_records_are_released() {
         let network = generator::generate(3, 20);
-        let store = MemoryStore::new();
+        let store = std::sync::Arc::new(MemoryStore::new());
         let Some(Body::Charter(charter)) = network.records[0].body().cloned() else {
             panic!()
         };
-        let state = StoreState::load(&store, charter).unwrap();
+        let state = StoreState::load(store.clone(), charter).unwrap();
         let mut ingest = Ingest::new(state, ParkingLimits::default());
         let now = network.now;
         // The charter is stored like any record.
@@ -275,12 +356,12 @@ mod tests {
     #[tokio::test]
     async fn forged_records_are_refused_and_erasure_strips_bodies() {
         let network = generator::generate(4, 6);
-        let store = MemoryStore::new();
+        let store = std::sync::Arc::new(MemoryStore::new());
         let Some(Body::Charter(charter)) = network.records[0].body().cloned() else {
             panic!()
         };
         let mut ingest = Ingest::new(
-            StoreState::load(&store, charter).unwrap(),
+            StoreState::load(store.clone(), charter).unwrap(),
             ParkingLimits::default(),
         );
         let now = network.now;
@@ -328,7 +409,7 @@ mod tests {
         let Some(Body::Charter(charter)) = network.records[0].body().cloned() else {
             panic!()
         };
-        let reloaded = StoreState::load(&store, charter).unwrap();
+        let reloaded = StoreState::load(store.clone(), charter).unwrap();
         assert_eq!(
             reloaded.erased_at(&member.public_key()),
             Some(erasure.header().created)

@@ -2,6 +2,7 @@
 //! date as records are stored, and rebuilt from the store at start-up.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use maillon_protocol::effects::known_authors;
 use maillon_protocol::ids::{NetworkId, PublicKey, RecordId, Timestamp};
@@ -12,8 +13,8 @@ use maillon_protocol::{Record, StateView};
 use crate::store::{index::decode_stored, Store, StoreError};
 
 /// Known authors, identities and erasures, beside a store.
-pub struct StoreState<'a, S: Store> {
-    store: &'a S,
+pub struct StoreState<S: Store> {
+    store: Arc<S>,
     charter: Charter,
     network: NetworkId,
     known: HashSet<PublicKey>,
@@ -22,11 +23,11 @@ pub struct StoreState<'a, S: Store> {
     erased: HashMap<PublicKey, Timestamp>,
 }
 
-impl<'a, S: Store> StoreState<'a, S> {
+impl<S: Store> StoreState<S> {
     /// Builds the state from every stored record.
-    pub fn load(store: &'a S, charter: Charter) -> Result<StoreState<'a, S>, StoreError> {
+    pub fn load(store: Arc<S>, charter: Charter) -> Result<StoreState<S>, StoreError> {
         let mut state = StoreState {
-            store,
+            store: Arc::clone(&store),
             network: charter.network_id(),
             known: known_authors(&charter, std::iter::empty()),
             charter,
@@ -70,8 +71,13 @@ impl<'a, S: Store> StoreState<'a, S> {
     }
 
     /// The store behind the state.
-    pub fn store(&self) -> &'a S {
-        self.store
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The charter this state validates against.
+    pub fn charter_body(&self) -> &Charter {
+        &self.charter
     }
 
     /// Updates the state with a record just stored.
@@ -109,7 +115,7 @@ impl<'a, S: Store> StoreState<'a, S> {
     }
 }
 
-impl<S: Store> StateView for StoreState<'_, S> {
+impl<S: Store> StateView for StoreState<S> {
     fn charter(&self) -> &Charter {
         &self.charter
     }

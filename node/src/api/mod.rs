@@ -1,0 +1,48 @@
+//! The JSON API (`/api/v1`), for the web UI, scripts and other implementations; see
+//! docs/API.md.
+//!
+//! - [`error`]: [`AppError`], the one way errors become HTTP answers.
+//! - [`records`]: posting and reading records.
+//! - [`members`]: status, members and trust paths.
+
+pub mod error;
+pub mod members;
+pub mod records;
+
+#[cfg(test)]
+mod tests;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use error::AppError;
+
+use crate::engine::Engine;
+use crate::network::Client;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The engine.
+    pub engine: Engine,
+    /// The network, if it runs (absent in tests of the API alone).
+    pub network: Option<Client>,
+}
+
+/// The largest request body: a record is at most 20 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The API router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/status", get(members::status))
+        .route("/api/v1/records", post(records::post_record))
+        .route("/api/v1/records/{id}", get(records::get_record))
+        .route("/api/v1/members/{key}", get(members::member))
+        .route("/api/v1/trust", get(members::trust))
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

@@ -1,0 +1,136 @@
+//! The ingest task: the only writer of the store. It takes submissions in batches, runs
+//! each record through validation and the standing policy, writes, flushes once per batch,
+//! and only then answers: an acknowledged record is durable.
+
+use std::sync::Arc;
+
+use maillon_protocol::sync::SyncItem;
+use maillon_protocol::Record;
+use tokio::sync::mpsc;
+
+use super::standing::{check_standing, StandingRefusal};
+use super::{refresh_if_needed, Job, Origin, Shared, StoredEvent};
+use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
+use crate::store::SledStore;
+
+/// Records taken into one batch (one flush) at most.
+pub const MAX_BATCH_RECORDS: usize = 8192;
+
+pub(super) async fn run(
+    mut ingest: Ingest<SledStore>,
+    mut jobs: mpsc::Receiver<Job>,
+    shared: Arc<Shared>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        let mut count = batch[0].records.len();
+        while count < MAX_BATCH_RECORDS {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    count += job.records.len();
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        process(&mut ingest, batch, &shared).await;
+    }
+}
+
+async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Shared) {
+    let now = (shared.clock)();
+    refresh_if_needed(shared, now);
+    ingest.expire_parked(now);
+    let mut answers = Vec::with_capacity(batch.len());
+    let mut stored: Vec<(Record, Origin)> = Vec::new();
+    for job in batch {
+        let mut outcomes = Vec::with_capacity(job.records.len());
+        for record in job.records {
+            outcomes.push(stage_one(ingest, record, job.origin, shared, now));
+            for record in ingest.take_stored() {
+                note(shared, &record);
+                stored.push((record, job.origin));
+            }
+        }
+        answers.push((job.reply, outcomes));
+    }
+    let committed = ingest.commit().await;
+    *shared.wanted.write().unwrap_or_else(|p| p.into_inner()) = ingest.parking().wanted();
+    for (reply, mut outcomes) in answers {
+        if let Err(error) = &committed {
+            // Nothing of this batch is acknowledged: the writes may not be durable.
+            for outcome in outcomes.iter_mut() {
+                if matches!(outcome, Ok(Submitted::Stored { .. })) {
+                    *outcome = Err(IngestError::Store(crate::store::StoreError::Corrupt(
+                        format!("flush failed: {error}"),
+                    )));
+                }
+            }
+        }
+        // The submitter may have gone away; the record is stored all the same.
+        let _ = reply.send(outcomes);
+    }
+    if committed.is_ok() {
+        for (record, origin) in stored {
+            // No subscriber is not an error: the network layer may not be running.
+            let _ = shared.stored.send(StoredEvent { record, origin });
+        }
+    }
+}
+
+fn stage_one(
+    ingest: &mut Ingest<SledStore>,
+    record: Verified,
+    origin: Origin,
+    shared: &Shared,
+    now: maillon_protocol::Timestamp,
+) -> Result<Submitted, IngestError> {
+    if origin != Origin::Fetched {
+        if let Err(refusal) = standing_of(record.record(), shared, now) {
+            return Err(IngestError::NotInGoodStanding(refusal));
+        }
+    }
+    ingest.stage(record, now)
+}
+
+/// Checks the standing policy, recomputing the membership table once if it is stale and
+/// the first answer is a refusal.
+fn standing_of(
+    record: &Record,
+    shared: &Shared,
+    now: maillon_protocol::Timestamp,
+) -> Result<(), StandingRefusal> {
+    let first = {
+        let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
+        check_standing(record, &index)
+    };
+    match first {
+        Err(_) if shared.index.read().map(|i| i.is_dirty()).unwrap_or(true) => {
+            refresh_if_needed(shared, now);
+            let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
+            check_standing(record, &index)
+        }
+        other => other,
+    }
+}
+
+fn note(shared: &Shared, record: &Record) {
+    shared
+        .index
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .note(record);
+    let item = SyncItem {
+        created: record.header().created,
+        id: record.id(),
+    };
+    shared
+        .kind_counts
+        .write()
+        .unwrap_or_else(|p| p.into_inner())[record.header().kind as usize] += 1;
+    shared
+        .sync_set
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(item);
+}

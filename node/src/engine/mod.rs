@@ -1,0 +1,357 @@
+//! The node's engine: one ingest task that owns the pipeline, and a cheap, cloneable
+//! [`Engine`] handle that the HTTP API and the network use to submit and read records.
+//!
+//! - [`ingest_task`]: the task that batches submissions, validates, stores, flushes once per
+//!   batch, then updates the membership index and the sync set.
+//! - [`standing`]: the node's admission policy for records from authors not in good standing.
+//! - [`status`]: what `GET /api/v1/status` reports.
+
+mod ingest_task;
+pub mod standing;
+pub mod status;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use maillon_protocol::ids::{NetworkId, PublicKey, RecordId, Timestamp};
+use maillon_protocol::kinds::{Body, Charter};
+use maillon_protocol::sync::{SyncItem, SyncSet};
+use maillon_protocol::Record;
+use thiserror::Error;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::ingest::parking::ParkingLimits;
+use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
+use crate::ingest::state::StoreState;
+use crate::membership_index::MembershipIndex;
+use crate::store::{index::decode_stored, SledStore, Store, StoreError};
+
+pub use ingest_task::MAX_BATCH_RECORDS;
+
+/// Where a record came from. The standing policy applies to every origin but
+/// [`Origin::Fetched`]; see [`standing`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Posted to this node's API by a member or a script.
+    Local,
+    /// Received on a gossip topic.
+    Gossip,
+    /// Pushed by a peer during sync.
+    Pushed,
+    /// Fetched from a peer because reconciliation showed this node lacked it.
+    Fetched,
+}
+
+/// A record just stored durably, announced to the network layer.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    /// The record.
+    pub record: Record,
+    /// How it arrived.
+    pub origin: Origin,
+}
+
+/// The engine stopped or its channel is closed.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The ingest task has stopped: the node is shutting down.
+    #[error("the node is shutting down")]
+    Stopped,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The source of time. Tests pass a fixed or shifted clock.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The system clock, in milliseconds since 1970.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(since.as_millis() as u64)
+    })
+}
+
+/// What the engine needs to start.
+pub struct EngineParts {
+    /// The opened store.
+    pub store: Arc<SledStore>,
+    /// The charter record.
+    pub charter: Record,
+    /// This node's public key.
+    pub node_key: PublicKey,
+    /// This node's display name.
+    pub name: String,
+    /// Parking lot bounds.
+    pub parking: ParkingLimits,
+    /// The clock.
+    pub clock: Clock,
+}
+
+pub(crate) struct Job {
+    records: Vec<Verified>,
+    origin: Origin,
+    reply: oneshot::Sender<Vec<Result<Submitted, IngestError>>>,
+}
+
+pub(crate) struct Shared {
+    store: Arc<SledStore>,
+    charter: Charter,
+    network: NetworkId,
+    node_key: PublicKey,
+    name: String,
+    clock: Clock,
+    index: RwLock<MembershipIndex>,
+    sync_set: RwLock<SyncSet>,
+    stored: broadcast::Sender<StoredEvent>,
+    wanted: RwLock<Vec<RecordId>>,
+    kind_counts: RwLock<[u64; KIND_SLOTS]>,
+}
+
+/// One counter per kind number (kinds are numbered from 1).
+const KIND_SLOTS: usize = 32;
+
+/// A cheap, cloneable handle on the engine.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Engine {
+    /// Loads the state from the store (checking and, if needed, rebuilding its indexes first),
+    /// stores the charter, and spawns the ingest task on the current runtime.
+    pub async fn start(parts: EngineParts) -> Result<Engine, EngineError> {
+        let Some(Body::Charter(charter)) = parts.charter.body().cloned() else {
+            return Err(StoreError::Corrupt("the charter file holds no charter".into()).into());
+        };
+        let store = parts.store;
+        let (index, sync_set, kind_counts) = load_views(&store, &charter, (parts.clock)())?;
+        let state = StoreState::load(Arc::clone(&store), charter.clone())?;
+        let ingest = Ingest::new(state, parts.parking);
+        let (stored, _) = broadcast::channel(4096);
+        let shared = Arc::new(Shared {
+            network: charter.network_id(),
+            charter,
+            store,
+            node_key: parts.node_key,
+            name: parts.name,
+            clock: parts.clock,
+            index: RwLock::new(index),
+            sync_set: RwLock::new(sync_set),
+            stored,
+            wanted: RwLock::new(Vec::new()),
+            kind_counts: RwLock::new(kind_counts),
+        });
+        let (jobs, receiver) = mpsc::channel(1024);
+        tokio::spawn(ingest_task::run(ingest, receiver, Arc::clone(&shared)));
+        let engine = Engine { shared, jobs };
+        let charter_outcome = engine
+            .submit_wire(&parts.charter.to_wire(), Origin::Local)
+            .await;
+        charter_outcome.map_err(|error| match error {
+            IngestError::Store(store) => EngineError::Store(store),
+            other => EngineError::Store(StoreError::Corrupt(format!("charter refused: {other}"))),
+        })?;
+        Ok(engine)
+    }
+
+    /// Checks wire bytes and takes the record through the pipeline; the outcome `Stored`
+    /// is returned only once durable.
+    pub async fn submit_wire(&self, wire: &[u8], origin: Origin) -> Result<Submitted, IngestError> {
+        let network = self.shared.network;
+        let record = maillon_protocol::Record::decode(wire, &network)?;
+        if self.shared.store.contains(&record.id())? {
+            return Ok(Submitted::Duplicate(record.id()));
+        }
+        let wire = wire.to_vec();
+        let verified = tokio::task::spawn_blocking(move || Verified::check(&wire, &network))
+            .await
+            .map_err(|_| {
+                IngestError::Store(StoreError::Corrupt("verification task failed".into()))
+            })??;
+        let mut outcomes = self.submit_verified(vec![verified], origin).await?;
+        outcomes
+            .pop()
+            .unwrap_or(Err(IngestError::Store(StoreError::Corrupt(
+                "the ingest task returned no outcome".into(),
+            ))))
+    }
+
+    /// Checks many records with one batched signature pass (on the blocking pool), then
+    /// ingests those that passed. One outcome per input, in order.
+    pub async fn submit_many(
+        &self,
+        wires: Vec<Vec<u8>>,
+        origin: Origin,
+    ) -> Result<Vec<Result<Submitted, IngestError>>, EngineError> {
+        let network = self.shared.network;
+        let checked = tokio::task::spawn_blocking(move || Verified::check_many(&wires, &network))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        let mut outcomes: Vec<Option<Result<Submitted, IngestError>>> = Vec::new();
+        let mut valid = Vec::new();
+        for result in checked {
+            match result {
+                Ok(verified) => {
+                    valid.push(verified);
+                    outcomes.push(None);
+                }
+                Err(error) => outcomes.push(Some(Err(error))),
+            }
+        }
+        let mut stored = self
+            .submit_verified(valid, origin)
+            .await
+            .map_err(|_| EngineError::Stopped)?
+            .into_iter();
+        Ok(outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    stored
+                        .next()
+                        .unwrap_or(Err(IngestError::Store(StoreError::Corrupt(
+                            "missing outcome".into(),
+                        ))))
+                })
+            })
+            .collect())
+    }
+
+    async fn submit_verified(
+        &self,
+        records: Vec<Verified>,
+        origin: Origin,
+    ) -> Result<Vec<Result<Submitted, IngestError>>, IngestError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            records,
+            origin,
+            reply,
+        };
+        let stopped =
+            || IngestError::Store(StoreError::Corrupt("the node is shutting down".into()));
+        self.jobs.send(job).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())
+    }
+
+    /// The network id.
+    pub fn network(&self) -> NetworkId {
+        self.shared.network
+    }
+
+    /// The charter.
+    pub fn charter(&self) -> &Charter {
+        &self.shared.charter
+    }
+
+    /// This node's key.
+    pub fn node_key(&self) -> PublicKey {
+        self.shared.node_key
+    }
+
+    /// This node's display name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The current time by the engine's clock.
+    pub fn now(&self) -> Timestamp {
+        (self.shared.clock)()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &SledStore {
+        &self.shared.store
+    }
+
+    /// The wire bytes of a stored record.
+    pub fn record(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.shared.store.get(id)
+    }
+
+    /// The membership index, refreshed if stale.
+    pub fn index(&self) -> RwLockReadGuard<'_, MembershipIndex> {
+        refresh_if_needed(&self.shared, self.now());
+        read(&self.shared.index)
+    }
+
+    /// The set of (created, id) items that sync reconciles.
+    pub fn sync_set(&self) -> RwLockReadGuard<'_, SyncSet> {
+        read(&self.shared.sync_set)
+    }
+
+    /// Subscribes to records as they are stored.
+    pub fn subscribe(&self) -> broadcast::Receiver<StoredEvent> {
+        self.shared.stored.subscribe()
+    }
+
+    /// Records held per kind number.
+    pub fn kind_counts(&self) -> [u64; KIND_SLOTS] {
+        *read(&self.shared.kind_counts)
+    }
+
+    /// Refs that parked records wait for, to fetch from peers.
+    pub fn wanted(&self) -> Vec<RecordId> {
+        read(&self.shared.wanted).clone()
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    // A panic while holding the lock leaves valid data: every writer updates in one step.
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(crate) fn refresh_if_needed(shared: &Shared, now: Timestamp) {
+    let mut index = shared.index.write().unwrap_or_else(|p| p.into_inner());
+    index.refresh(now);
+}
+
+/// Reads every stored record once to build the membership index and the sync set.
+fn load_views(
+    store: &SledStore,
+    charter: &Charter,
+    now: Timestamp,
+) -> Result<(MembershipIndex, SyncSet, [u64; KIND_SLOTS]), StoreError> {
+    let mut index = MembershipIndex::new(charter.clone());
+    let mut counts = [0u64; KIND_SLOTS];
+    let mut set = SyncSet::new();
+    let mut from = (Timestamp(0), RecordId([0; 32]));
+    loop {
+        let batch = store.sync_range(from, 4096)?;
+        for &(created, id) in &batch {
+            if let Some(bytes) = store.get(&id)? {
+                let record = decode_stored(&bytes)?;
+                counts[record.header().kind as usize] += 1;
+                index.note(&record);
+            }
+            set.insert(SyncItem { created, id });
+        }
+        match batch.last() {
+            Some(&(created, id)) if batch.len() == 4096 => from = (created, next_id(id)),
+            _ => break,
+        }
+    }
+    index.refresh(now);
+    Ok((index, set, counts))
+}
+
+/// The smallest id after `id` (ids are big-endian numbers).
+pub(crate) fn next_id(id: RecordId) -> RecordId {
+    let mut next = id.0;
+    for byte in next.iter_mut().rev() {
+        let (value, overflow) = byte.overflowing_add(1);
+        *byte = value;
+        if !overflow {
+            break;
+        }
+    }
+    RecordId(next)
+}

@@ -1,0 +1,54 @@
+//! The node's admission policy: records whose effect needs a member in good standing
+//! (listings, transactions, complaints, sponsorships) are refused when their author was
+//! not in good standing at the record's creation time, by this node's membership index.
+//!
+//! The protocol accepts such records (they are valid but have no effect, docs/PROTOCOL.md
+//! section 8.1). A node refuses them at its edges (API, gossip, pushes) so that they are
+//! not stored or relayed at all. Records fetched during reconciliation are exempt: sync
+//! converges on the protocol's monotone rule, and a record that an honest peer holds
+//! passed this policy where it entered.
+
+use maillon_protocol::ids::{PublicKey, Timestamp};
+use maillon_protocol::{Kind, Record};
+use thiserror::Error;
+
+use crate::membership_index::MembershipIndex;
+
+/// The author was not in good standing when they signed.
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+#[error("the author {author} was not a member in good standing at {created:?}")]
+pub struct StandingRefusal {
+    /// The record's author.
+    pub author: PublicKey,
+    /// The record's creation time.
+    pub created: Timestamp,
+}
+
+/// Whether a record of this kind needs its author in good standing.
+pub fn needs_good_standing(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Listing
+            | Kind::ListingTombstone
+            | Kind::Sponsorship
+            | Kind::TransactionOpen
+            | Kind::TransactionAnswer
+            | Kind::TransactionMessage
+            | Kind::TransactionClose
+            | Kind::Complaint
+    )
+}
+
+/// Applies the policy with the index as it is.
+pub fn check_standing(record: &Record, index: &MembershipIndex) -> Result<(), StandingRefusal> {
+    let header = record.header();
+    if !needs_good_standing(header.kind)
+        || index.in_good_standing_at(&header.author, header.created)
+    {
+        return Ok(());
+    }
+    Err(StandingRefusal {
+        author: header.author,
+        created: header.created,
+    })
+}

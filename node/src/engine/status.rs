@@ -1,0 +1,88 @@
+//! The node's status: what `GET /api/v1/status` and `maillon status` report.
+
+use std::collections::BTreeMap;
+
+use maillon_protocol::sync::SyncSet;
+use maillon_protocol::Kind;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::Engine;
+use crate::store::StoreError;
+
+/// Domain tag hashed before the sorted record ids to make the state digest.
+pub const STATE_DIGEST_TAG: &[u8] = b"maillon/state-digest/v1\0";
+
+/// A node's status.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// The network id, hex.
+    pub network_id: String,
+    /// The node's libp2p peer id, once the network runs.
+    pub peer_id: Option<String>,
+    /// The node's key, hex.
+    pub node_key: String,
+    /// The node's display name.
+    pub node_name: String,
+    /// Records held.
+    pub records: u64,
+    /// Records held per kind name.
+    pub records_per_kind: BTreeMap<String, u64>,
+    /// Members in good standing (founders, members, probation).
+    pub members: u64,
+    /// Connected peers.
+    pub peers: u64,
+    /// SHA-256 over the tag and the sorted ids of every record held, hex.
+    pub state_digest: String,
+}
+
+/// The state digest: SHA-256 over [`STATE_DIGEST_TAG`] then every held id in ascending id
+/// order. Two nodes holding the same records have the same digest.
+pub fn state_digest(set: &SyncSet) -> String {
+    let mut ids: Vec<[u8; 32]> = set.iter().map(|item| item.id.0).collect();
+    ids.sort_unstable();
+    let mut hasher = Sha256::new();
+    hasher.update(STATE_DIGEST_TAG);
+    for id in &ids {
+        hasher.update(id);
+    }
+    hex::encode(hasher.finalize())
+}
+
+impl Engine {
+    /// The status, with the network layer's peer id and peer count.
+    pub fn status(&self, peer_id: Option<String>, peers: u64) -> Result<NodeStatus, StoreError> {
+        let counts = self.kind_counts();
+        let records_per_kind = Kind::ALL
+            .iter()
+            .filter(|kind| counts[**kind as usize] > 0)
+            .map(|kind| (kind_name(*kind), counts[*kind as usize]))
+            .collect();
+        let members = self.index().members_in_good_standing() as u64;
+        let set = self.sync_set();
+        Ok(NodeStatus {
+            network_id: self.network().to_hex(),
+            peer_id,
+            node_key: self.node_key().to_hex(),
+            node_name: self.name().to_string(),
+            records: set.len() as u64,
+            records_per_kind,
+            members,
+            peers,
+            state_digest: state_digest(&set),
+        })
+    }
+}
+
+/// A kind's name in snake case, as the API reports it.
+pub fn kind_name(kind: Kind) -> String {
+    let debug = format!("{kind:?}");
+    let mut name = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name
+}

@@ -1,0 +1,182 @@
+//! The node's network: one task owns the libp2p `Swarm` ([`event_loop`]); every other
+//! task holds a cloneable [`Client`]. Records travel live over gossipsub ([`gossip`]) and
+//! are repaired by request-response sync ([`sync_driver`], [`serve`]), over TCP with
+//! noise and yamux, with identify, Kademlia and optional mDNS ([`behaviour`]). Only
+//! announced nodes are kept as peers ([`gating`]).
+
+pub mod behaviour;
+pub mod client;
+pub mod codec;
+pub mod event_loop;
+pub mod gating;
+pub mod gossip;
+pub mod serve;
+pub mod sync_driver;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
+use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, SwarmBuilder};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
+
+pub use client::{Client, NetworkError};
+
+use crate::blobs::BlobStore;
+use crate::engine::Engine;
+use behaviour::{Behaviour, BehaviourSettings};
+use event_loop::EventLoop;
+use gating::Gate;
+
+/// Tells the sync driver what happened.
+#[derive(Clone, Debug)]
+pub enum NetworkEvent {
+    /// A first connection to a peer was established.
+    PeerConnected(PeerId),
+}
+
+/// The network's settings, validated.
+#[derive(Clone, Debug)]
+pub struct NetworkSettings {
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Bootstrap peers, each with a `/p2p/<peer id>` suffix.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Whether mDNS runs.
+    pub mdns: bool,
+    /// Whether only announced nodes are kept as peers.
+    pub gating: bool,
+    /// How long an unknown peer may stay connected.
+    pub gating_grace: Duration,
+    /// How often to sync with a random peer.
+    pub sync_interval: Duration,
+    /// Gossipsub heartbeat.
+    pub heartbeat: Duration,
+    /// Timeout of one sync request.
+    pub request_timeout: Duration,
+    /// Misbehaviours that ban a peer.
+    pub max_strikes: u32,
+    /// How long a ban lasts.
+    pub ban_duration: Duration,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            mdns: false,
+            gating: true,
+            gating_grace: Duration::from_secs(30),
+            sync_interval: Duration::from_secs(60),
+            heartbeat: Duration::from_millis(700),
+            request_timeout: Duration::from_secs(60),
+            max_strikes: 3,
+            ban_duration: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The running network's tasks.
+pub struct NetworkTasks {
+    /// The event loop.
+    pub event_loop: JoinHandle<()>,
+    /// The sync driver.
+    pub sync_driver: JoinHandle<()>,
+}
+
+/// The peer id in a multiaddress's `/p2p/` suffix.
+pub fn peer_of(address: &Multiaddr) -> Option<PeerId> {
+    address.iter().find_map(|part| match part {
+        Protocol::P2p(peer) => Some(peer),
+        _ => None,
+    })
+}
+
+/// Builds the swarm, listens, dials the bootstrap peers, and spawns the event loop and
+/// the sync driver.
+pub async fn start(
+    engine: Engine,
+    blobs: BlobStore,
+    key: Keypair,
+    settings: NetworkSettings,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(Client, NetworkTasks), NetworkError> {
+    let network = engine.network();
+    let behaviour_settings = BehaviourSettings {
+        heartbeat: settings.heartbeat,
+        mdns: settings.mdns,
+        request_timeout: settings.request_timeout,
+    };
+    let swarm_error = |e: &dyn std::fmt::Display| NetworkError::Swarm(e.to_string());
+    let mut swarm = SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| swarm_error(&e))?
+        .with_behaviour(|key| Behaviour::new(key, &network, &behaviour_settings))
+        .map_err(|e| swarm_error(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    for family in gossip::FAMILIES {
+        swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&gossip::topic(&network, family))
+            .map_err(|e| swarm_error(&e))?;
+    }
+    for address in &settings.listen {
+        swarm
+            .listen_on(address.clone())
+            .map_err(|e| swarm_error(&e))?;
+    }
+    let mut bootstrap = HashSet::new();
+    for address in &settings.bootstrap {
+        if let Some(peer) = peer_of(address) {
+            bootstrap.insert(peer);
+            swarm
+                .behaviour_mut()
+                .kademlia
+                .add_address(&peer, address.clone());
+        }
+        if let Err(error) = swarm.dial(address.clone()) {
+            tracing::warn!(%address, %error, "cannot dial a bootstrap peer");
+        }
+    }
+    let peer_id = *swarm.local_peer_id();
+    let (commands_tx, commands) = mpsc::channel(1024);
+    let (events_tx, events) = mpsc::channel(256);
+    let client = Client::new(commands_tx, peer_id);
+    let event_loop = EventLoop {
+        swarm,
+        commands,
+        client: client.clone(),
+        engine: engine.clone(),
+        blobs,
+        gate: Gate::new(settings.gating, settings.gating_grace, bootstrap),
+        settings: settings.clone(),
+        events: events_tx,
+        pending: HashMap::new(),
+        strikes: HashMap::new(),
+        banned: HashMap::new(),
+        gossip_slots: Arc::new(Semaphore::new(256)),
+        serve_slots: Arc::new(Semaphore::new(32)),
+    };
+    let tasks = NetworkTasks {
+        event_loop: tokio::spawn(event_loop.run(shutdown.clone())),
+        sync_driver: tokio::spawn(sync_driver::run(
+            engine,
+            client.clone(),
+            events,
+            settings,
+            shutdown,
+        )),
+    };
+    Ok((client, tasks))
+}

@@ -1,0 +1,150 @@
+//! Answers inbound sync requests: reconciliation rounds, records by id, pushed records
+//! (acknowledged only once flushed) and blobs by hash.
+
+use libp2p::PeerId;
+use maillon_protocol::sync::{respond, SyncConfig, SyncRequest, SyncResponse};
+use maillon_protocol::Timestamp;
+
+use super::client::Client;
+use super::gossip::is_permanent;
+use crate::blobs::BlobStore;
+use crate::engine::{Engine, Origin};
+use crate::ingest::pipeline::{IngestError, Submitted};
+
+/// Total bytes of records in one answer at most.
+pub const MAX_RECORDS_BYTES: usize = 4 << 20;
+
+/// What a request is answered with.
+pub struct ServeContext {
+    /// The engine.
+    pub engine: Engine,
+    /// The blob store.
+    pub blobs: BlobStore,
+    /// To penalise a peer that pushes invalid records.
+    pub client: Client,
+    /// Whether the peer passed the gate (an unknown peer in its grace period may only push).
+    pub trusted: bool,
+}
+
+/// A `Refused` answer with this code.
+pub fn refusal(code: &str) -> Vec<u8> {
+    SyncResponse::Refused { code: code.into() }.encode()
+}
+
+/// The encoded answer to one request.
+pub async fn answer(context: &ServeContext, peer: PeerId, request: &[u8]) -> Vec<u8> {
+    let request = match SyncRequest::decode(request) {
+        Ok(request) => request,
+        Err(error) => {
+            context
+                .client
+                .penalise(peer, format!("malformed sync request: {error}"))
+                .await;
+            return refusal("malformed");
+        }
+    };
+    let response = match request {
+        SyncRequest::PushRecords(wires) => push(context, peer, wires).await,
+        _ if !context.trusted => SyncResponse::Refused {
+            code: "not_a_node".into(),
+        },
+        SyncRequest::Reconcile(message) => reconcile(&context.engine, message).await,
+        SyncRequest::FetchRecords(ids) => fetch(&context.engine, ids).await,
+        SyncRequest::FetchBlob(hash) => match context.blobs.get(&hash).await {
+            Ok(blob) => SyncResponse::Blob(blob),
+            Err(error) => {
+                tracing::warn!(%error, "blob read failed");
+                SyncResponse::Refused {
+                    code: "storage".into(),
+                }
+            }
+        },
+    };
+    response.encode()
+}
+
+async fn reconcile(engine: &Engine, message: Vec<u8>) -> SyncResponse {
+    let engine = engine.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        respond(&engine.sync_set(), &message, &SyncConfig::default())
+    })
+    .await;
+    match answer {
+        Ok(Ok(bytes)) => SyncResponse::Reconcile(bytes),
+        Ok(Err(_)) => SyncResponse::Refused {
+            code: "malformed".into(),
+        },
+        Err(_) => SyncResponse::Refused {
+            code: "internal".into(),
+        },
+    }
+}
+
+async fn fetch(engine: &Engine, ids: Vec<maillon_protocol::RecordId>) -> SyncResponse {
+    let engine = engine.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let mut records: Vec<(Timestamp, maillon_protocol::RecordId, Vec<u8>)> = Vec::new();
+        let mut total = 0usize;
+        for id in ids {
+            let Ok(Some(wire)) = engine.record(&id) else {
+                continue;
+            };
+            if total + wire.len() > MAX_RECORDS_BYTES {
+                break;
+            }
+            total += wire.len();
+            let created = maillon_protocol::Record::decode_any_network(&wire)
+                .map(|r| r.header().created)
+                .unwrap_or_default();
+            records.push((created, id, wire));
+        }
+        records.sort_by_key(|(created, id, _)| (*created, *id));
+        records
+            .into_iter()
+            .map(|(_, _, wire)| wire)
+            .collect::<Vec<_>>()
+    })
+    .await;
+    match found {
+        Ok(records) => SyncResponse::Records(records),
+        Err(_) => SyncResponse::Refused {
+            code: "internal".into(),
+        },
+    }
+}
+
+async fn push(context: &ServeContext, peer: PeerId, wires: Vec<Vec<u8>>) -> SyncResponse {
+    let outcomes = match context.engine.submit_many(wires, Origin::Pushed).await {
+        Ok(outcomes) => outcomes,
+        Err(_) => {
+            return SyncResponse::Refused {
+                code: "shutting_down".into(),
+            }
+        }
+    };
+    let (mut stored, mut duplicate, mut parked, mut refused, mut invalid) = (0, 0, 0, 0, 0);
+    for outcome in &outcomes {
+        match outcome {
+            Ok(Submitted::Stored { .. }) => stored += 1,
+            Ok(Submitted::Duplicate(_)) => duplicate += 1,
+            Ok(Submitted::Parked { .. }) => parked += 1,
+            Err(IngestError::Refused(error)) if is_permanent(error) => {
+                refused += 1;
+                invalid += 1;
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    if invalid > 0 {
+        context
+            .client
+            .penalise(peer, format!("pushed {invalid} invalid records"))
+            .await;
+    }
+    SyncResponse::PushAck {
+        stored,
+        duplicate,
+        parked,
+        refused,
+    }
+}

@@ -1,0 +1,237 @@
+//! A whole node assembled from its configuration: store, blobs, engine, network and HTTP
+//! server, with a shutdown signal passed in. Tests start several on loopback, port 0.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use libp2p::identity::Keypair;
+use libp2p::Multiaddr;
+use maillon_protocol::SecretKey;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, ApiState};
+use crate::blobs::{BlobError, BlobStore};
+use crate::config::Config;
+use crate::engine::{Clock, Engine, EngineError, EngineParts, Origin};
+use crate::init::read_charter;
+use crate::network::{self, Client, NetworkError, NetworkSettings, NetworkTasks};
+use crate::store::{SledConfig, SledStore, StoreError};
+
+/// The file, in the data folder, of this node's own announcement, submitted at start-up.
+pub const ANNOUNCEMENT_FILE: &str = "announcement.cbor";
+
+/// Why a node could not start.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The node key file is not 64 hex digits.
+    #[error("the node key file {0} is not 64 hexadecimal digits")]
+    BadKey(PathBuf),
+    /// The charter or announcement file is not valid.
+    #[error("{0}")]
+    BadFile(String),
+    /// An address in the configuration is not a multiaddress.
+    #[error("`{0}` is not a multiaddress")]
+    BadAddress(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The blob folder failed.
+    #[error(transparent)]
+    Blobs(#[from] BlobError),
+    /// The network failed.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// The HTTP listener failed.
+    #[error("HTTP: {0}")]
+    Http(std::io::Error),
+}
+
+/// What a node needs beyond its configuration.
+pub struct NodeOptions {
+    /// The validated configuration.
+    pub config: Config,
+    /// The bound HTTP listener.
+    pub http: TcpListener,
+    /// Network settings (from the configuration, adjustable by tests).
+    pub network: NetworkSettings,
+    /// The clock.
+    pub clock: Clock,
+}
+
+/// A running node.
+pub struct RunningNode {
+    /// The engine.
+    pub engine: Engine,
+    /// The network client.
+    pub client: Client,
+    /// The blob store.
+    pub blobs: BlobStore,
+    /// The HTTP address served.
+    pub http_address: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    http: JoinHandle<()>,
+    network: NetworkTasks,
+}
+
+/// Reads a node key file (64 hex digits of seed).
+pub fn read_key(path: &Path) -> Result<SecretKey, NodeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| NodeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut seed).map_err(|_| NodeError::BadKey(path.into()))?;
+    Ok(SecretKey::from_seed(seed))
+}
+
+/// Network settings from a configuration.
+pub fn network_settings(config: &Config) -> Result<NetworkSettings, NodeError> {
+    let parse = |text: &String| {
+        text.parse::<Multiaddr>()
+            .map_err(|_| NodeError::BadAddress(text.clone()))
+    };
+    Ok(NetworkSettings {
+        listen: config.listen.iter().map(parse).collect::<Result<_, _>>()?,
+        bootstrap: config
+            .bootstrap
+            .iter()
+            .map(parse)
+            .collect::<Result<_, _>>()?,
+        mdns: config.mdns,
+        ..NetworkSettings::default()
+    })
+}
+
+/// Starts a node.
+pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
+    let config = &options.config;
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| NodeError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let charter = read_charter(&read(&config.charter_file)?)
+        .map_err(|e| NodeError::BadFile(e.to_string()))?;
+    let key = read_key(&config.data_dir.join("node.key"))?;
+    let sled_config = SledConfig {
+        path: config.data_dir.join("store"),
+        cache_capacity_bytes: config.cache_capacity_bytes,
+    };
+    let (store, check) = SledStore::open_checked(&sled_config)?;
+    if !check.is_consistent() {
+        tracing::warn!(
+            ?check,
+            "derived indexes disagreed with the records and were rebuilt"
+        );
+    }
+    let blobs = BlobStore::open(config.data_dir.join("blobs"))?;
+    let engine = Engine::start(EngineParts {
+        store: std::sync::Arc::new(store),
+        charter,
+        node_key: key.public_key(),
+        name: config.name.clone(),
+        parking: config.parking,
+        clock: options.clock,
+    })
+    .await?;
+    submit_own_announcement(&engine, &config.data_dir).await?;
+    let keypair = Keypair::ed25519_from_bytes(key.seed())
+        .map_err(|_| NodeError::BadKey(config.data_dir.join("node.key")))?;
+    let (shutdown, signal) = watch::channel(false);
+    let (client, network) = network::start(
+        engine.clone(),
+        blobs.clone(),
+        keypair,
+        options.network,
+        signal.clone(),
+    )
+    .await?;
+    let http_address = options.http.local_addr().map_err(NodeError::Http)?;
+    let app = api::router(ApiState {
+        engine: engine.clone(),
+        network: Some(client.clone()),
+    });
+    let http = tokio::spawn(serve_http(options.http, app, signal));
+    Ok(RunningNode {
+        engine,
+        client,
+        blobs,
+        http_address,
+        shutdown,
+        http,
+        network,
+    })
+}
+
+async fn serve_http(listener: TcpListener, app: axum::Router, mut signal: watch::Receiver<bool>) {
+    let stop = async move {
+        while !*signal.borrow() {
+            if signal.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+    {
+        tracing::error!(%error, "the HTTP server stopped");
+    }
+}
+
+async fn submit_own_announcement(engine: &Engine, data_dir: &Path) -> Result<(), NodeError> {
+    let path = data_dir.join(ANNOUNCEMENT_FILE);
+    if !path.exists() {
+        return Ok(());
+    }
+    let bytes = std::fs::read(&path).map_err(|source| NodeError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    engine
+        .submit_wire(&bytes, Origin::Local)
+        .await
+        .map_err(|e| NodeError::BadFile(format!("{}: {e}", path.display())))?;
+    Ok(())
+}
+
+impl RunningNode {
+    /// Stops the HTTP server and the network, waits for them, and flushes the store.
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        // Receivers may already be gone if a task stopped on its own.
+        let _ = self.shutdown.send(true);
+        let _ = self.http.await;
+        let _ = self.network.event_loop.await;
+        let _ = self.network.sync_driver.await;
+        use crate::store::Store;
+        self.engine.store().flush().await?;
+        Ok(())
+    }
+
+    /// The addresses the network listens on, with this node's peer id appended.
+    pub async fn p2p_addresses(&self) -> Result<Vec<Multiaddr>, NodeError> {
+        let peer = self.client.peer_id();
+        Ok(self
+            .client
+            .listen_addresses()
+            .await?
+            .into_iter()
+            .map(|a| a.with(libp2p::multiaddr::Protocol::P2p(peer)))
+            .collect())
+    }
+}

@@ -1,0 +1,90 @@
+//! `maillon run` and `maillon status`.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use maillon_node::config::RawConfig;
+use maillon_node::engine::system_clock;
+use maillon_node::node::{self, network_settings, NodeOptions};
+
+fn load(config_file: &Path) -> Result<maillon_node::config::Config> {
+    let base = config_file.parent().unwrap_or(Path::new("."));
+    let raw = RawConfig::load(config_file)?;
+    Ok(raw.validate(base)?)
+}
+
+/// Runs the node until Ctrl-C or SIGTERM.
+pub fn run(config_file: &Path) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,libp2p=warn".into()),
+        )
+        .init();
+    let config = load(config_file)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let http = tokio::net::TcpListener::bind(config.http_listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.http_listen))?;
+        let network = network_settings(&config)?;
+        let running = node::start(NodeOptions {
+            config,
+            http,
+            network,
+            clock: system_clock(),
+        })
+        .await?;
+        println!("Nœud démarré : http://{}", running.http_address);
+        for address in running.p2p_addresses().await? {
+            println!("Adresse pair-à-pair : {address}");
+        }
+        wait_for_signal().await;
+        println!("Arrêt en cours…");
+        running.shutdown().await?;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Prints the status endpoint's answer.
+pub fn status(config_file: &Path, url: Option<&str>) -> Result<()> {
+    let base = match url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{}", load(config_file)?.http_listen),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let endpoint = format!("{base}/api/v1/status");
+        let response = reqwest::get(&endpoint)
+            .await
+            .with_context(|| format!("no node answers at {endpoint}"))?;
+        if !response.status().is_success() {
+            bail!("{endpoint} answered {}", response.status());
+        }
+        let body: serde_json::Value = response.json().await?;
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        Ok(())
+    })
+}
