@@ -46,6 +46,8 @@ pub enum Entry {
     Found {
         /// The network's name.
         network_name: String,
+        /// The node's postcode, stated in its announcement.
+        postcode: String,
     },
     /// Join an existing network.
     Join {
@@ -147,7 +149,10 @@ fn write_all(
     let node_key = SecretKey::from_seed(random_seed()?);
     write_key(&data.join("node.key"), &node_key)?;
     let (charter, bootstrap) = match entry {
-        Entry::Found { network_name } => {
+        Entry::Found {
+            network_name,
+            postcode,
+        } => {
             if network_name.trim().is_empty() || network_name.len() > 80 {
                 return Err(InitError::BadName("network name"));
             }
@@ -161,7 +166,7 @@ fn write_all(
                 &node_key,
                 &founder,
                 &record.header().network,
-                node_name,
+                (node_name, postcode.as_str()),
                 now,
             )?;
             let path = data.join(crate::node::ANNOUNCEMENT_FILE);
@@ -197,14 +202,14 @@ pub fn announcement(
     node: &SecretKey,
     operator: &SecretKey,
     network: &maillon_protocol::NetworkId,
-    name: &str,
+    (name, postcode): (&str, &str),
     now: Timestamp,
 ) -> Result<Record, InitError> {
     use maillon_protocol::kinds::{node_operator_message, NodeAnnouncement};
     let body = NodeAnnouncement {
         name: name.trim().to_string(),
         region: String::new(),
-        postcode: String::new(),
+        postcode: postcode.trim().to_string(),
         addresses: Vec::new(),
         operator: operator.public_key(),
         operator_signature: operator.sign(&node_operator_message(network, &node.public_key())),
@@ -258,6 +263,7 @@ mod tests {
         let dir = tmp.path().join("node");
         let entry = Entry::Found {
             network_name: "Maillon Drôme".into(),
+            postcode: "26000".into(),
         };
         let report = init(
             &dir,
@@ -299,6 +305,7 @@ mod tests {
             "Nantes",
             &Entry::Found {
                 network_name: "Maillon".into(),
+                postcode: "44000".into(),
             },
             Timestamp(0),
         )

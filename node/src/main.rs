@@ -67,6 +67,9 @@ enum EntryArgs {
         /// The network's name.
         #[arg(long)]
         network_name: String,
+        /// The node's postcode (5 digits), stated in its announcement.
+        #[arg(long)]
+        postcode: String,
     },
     /// Join an existing network.
     Join {
@@ -94,7 +97,13 @@ fn main() -> Result<()> {
         Command::Demo(args) => demo::run(&args).context("the demo failed"),
         Command::Init(args) => {
             let entry = match args.entry {
-                EntryArgs::Found { network_name } => Entry::Found { network_name },
+                EntryArgs::Found {
+                    network_name,
+                    postcode,
+                } => Entry::Found {
+                    network_name,
+                    postcode,
+                },
                 EntryArgs::Join { charter, bootstrap } => Entry::Join {
                     charter_file: charter,
                     bootstrap,

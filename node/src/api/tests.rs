@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
 use super::{router, ApiState, MAX_BODY_BYTES};
-use crate::engine::status::STATE_DIGEST_TAG;
+use maillon_protocol::state::DIGEST_TAG as STATE_DIGEST_TAG;
 use crate::engine::{Engine, EngineParts};
 use crate::generator::{generate, GeneratedNetwork};
 use crate::ingest::parking::ParkingLimits;

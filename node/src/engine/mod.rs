@@ -165,6 +165,8 @@ impl Engine {
         let network = self.shared.network;
         let record = maillon_protocol::Record::decode(wire, &network)?;
         if self.shared.store.contains(&record.id())? {
+            // Held, perhaps by a batch still flushing: answer only once it is durable.
+            self.shared.store.flush().await?;
             return Ok(Submitted::Duplicate(record.id()));
         }
         let wire = wire.to_vec();

@@ -16,7 +16,7 @@ use crate::membership_index::MembershipIndex;
 
 /// The author was not in good standing when they signed.
 #[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
-#[error("the author {author} was not a member in good standing at {created:?}")]
+#[error("the author {author} was not a member in good standing at {} ms since 1970", created.0)]
 pub struct StandingRefusal {
     /// The record's author.
     pub author: PublicKey,

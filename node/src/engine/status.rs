@@ -5,13 +5,9 @@ use std::collections::BTreeMap;
 use maillon_protocol::sync::SyncSet;
 use maillon_protocol::Kind;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::Engine;
 use crate::store::StoreError;
-
-/// Domain tag hashed before the sorted record ids to make the state digest.
-pub const STATE_DIGEST_TAG: &[u8] = b"maillon/state-digest/v1\0";
 
 /// A node's status.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -36,17 +32,13 @@ pub struct NodeStatus {
     pub state_digest: String,
 }
 
-/// The state digest: SHA-256 over [`STATE_DIGEST_TAG`] then every held id in ascending id
-/// order. Two nodes holding the same records have the same digest.
+/// The state digest of docs/PROTOCOL.md (`maillon_protocol::state::state_digest`): SHA-256
+/// over its tag then every held id in ascending id order. Two nodes holding the same
+/// records have the same digest.
 pub fn state_digest(set: &SyncSet) -> String {
-    let mut ids: Vec<[u8; 32]> = set.iter().map(|item| item.id.0).collect();
+    let mut ids: Vec<maillon_protocol::RecordId> = set.iter().map(|item| item.id).collect();
     ids.sort_unstable();
-    let mut hasher = Sha256::new();
-    hasher.update(STATE_DIGEST_TAG);
-    for id in &ids {
-        hasher.update(id);
-    }
-    hex::encode(hasher.finalize())
+    hex::encode(maillon_protocol::state::state_digest(&ids))
 }
 
 impl Engine {
