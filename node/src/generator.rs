@@ -144,43 +144,133 @@ pub struct GeneratedNetwork {
     pub now: Timestamp,
 }
 
+/// How large and when: the knobs of [`generate_with`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GeneratorOptions {
+    /// Members besides the three founders.
+    pub members: usize,
+    /// Listings per member on average (0.5 gives one per two members).
+    pub listings_per_member: f64,
+    /// When the first member joins.
+    pub start: Timestamp,
+    /// Time between two members joining; `None` spreads them from 3 to 9 hours apart.
+    pub spacing_ms: Option<u64>,
+}
+
+impl GeneratorOptions {
+    /// `members` members from [`T0`], one listing per two members.
+    pub fn new(members: usize) -> GeneratorOptions {
+        GeneratorOptions {
+            members,
+            listings_per_member: 0.5,
+            start: T0,
+            spacing_ms: None,
+        }
+    }
+
+    /// The size of the 2017 service: 150,000 members, three sponsorships each, 200,000
+    /// listings, spread over the year before `end`.
+    pub fn national(end: Timestamp) -> GeneratorOptions {
+        let members = 150_000;
+        let span = 360 * DAY;
+        GeneratorOptions {
+            members,
+            listings_per_member: 200_000.0 / members as f64,
+            start: end.minus_ms(span),
+            spacing_ms: Some(span / members as u64),
+        }
+    }
+}
+
 /// Generates a network of three founders and `members` members, each sponsored by three
-/// earlier members chosen mostly in their own town, with one listing per two members.
+/// earlier members chosen mostly in their own department, with one listing per two members.
 pub fn generate(seed: u64, members: usize) -> GeneratedNetwork {
+    generate_with(seed, &GeneratorOptions::new(members))
+}
+
+/// Sponsors with room left in their quota, overall and per department.
+struct SponsorPool {
+    quota: usize,
+    sponsored: Vec<usize>,
+    open: Vec<usize>,
+    open_by_department: std::collections::HashMap<&'static str, Vec<usize>>,
+}
+
+impl SponsorPool {
+    fn add(&mut self, member: usize, town: &'static Town) {
+        self.sponsored.push(0);
+        self.open.push(member);
+        self.open_by_department
+            .entry(&town.postcode[..2])
+            .or_default()
+            .push(member);
+    }
+
+    /// Three distinct sponsors, mostly from the candidate's department.
+    fn choose(&mut self, rng: &mut SplitMix64, town: &Town) -> Vec<usize> {
+        let mut chosen = Vec::with_capacity(3);
+        while chosen.len() < 3 {
+            let local = self
+                .open_by_department
+                .get(&town.postcode[..2])
+                .filter(|l| !l.is_empty());
+            let pick = match local {
+                Some(local) if rng.below(4) > 0 => *rng.pick(local),
+                _ => *rng.pick(&self.open),
+            };
+            if !chosen.contains(&pick) {
+                chosen.push(pick);
+            }
+        }
+        for &sponsor in &chosen {
+            self.sponsored[sponsor] += 1;
+            if self.sponsored[sponsor] >= self.quota {
+                self.open.retain(|&m| m != sponsor);
+                for list in self.open_by_department.values_mut() {
+                    list.retain(|&m| m != sponsor);
+                }
+            }
+        }
+        chosen
+    }
+}
+
+/// Generates a network with these options. Every sponsor stays within the charter's quota,
+/// so every member is admitted.
+pub fn generate_with(seed: u64, options: &GeneratorOptions) -> GeneratedNetwork {
     let mut rng = SplitMix64::new(seed);
     let key = |label: &str| SecretKey::from_seed(sha256(&[&seed.to_be_bytes(), label.as_bytes()]));
     let founders: Vec<SecretKey> = (1..=3).map(|i| key(&format!("founder-{i}"))).collect();
     let refs: Vec<&SecretKey> = founders.iter().collect();
     let signer = Signer::new(testkit::charter(&refs, &refs, 2));
     let node = key("node");
-    let mut records = vec![signer.charter_record(&founders[0])];
+    let mut records = Vec::with_capacity(options.members * 6 + 1);
+    records.push(signer.charter_record(&founders[0]));
     let mut keys: Vec<(String, SecretKey)> = (1..=3)
         .map(|i| (format!("founder-{i}"), founders[i - 1].clone()))
         .collect();
-    let mut homes: Vec<&Town> = (0..3).map(|i| &TOWNS[i]).collect();
-    let mut now = T0;
-    for i in 0..members {
-        now = now.plus_ms(DAY / 8 + rng.below(DAY / 4));
+    let mut pool = SponsorPool {
+        quota: signer.charter.sponsor_quota as usize,
+        sponsored: Vec::new(),
+        open: Vec::new(),
+        open_by_department: Default::default(),
+    };
+    for (i, town) in TOWNS.iter().take(3).enumerate() {
+        pool.add(i, town);
+    }
+    let mut now = options.start;
+    let mut listings_owed = 0.0;
+    for i in 0..options.members {
+        let step = options
+            .spacing_ms
+            .unwrap_or_else(|| DAY / 8 + rng.below(DAY / 4));
+        now = now.plus_ms(step);
         let label = format!("member-{i}");
         let member = key(&label);
         let town = rng.pick(TOWNS);
         records.push(signer.join(&member, now));
-        let mut sponsors: Vec<usize> = Vec::new();
-        while sponsors.len() < 3 {
-            let local: Vec<usize> = (0..keys.len())
-                .filter(|&j| homes[j].postcode[..2] == town.postcode[..2])
-                .collect();
-            let choice = if !local.is_empty() && rng.below(4) > 0 {
-                *rng.pick(&local)
-            } else {
-                rng.below(keys.len() as u64) as usize
-            };
-            if !sponsors.contains(&choice) {
-                sponsors.push(choice);
-            }
-        }
-        for &j in &sponsors {
-            now = now.plus_ms(rng.below(3_600_000));
+        for j in pool.choose(&mut rng, town) {
+            now = now.plus_ms(rng.below(step.min(3_600_000)).max(1));
             records.push(signer.sponsor(&keys[j].1, member.public_key(), now));
         }
         let name = format!(
@@ -196,34 +286,48 @@ pub fn generate(seed: u64, members: usize) -> GeneratedNetwork {
             town,
             now,
         ));
-        if i % 2 == 0 {
-            let (title, category, intent, price) = *rng.pick(LISTINGS);
-            let body = Listing {
-                series: None,
-                intent,
-                category,
-                title: title.into(),
-                description: format!(
-                    "{title}, à {}. Contactez-moi par une transaction.",
-                    town.name
-                ),
-                price_cents: price,
-                town: town.name.into(),
-                postcode: town.postcode.into(),
-                position: town.position,
-                photos: vec![],
-            };
-            records.push(signer.sign(&member, body, now.plus_ms(1), Some(now.plus_ms(60 * DAY))));
+        listings_owed += options.listings_per_member;
+        let mut listing_time = now;
+        while listings_owed >= 1.0 {
+            listings_owed -= 1.0;
+            listing_time = listing_time.plus_ms(1);
+            records.push(listing(&signer, &member, &mut rng, town, listing_time));
         }
         keys.push((label, member));
-        homes.push(town);
+        pool.add(keys.len() - 1, town);
     }
     GeneratedNetwork {
         signer,
         keys,
         records,
-        now: now.plus_ms(DAY),
+        now: now.plus_ms(DAY.min(options.spacing_ms.map_or(DAY, |s| s.max(1000)))),
     }
+}
+
+fn listing(
+    signer: &Signer,
+    member: &SecretKey,
+    rng: &mut SplitMix64,
+    town: &Town,
+    at: Timestamp,
+) -> Record {
+    let (title, category, intent, price) = *rng.pick(LISTINGS);
+    let body = Listing {
+        series: None,
+        intent,
+        category,
+        title: title.into(),
+        description: format!(
+            "{title}, à {}. Contactez-moi par une transaction.",
+            town.name
+        ),
+        price_cents: price,
+        town: town.name.into(),
+        postcode: town.postcode.into(),
+        position: town.position,
+        photos: vec![],
+    };
+    signer.sign(member, body, at, Some(at.plus_ms(60 * DAY)))
 }
 
 fn profile(

@@ -19,4 +19,5 @@ pub mod init;
 pub mod membership_index;
 pub mod network;
 pub mod node;
+pub mod records_file;
 pub mod store;

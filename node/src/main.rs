@@ -27,6 +27,8 @@ enum Command {
     Init(InitArgs),
     /// Run a node from its configuration file.
     Run(RunArgs),
+    /// Generate a deterministic network and write its records to a file.
+    Gen(GenArgs),
     /// Print a running node's status (what `GET /api/v1/status` returns).
     Status(StatusArgs),
 }
@@ -36,6 +38,23 @@ struct RunArgs {
     /// The configuration file written by `maillon init`.
     #[arg(long, default_value = "maillon.toml")]
     config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct GenArgs {
+    /// The seed: the same seed gives the same records.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Members besides the three founders.
+    #[arg(long, default_value_t = 300)]
+    members: usize,
+    /// The size of the 2017 service instead: 150,000 members, 450,000 sponsorships,
+    /// 200,000 listings (about a million records).
+    #[arg(long, conflicts_with = "members")]
+    national: bool,
+    /// The output file (records, each as a 4-byte big-endian length then its bytes).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -89,10 +108,30 @@ fn now() -> Result<Timestamp> {
     Ok(Timestamp(since_epoch.as_millis() as u64))
 }
 
+fn gen(args: &GenArgs) -> Result<()> {
+    use maillon_node::generator::{generate_with, GeneratorOptions};
+    let options = if args.national {
+        GeneratorOptions::national(now()?.minus_ms(Timestamp::DAY_MS))
+    } else {
+        GeneratorOptions::new(args.members)
+    };
+    let network = generate_with(args.seed, &options);
+    let file = std::fs::File::create(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let wires: Vec<Vec<u8>> = network.records.iter().map(|r| r.to_wire()).collect();
+    let count =
+        maillon_node::records_file::write_records(&mut out, wires.iter().map(Vec::as_slice))?;
+    std::io::Write::flush(&mut out)?;
+    println!("{count} enregistrements écrits dans {}", args.out.display());
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::run(&args.config),
+        Command::Gen(args) => gen(&args),
         Command::Status(args) => run::status(&args.config, args.url.as_deref()),
         Command::Demo(args) => demo::run(&args).context("the demo failed"),
         Command::Init(args) => {

@@ -22,7 +22,10 @@ fn spawn(config: &std::path::Path) -> (Child, String) {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let address = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("{line}"));
+    let address = line
+        .trim()
+        .strip_prefix("READY ")
+        .unwrap_or_else(|| panic!("{line}"));
     (child, format!("http://{address}"))
 }
 
@@ -89,7 +92,11 @@ async fn records_acknowledged_before_a_kill_9_survive_it() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status().as_u16(), 200, "acknowledged record {id} was lost");
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "acknowledged record {id} was lost"
+        );
     }
     let status: serde_json::Value = http
         .get(format!("{base}/api/v1/status"))
@@ -102,7 +109,10 @@ async fn records_acknowledged_before_a_kill_9_survive_it() {
     let held = status["records"].as_u64().unwrap() as usize;
     assert!(held >= cluster.genesis().len() + acknowledged.len());
     // The reopened store checks its indexes at start-up; writing still works.
-    let more = cluster.network.signer.listing(&cluster.network.keys[20].1, "Après", now());
+    let more = cluster
+        .network
+        .signer
+        .listing(&cluster.network.keys[20].1, "Après", now());
     assert_eq!(post(&http, &base, more.to_wire()).await, 201);
     child.kill().unwrap();
     child.wait().unwrap();

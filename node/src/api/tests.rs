@@ -20,12 +20,12 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
 use super::{router, ApiState, MAX_BODY_BYTES};
-use maillon_protocol::state::DIGEST_TAG as STATE_DIGEST_TAG;
 use crate::engine::{Engine, EngineParts};
 use crate::generator::{generate, GeneratedNetwork};
 use crate::ingest::parking::ParkingLimits;
 use crate::ingest::pipeline::Submitted;
 use crate::store::{SledConfig, SledStore};
+use maillon_protocol::state::DIGEST_TAG as STATE_DIGEST_TAG;
 
 /// The network every test uses: 3 founders, 30 members, built once.
 fn network() -> &'static GeneratedNetwork {
