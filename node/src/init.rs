@@ -25,7 +25,7 @@ pub enum InitError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The charter file is not a valid charter record.
+    /// The charter file is not a valid charter record, or an announcement cannot be signed.
     #[error("the charter file is not a valid charter: {0}")]
     BadCharter(String),
     /// The bootstrap address is not usable.
@@ -37,6 +37,9 @@ pub enum InitError {
     /// A name is empty or too long.
     #[error("the {0} must be 1 to 80 bytes")]
     BadName(&'static str),
+    /// A key file is not 64 hexadecimal digits.
+    #[error("the key file {0} is not 64 hexadecimal digits")]
+    BadKey(PathBuf),
 }
 
 /// How the new node enters a network.
@@ -55,7 +58,20 @@ pub enum Entry {
         charter_file: PathBuf,
         /// A peer to sync from first.
         bootstrap: String,
+        /// The operator's key and the node's postcode, to sign the node's announcement.
+        /// Without it, the node is a stranger to its peers until an announcement for it is
+        /// published by its operator.
+        announce: Option<Announce>,
     },
+}
+
+/// What signing a joining node's announcement needs.
+#[derive(Clone, Debug)]
+pub struct Announce {
+    /// The operator's secret key file (a member's key, hex seed).
+    pub operator_key: PathBuf,
+    /// The node's postcode.
+    pub postcode: String,
 }
 
 /// What `init` created.
@@ -176,12 +192,21 @@ fn write_all(
         Entry::Join {
             charter_file,
             bootstrap,
+            announce,
         } => {
             let bytes = fs::read(charter_file).map_err(io(charter_file))?;
             let record = read_charter(&bytes)?;
             let parts: Vec<&str> = bootstrap.split('/').collect();
             if parts.len() < 5 || !parts[0].is_empty() || !bootstrap.contains("/p2p/") {
                 return Err(InitError::BadBootstrap(bootstrap.clone()));
+            }
+            if let Some(announce) = announce {
+                let operator = read_key(&announce.operator_key)?;
+                let place = (node_name, announce.postcode.as_str());
+                let signed =
+                    announcement(&node_key, &operator, &record.header().network, place, now)?;
+                let path = data.join(crate::node::ANNOUNCEMENT_FILE);
+                fs::write(&path, signed.to_wire()).map_err(io(&path))?;
             }
             (record, vec![bootstrap.clone()])
         }
@@ -195,6 +220,15 @@ fn write_all(
         network: charter.header().network,
         node_key: node_key.public_key(),
     })
+}
+
+/// Reads a secret key file (64 hex digits of seed).
+pub fn read_key(path: &Path) -> Result<SecretKey, InitError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut seed)
+        .map_err(|_| InitError::BadKey(path.to_path_buf()))?;
+    Ok(SecretKey::from_seed(seed))
 }
 
 /// A node announcement signed by the node's key and vouched for by its operator.
@@ -314,6 +348,10 @@ mod tests {
         let good = Entry::Join {
             charter_file: charter_file.clone(),
             bootstrap: "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx".into(),
+            announce: Some(Announce {
+                operator_key: tmp.path().join("first/data/founder.key"),
+                postcode: "69001".into(),
+            }),
         };
         let second = tmp.path().join("second");
         let report = init(&second, "Lyon", &good, Timestamp(0)).unwrap();
@@ -326,6 +364,7 @@ mod tests {
         let bad_bootstrap = Entry::Join {
             charter_file: charter_file.clone(),
             bootstrap: "localhost:4001".into(),
+            announce: None,
         };
         let third = tmp.path().join("third");
         assert!(matches!(
@@ -337,6 +376,7 @@ mod tests {
         let bad_charter = Entry::Join {
             charter_file: garbage,
             bootstrap: "/ip4/127.0.0.1/tcp/1/p2p/x".into(),
+            announce: None,
         };
         assert!(matches!(
             init(&third, "Valence", &bad_charter, Timestamp(0)),

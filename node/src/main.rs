@@ -98,6 +98,13 @@ enum EntryArgs {
         /// A peer to sync from first: /ip4/…/tcp/…/p2p/<peer id>.
         #[arg(long)]
         bootstrap: String,
+        /// The operator's key file (a member's secret key, hex seed), to sign this node's
+        /// announcement so that other nodes accept it as a peer.
+        #[arg(long, requires = "postcode")]
+        operator_key: Option<PathBuf>,
+        /// The node's postcode (5 digits), stated in its announcement.
+        #[arg(long, requires = "operator_key")]
+        postcode: Option<String>,
     },
 }
 
@@ -143,9 +150,20 @@ fn main() -> Result<()> {
                     network_name,
                     postcode,
                 },
-                EntryArgs::Join { charter, bootstrap } => Entry::Join {
+                EntryArgs::Join {
+                    charter,
+                    bootstrap,
+                    operator_key,
+                    postcode,
+                } => Entry::Join {
                     charter_file: charter,
                     bootstrap,
+                    announce: operator_key.zip(postcode).map(|(operator_key, postcode)| {
+                        maillon_node::init::Announce {
+                            operator_key,
+                            postcode,
+                        }
+                    }),
                 },
             };
             let report = init(&args.dir, &args.name, &entry, now()?)?;

@@ -89,13 +89,10 @@ pub struct RunningNode {
 
 /// Reads a node key file (64 hex digits of seed).
 pub fn read_key(path: &Path) -> Result<SecretKey, NodeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| NodeError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut seed = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut seed).map_err(|_| NodeError::BadKey(path.into()))?;
-    Ok(SecretKey::from_seed(seed))
+    crate::init::read_key(path).map_err(|error| match error {
+        crate::init::InitError::Io { path, source } => NodeError::Read { path, source },
+        _ => NodeError::BadKey(path.to_path_buf()),
+    })
 }
 
 /// Network settings from a configuration.

@@ -15,9 +15,10 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Semaphore};
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::client::{Client, Command, NetworkError};
 use super::gating::{Gate, GateVerdict};
-use super::{gossip, serve, NetworkEvent, NetworkSettings};
+use super::{gossip, serve, sync_driver, NetworkEvent, NetworkSettings};
 use crate::blobs::BlobStore;
 use crate::engine::{Engine, Origin, StoredEvent};
+use crate::ingest::pipeline::Submitted;
 
 /// The event loop's state.
 pub struct EventLoop {
@@ -316,6 +317,13 @@ impl EventLoop {
                 .report(message_id, propagation_source, gossip::acceptance(&outcome))
                 .await;
             drop(permit);
+            // A parked record waits for refs the relaying peer most likely holds.
+            if let Ok(Submitted::Parked { missing, .. }) = outcome {
+                let fetched = sync_driver::fetch(&engine, &client, propagation_source, missing);
+                if let Err(error) = fetched.await {
+                    tracing::debug!(%error, "fetching the refs of a parked record failed");
+                }
+            }
         });
     }
 

@@ -2,9 +2,11 @@
 //! task holds a cloneable [`Client`]. Records travel live over gossipsub ([`gossip`]) and
 //! are repaired by request-response sync ([`sync_driver`], [`serve`]), over TCP with
 //! noise and yamux, with identify, Kademlia and optional mDNS ([`behaviour`]). Only
-//! announced nodes are kept as peers ([`gating`]).
+//! announced nodes are kept as peers ([`gating`]). Photos are fetched by hash
+//! ([`blob_fetch`]).
 
 pub mod behaviour;
+pub mod blob_fetch;
 pub mod client;
 pub mod codec;
 pub mod event_loop;

@@ -11,8 +11,7 @@ use crate::blobs::BlobStore;
 use crate::engine::{Engine, Origin};
 use crate::ingest::pipeline::{IngestError, Submitted};
 
-/// Total bytes of records in one answer at most.
-pub const MAX_RECORDS_BYTES: usize = 4 << 20;
+pub use maillon_protocol::sync::messages::MAX_RECORDS_BYTES;
 
 /// What a request is answered with.
 pub struct ServeContext {
