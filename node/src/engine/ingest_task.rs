@@ -39,7 +39,6 @@ pub(super) async fn run(
 
 async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Shared) {
     let now = (shared.clock)();
-    refresh_if_needed(shared, now);
     ingest.expire_parked(now);
     let mut answers = Vec::with_capacity(batch.len());
     let mut stored: Vec<(Record, Origin)> = Vec::new();
@@ -106,7 +105,7 @@ fn standing_of(
     };
     match first {
         Err(_) if shared.index.read().map(|i| i.is_dirty()).unwrap_or(true) => {
-            refresh_if_needed(shared, now);
+            refresh_if_needed(shared, now, true);
             let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
             check_standing(record, &index)
         }

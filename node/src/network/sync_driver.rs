@@ -35,6 +35,11 @@ pub struct SessionReport {
     pub fetched: u64,
     /// Records pushed that the peer stored.
     pub pushed: u64,
+    /// Bytes of fetch requests sent and of their answers (records included), without the
+    /// 4-byte frames and the transport's own overhead.
+    pub fetched_bytes: u64,
+    /// Bytes of push requests sent (records included) and of their acknowledgements.
+    pub pushed_bytes: u64,
 }
 
 /// Why a session stopped early.
@@ -120,21 +125,27 @@ pub async fn session(
 ) -> Result<SessionReport, SessionError> {
     let mut report = SessionReport::default();
     // An unknown node is served only pushes: it introduces itself with its announcement.
-    push(engine, client, peer, own_announcements(engine)?).await?;
+    let (_, bytes) = push(engine, client, peer, own_announcements(engine)?).await?;
+    report.pushed_bytes += bytes;
     let (have, need) = reconcile(engine, client, peer, &mut report).await?;
-    report.fetched += fetch(engine, client, peer, need).await?;
+    let (got, bytes) = fetch_counted(engine, client, peer, need).await?;
+    report.fetched += got;
+    report.fetched_bytes += bytes;
     for _ in 0..4 {
         let wanted: Vec<RecordId> = engine.wanted();
         if wanted.is_empty() {
             break;
         }
-        let got = fetch(engine, client, peer, wanted).await?;
+        let (got, bytes) = fetch_counted(engine, client, peer, wanted).await?;
         report.fetched += got;
+        report.fetched_bytes += bytes;
         if got == 0 {
             break;
         }
     }
-    report.pushed += push(engine, client, peer, have).await?;
+    let (pushed, bytes) = push(engine, client, peer, have).await?;
+    report.pushed += pushed;
+    report.pushed_bytes += bytes;
     client.synced_with(peer).await;
     Ok(report)
 }
@@ -217,10 +228,41 @@ pub async fn fetch(
     peer: PeerId,
     ids: Vec<RecordId>,
 ) -> Result<u64, SessionError> {
+    Ok(fetch_counted(engine, client, peer, ids).await?.0)
+}
+
+/// The encoded length of a CBOR byte string of `n` bytes (head and content).
+fn cbor_bytes_len(n: usize) -> u64 {
+    let head = match n {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    };
+    (head + n) as u64
+}
+
+/// The encoded length of a `Records` response or a `PushRecords` request (both an array of
+/// a small tag and an array of byte strings), without encoding it again.
+fn records_response_len(records: &[Vec<u8>]) -> u64 {
+    // Array of two (tag, array of byte strings): 1 + 1 + the inner array's head.
+    let inner_head = cbor_bytes_len(records.len()) - records.len() as u64;
+    2 + inner_head + records.iter().map(|r| cbor_bytes_len(r.len())).sum::<u64>()
+}
+
+/// [`fetch`], also returning the bytes of the requests and answers.
+async fn fetch_counted(
+    engine: &Engine,
+    client: &Client,
+    peer: PeerId,
+    ids: Vec<RecordId>,
+) -> Result<(u64, u64), SessionError> {
     let requests: Vec<SyncRequest> = ids
         .chunks(BATCH_IDS)
         .map(|chunk| SyncRequest::FetchRecords(chunk.to_vec()))
         .collect();
+    let mut bytes: u64 = requests.iter().map(|r| r.encode().len() as u64).sum();
     let mut answers = stream::iter(requests)
         .map(|request| {
             let client = client.clone();
@@ -234,6 +276,7 @@ pub async fn fetch(
             SyncResponse::Refused { code } => return Err(SessionError::Refused(code)),
             _ => return Err(unexpected(client, peer).await),
         };
+        bytes += records_response_len(&records);
         let outcomes = engine.submit_many(records, Origin::Fetched).await?;
         let mut invalid = 0;
         for outcome in &outcomes {
@@ -255,7 +298,7 @@ pub async fn fetch(
                 .await;
         }
     }
-    Ok(stored)
+    Ok((stored, bytes))
 }
 
 async fn push(
@@ -263,8 +306,8 @@ async fn push(
     client: &Client,
     peer: PeerId,
     ids: Vec<RecordId>,
-) -> Result<u64, SessionError> {
-    let mut stored = 0u64;
+) -> Result<(u64, u64), SessionError> {
+    let (mut stored, mut bytes) = (0u64, 0u64);
     for chunk in ids.chunks(BATCH_IDS) {
         let mut wires = Vec::with_capacity(chunk.len());
         let mut total = 0usize;
@@ -282,14 +325,38 @@ async fn push(
         if wires.is_empty() {
             continue;
         }
-        match client
+        bytes += records_response_len(&wires);
+        let response = client
             .request(peer, &SyncRequest::PushRecords(wires))
-            .await?
-        {
+            .await?;
+        bytes += response.encode().len() as u64;
+        match response {
             SyncResponse::PushAck { stored: n, .. } => stored += u64::from(n),
             SyncResponse::Refused { code } => return Err(SessionError::Refused(code)),
             _ => return Err(unexpected(client, peer).await),
         }
     }
-    Ok(stored)
+    Ok((stored, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_records_response_length_is_the_encoded_length() {
+        for sizes in [
+            vec![],
+            vec![0],
+            vec![23, 24, 255, 256],
+            vec![300; 30],
+            vec![70_000],
+        ] {
+            let records: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![7u8; n]).collect();
+            let encoded = SyncResponse::Records(records.clone()).encode().len() as u64;
+            assert_eq!(records_response_len(&records), encoded, "{sizes:?}");
+            let pushed = SyncRequest::PushRecords(records.clone()).encode().len() as u64;
+            assert_eq!(records_response_len(&records), pushed, "{sizes:?}");
+        }
+    }
 }
