@@ -319,8 +319,11 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 /// Readers may trigger a recomputation of the membership table only when the time since
 /// the last one is at least this many times what it cost: recomputing costs about as much
 /// as computing the whole table (0.7 s at 150,000 members), so bulk ingest with readers
-/// polling spends at most a fifth of its time on it. Small networks stay exact.
+/// polling spends at most a fifth of its time on it.
 pub const READ_REFRESH_COST_FACTOR: u32 = 4;
+
+/// A recomputation this cheap is always done on read: small networks stay exact.
+pub const CHEAP_REFRESH: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// When and how long the last recomputation took.
 #[derive(Clone, Copy, Debug)]
@@ -336,7 +339,8 @@ pub(crate) fn refresh_if_needed(shared: &Shared, now: Timestamp, force: bool) {
         .last_refresh
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    if !force && last.finished.elapsed() < last.cost * READ_REFRESH_COST_FACTOR {
+    let cheap = last.cost < CHEAP_REFRESH;
+    if !force && !cheap && last.finished.elapsed() < last.cost * READ_REFRESH_COST_FACTOR {
         return;
     }
     let started = std::time::Instant::now();
