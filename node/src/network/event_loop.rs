@@ -1,7 +1,7 @@
 //! The one task that owns the [`Swarm`]: it runs swarm events, client commands, stored
 //! records to publish, and a periodic tick for gating and bans.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,7 @@ pub struct EventLoop {
     pub(super) pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, NetworkError>>>,
     pub(super) strikes: HashMap<PeerId, u32>,
     pub(super) banned: HashMap<PeerId, Instant>,
+    pub(super) policy_blocked: HashSet<PeerId>,
     pub(super) gossip_slots: Arc<Semaphore>,
     pub(super) serve_slots: Arc<Semaphore>,
 }
@@ -43,8 +44,7 @@ impl EventLoop {
         let mut stored = self.engine.subscribe();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         let mut bootstrap = tokio::time::interval(Duration::from_secs(300));
-        self.gate
-            .refresh(&self.engine.index(), &self.engine.node_key());
+        self.refresh_gate();
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
@@ -88,8 +88,7 @@ impl EventLoop {
                     record.header().kind,
                     Kind::NodeAnnouncement | Kind::NodePolicy
                 ) {
-                    self.gate
-                        .refresh(&self.engine.index(), &self.engine.node_key());
+                    self.refresh_gate();
                 }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -106,13 +105,12 @@ impl EventLoop {
         let now = Instant::now();
         self.banned.retain(|peer, until| {
             let active = *until > now;
-            if !active {
+            if !active && !self.policy_blocked.contains(peer) {
                 self.swarm.behaviour_mut().blocked.unblock_peer(*peer);
             }
             active
         });
-        self.gate
-            .refresh(&self.engine.index(), &self.engine.node_key());
+        self.refresh_gate();
         let graylist = gossip::score_thresholds().graylist_threshold;
         let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for peer in connected {
@@ -132,6 +130,25 @@ impl EventLoop {
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
         }
+    }
+
+    /// Recomputes the gate from the membership index, and keeps the block list in step
+    /// with this node's suspensions.
+    fn refresh_gate(&mut self) {
+        self.gate
+            .refresh(&self.engine.index(), &self.engine.node_key());
+        let suspended = self.gate.suspended().clone();
+        for peer in suspended.difference(&self.policy_blocked) {
+            tracing::info!(%peer, "blocking a node this node's policy suspends");
+            self.swarm.behaviour_mut().blocked.block_peer(*peer);
+            let _ = self.swarm.disconnect_peer_id(*peer);
+        }
+        for peer in self.policy_blocked.difference(&suspended) {
+            if !self.banned.contains_key(peer) {
+                self.swarm.behaviour_mut().blocked.unblock_peer(*peer);
+            }
+        }
+        self.policy_blocked = suspended;
     }
 
     pub(super) fn ban(&mut self, peer: PeerId, reason: &str) {

@@ -72,6 +72,11 @@ impl Gate {
             .collect();
     }
 
+    /// Peers this node's own policy suspends.
+    pub fn suspended(&self) -> &HashSet<PeerId> {
+        &self.suspended
+    }
+
     /// Notes that a full sync with a peer finished.
     pub fn synced_with(&mut self, peer: PeerId) {
         self.synced.insert(peer);

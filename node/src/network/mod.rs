@@ -167,6 +167,7 @@ pub async fn start(
         pending: HashMap::new(),
         strikes: HashMap::new(),
         banned: HashMap::new(),
+        policy_blocked: HashSet::new(),
         gossip_slots: Arc::new(Semaphore::new(256)),
         serve_slots: Arc::new(Semaphore::new(32)),
     };

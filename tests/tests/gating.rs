@@ -1,0 +1,106 @@
+//! Connection gating: a node keeps only announced nodes as peers, and drops and blocks a
+//! node its own policy suspends.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use maillon_node::network::NetworkSettings;
+use maillon_protocol::kinds::{NodePolicy, PolicyLevel};
+use maillon_tests::{now, start_cluster, wait_for_peers, wait_until, Cluster};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_that_is_not_an_announced_node_is_dropped_after_its_grace() {
+    let cluster = Cluster::new(71, 20, 2);
+    let short_grace = |bootstrap| NetworkSettings {
+        gating_grace: Duration::from_secs(1),
+        ..Cluster::settings(bootstrap)
+    };
+    // Node 0 knows no announcement of node 1: the genesis without the announcements.
+    let records: Vec<Vec<u8>> = cluster
+        .network
+        .records
+        .iter()
+        .map(|r| r.to_wire())
+        .collect();
+    let gatekeeper = cluster
+        .start_with(0, short_grace(Vec::new()), records)
+        .await
+        .unwrap();
+    let stranger = cluster
+        .start(1, Cluster::settings(vec![gatekeeper.address()]), false)
+        .await
+        .unwrap();
+    let stranger_peer = stranger.node().client.peer_id();
+    wait_until(
+        "the stranger to be dropped",
+        Duration::from_secs(10),
+        || async {
+            let peers = gatekeeper.node().client.peers().await?;
+            let connected = stranger.node().client.peers().await?;
+            Ok(!peers.contains(&stranger_peer) && connected.is_empty())
+        },
+    )
+    .await
+    .unwrap();
+    // It was served nothing: it holds only its charter.
+    let held = stranger.status().await.unwrap()["records"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(held, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_suspended_by_this_nodes_policy_is_disconnected_and_blocked() {
+    let cluster = Cluster::new(73, 20, 3);
+    let nodes = start_cluster(&cluster, 3).await.unwrap();
+    wait_for_peers(&nodes, 1).await.unwrap();
+    let target = nodes[2].node().client.peer_id();
+    nodes[0]
+        .node()
+        .client
+        .dial(nodes[2].address())
+        .await
+        .unwrap();
+    wait_until("node 0 to see node 2", Duration::from_secs(10), || async {
+        Ok(nodes[0].node().client.peers().await?.contains(&target))
+    })
+    .await
+    .unwrap();
+    let policy = cluster.network.signer.sign(
+        &cluster.node_keys[0],
+        NodePolicy {
+            target: cluster.node_keys[2].public_key(),
+            level: PolicyLevel::Suspend,
+            reason: "Annonces frauduleuses répétées".into(),
+        },
+        now(),
+        None,
+    );
+    assert_eq!(nodes[0].post(&policy.to_wire()).await.unwrap().0, 201);
+    wait_until(
+        "node 2 to be dropped by node 0",
+        Duration::from_secs(10),
+        || async { Ok(!nodes[0].node().client.peers().await?.contains(&target)) },
+    )
+    .await
+    .unwrap();
+    // Node 2 tries again and is refused; node 1 is not affected.
+    let _ = nodes[2].node().client.dial(nodes[0].address()).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!nodes[0]
+        .node()
+        .client
+        .peers()
+        .await
+        .unwrap()
+        .contains(&target));
+    let node1 = nodes[1].node().client.peer_id();
+    assert!(nodes[0]
+        .node()
+        .client
+        .peers()
+        .await
+        .unwrap()
+        .contains(&node1));
+}
