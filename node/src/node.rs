@@ -217,6 +217,18 @@ impl RunningNode {
         let _ = self.network.sync_driver.await;
         use crate::store::Store;
         self.engine.store().flush().await?;
+        self.engine.stop();
+        let store = self.engine.store_weak();
+        drop(self.engine);
+        drop(self.client);
+        // The store closes (and frees its lock) once the last task lets go of it.
+        for _ in 0..500 {
+            if store.strong_count() == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tracing::warn!("the store was still in use 10 s after shutdown");
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use maillon_protocol::sync::SyncItem;
 use maillon_protocol::Record;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::standing::{check_standing, StandingRefusal};
 use super::{refresh_if_needed, Job, Origin, Shared, StoredEvent};
@@ -20,8 +20,16 @@ pub(super) async fn run(
     mut ingest: Ingest<SledStore>,
     mut jobs: mpsc::Receiver<Job>,
     shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
 ) {
-    while let Some(first) = jobs.recv().await {
+    loop {
+        let first = tokio::select! {
+            job = jobs.recv() => match job {
+                Some(job) => job,
+                None => break,
+            },
+            _ = stop.wait_for(|stopped| *stopped) => break,
+        };
         let mut batch = vec![first];
         let mut count = batch[0].records.len();
         while count < MAX_BATCH_RECORDS {

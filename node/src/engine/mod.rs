@@ -110,6 +110,7 @@ pub(crate) struct Shared {
     wanted: RwLock<Vec<RecordId>>,
     kind_counts: RwLock<[u64; KIND_SLOTS]>,
     last_refresh: std::sync::Mutex<LastRefresh>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// One counter per kind number (kinds are numbered from 1).
@@ -134,6 +135,7 @@ impl Engine {
         let state = StoreState::load(Arc::clone(&store), charter.clone())?;
         let ingest = Ingest::new(state, parts.parking);
         let (stored, _) = broadcast::channel(4096);
+        let (stop_sender, stop) = tokio::sync::watch::channel(false);
         let shared = Arc::new(Shared {
             network: charter.network_id(),
             charter,
@@ -146,13 +148,20 @@ impl Engine {
             stored,
             wanted: RwLock::new(Vec::new()),
             kind_counts: RwLock::new(kind_counts),
+            stop: stop_sender,
             last_refresh: std::sync::Mutex::new(LastRefresh {
                 finished: std::time::Instant::now(),
                 cost: std::time::Duration::ZERO,
             }),
         });
         let (jobs, receiver) = mpsc::channel(1024);
-        tokio::spawn(ingest_task::run(ingest, receiver, Arc::clone(&shared)));
+        tokio::spawn(ingest_task::run(
+            ingest,
+            receiver,
+            Arc::clone(&shared),
+            stop,
+        ));
+        tokio::spawn(keep_index_fresh(Arc::downgrade(&shared)));
         let engine = Engine { shared, jobs };
         let charter_outcome = engine
             .submit_wire(&parts.charter.to_wire(), Origin::Local)
@@ -249,6 +258,17 @@ impl Engine {
         answer.await.map_err(|_| stopped())
     }
 
+    /// Stops the ingest task: later submissions fail with "shutting down". The store closes
+    /// when the last handle on it is dropped.
+    pub fn stop(&self) {
+        self.shared.stop.send_replace(true);
+    }
+
+    /// A weak handle on the store, to wait until it is closed.
+    pub fn store_weak(&self) -> std::sync::Weak<SledStore> {
+        Arc::downgrade(&self.shared.store)
+    }
+
     /// The network id.
     pub fn network(&self) -> NetworkId {
         self.shared.network
@@ -284,9 +304,17 @@ impl Engine {
         self.shared.store.get(id)
     }
 
-    /// The membership index, refreshed if stale.
+    /// The membership index, refreshed first if that is cheap or within budget (see
+    /// [`READ_REFRESH_COST_FACTOR`]). May block while recomputing: call it from the API or
+    /// a blocking task, not from the network event loop.
     pub fn index(&self) -> RwLockReadGuard<'_, MembershipIndex> {
         refresh_if_needed(&self.shared, self.now(), false);
+        read(&self.shared.index)
+    }
+
+    /// The membership index as it is, without recomputing: at most about a second behind,
+    /// kept fresh by a background task.
+    pub fn index_as_is(&self) -> RwLockReadGuard<'_, MembershipIndex> {
         read(&self.shared.index)
     }
 
@@ -350,6 +378,26 @@ pub(crate) fn refresh_if_needed(shared: &Shared, now: Timestamp, force: bool) {
             finished: std::time::Instant::now(),
             cost: started.elapsed(),
         };
+    }
+}
+
+/// Recomputes the membership index in the background, within the read budget, until the
+/// engine is dropped.
+async fn keep_index_fresh(shared: std::sync::Weak<Shared>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let refreshed = tokio::task::spawn_blocking(move || {
+            let now = (shared.clock)();
+            refresh_if_needed(&shared, now, false);
+        })
+        .await;
+        if refreshed.is_err() {
+            return;
+        }
     }
 }
 

@@ -136,7 +136,7 @@ impl EventLoop {
     /// with this node's suspensions.
     fn refresh_gate(&mut self) {
         self.gate
-            .refresh(&self.engine.index(), &self.engine.node_key());
+            .refresh(&self.engine.index_as_is(), &self.engine.node_key());
         let suspended = self.gate.suspended().clone();
         for peer in suspended.difference(&self.policy_blocked) {
             tracing::info!(%peer, "blocking a node this node's policy suspends");

@@ -127,7 +127,7 @@ pub async fn session(
     // An unknown node is served only pushes: it introduces itself with its announcement.
     let (_, bytes) = push(engine, client, peer, own_announcements(engine)?).await?;
     report.pushed_bytes += bytes;
-    let (have, need) = reconcile(engine, client, peer, &mut report).await?;
+    let (have, need) = reconcile_as_known(engine, client, peer, &mut report).await?;
     let (got, bytes) = fetch_counted(engine, client, peer, need).await?;
     report.fetched += got;
     report.fetched_bytes += bytes;
@@ -168,6 +168,25 @@ fn own_announcements(engine: &Engine) -> Result<Vec<RecordId>, SessionError> {
         }
     }
     Ok(ids)
+}
+
+/// Reconciles; a peer that does not know this node yet (it has just received the
+/// announcement pushed above and recomputes its peers within a second) is asked again.
+async fn reconcile_as_known(
+    engine: &Engine,
+    client: &Client,
+    peer: PeerId,
+    report: &mut SessionReport,
+) -> Result<(Vec<RecordId>, Vec<RecordId>), SessionError> {
+    for _ in 0..3 {
+        match reconcile(engine, client, peer, report).await {
+            Err(SessionError::Refused(code)) if code == "not_a_node" => {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+    reconcile(engine, client, peer, report).await
 }
 
 async fn reconcile(
