@@ -2,6 +2,7 @@
 //! generator that the demo, the tests and the benchmarks share.
 //!
 //! # Layout
+//! - [`bench`]: `maillon bench`, end-to-end benchmarks with same-run limits.
 //! - [`config`]: TOML and environment configuration, validated in two stages.
 //! - [`generator`]: a deterministic, realistic network from a seed.
 //! - [`init`]: `maillon init`, founding or joining a network.
@@ -10,6 +11,7 @@
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
 pub mod api;
+pub mod bench;
 pub mod blobs;
 pub mod config;
 pub mod engine;

@@ -31,6 +31,34 @@ enum Command {
     Gen(GenArgs),
     /// Print a running node's status (what `GET /api/v1/status` returns).
     Status(StatusArgs),
+    /// Benchmark a node end to end (docs/PERFORMANCE.md): run in release.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Which benchmark.
+    #[arg(value_enum, default_value = "all")]
+    which: maillon_node::bench::Which,
+    /// The generator's seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Members of the cold-sync network (default: the national network, about a million
+    /// records).
+    #[arg(long)]
+    members: Option<usize>,
+    /// Records posted in the ingest benchmark.
+    #[arg(long, default_value_t = 40_000)]
+    ingest_records: usize,
+    /// About how many records each node holds in sync-diff and sync-agree.
+    #[arg(long, default_value_t = 100_000)]
+    sync_records: usize,
+    /// Nodes in the gossip benchmark.
+    #[arg(long, default_value_t = 20)]
+    gossip_nodes: usize,
+    /// Records published in the gossip benchmark.
+    #[arg(long, default_value_t = 200)]
+    gossip_records: usize,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +168,16 @@ fn main() -> Result<()> {
         Command::Run(args) => run::run(&args.config),
         Command::Gen(args) => gen(&args),
         Command::Status(args) => run::status(&args.config, args.url.as_deref()),
+        Command::Bench(args) => maillon_node::bench::run(&maillon_node::bench::BenchOptions {
+            which: args.which,
+            seed: args.seed,
+            ingest_records: args.ingest_records,
+            cold_members: args.members,
+            sync_records: args.sync_records,
+            gossip_nodes: args.gossip_nodes,
+            gossip_records: args.gossip_records,
+        })
+        .map_err(|e| anyhow::anyhow!(e)),
         Command::Demo(args) => demo::run(&args).context("the demo failed"),
         Command::Init(args) => {
             let entry = match args.entry {

@@ -1,0 +1,196 @@
+//! Generated networks, node folders and in-process nodes for the benchmarks.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use libp2p::Multiaddr;
+use maillon_protocol::ids::Timestamp;
+use maillon_protocol::testkit::DAY;
+use maillon_protocol::{Record, SecretKey};
+
+use super::BenchResult;
+use crate::config::Config;
+use crate::engine::{system_clock, Engine, Origin};
+use crate::generator::{generate_with, GeneratedNetwork, GeneratorOptions};
+use crate::ingest::parking::ParkingLimits;
+use crate::network::NetworkSettings;
+use crate::node::{self, NodeOptions, RunningNode};
+
+/// The national network's shape (members joining over a year, 4/3 listings each), scaled
+/// to `members`, ending at `end`.
+pub fn shaped(members: usize, end: Timestamp) -> GeneratorOptions {
+    let national = GeneratorOptions::national(end);
+    GeneratorOptions {
+        members,
+        spacing_ms: Some((360 * DAY / members.max(1) as u64).max(1)),
+        ..national
+    }
+}
+
+/// The current time by the system clock.
+pub fn now() -> Timestamp {
+    system_clock()()
+}
+
+/// A generated network and the keys and announcements of its nodes, in a temporary folder.
+pub struct Fixture {
+    /// The generated network.
+    pub network: GeneratedNetwork,
+    /// One key per node.
+    pub node_keys: Vec<SecretKey>,
+    /// One announcement per node, vouched for by a founder.
+    pub announcements: Vec<Record>,
+    root: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// Generates the network and `nodes` node keys with their announcements.
+    ///
+    /// The generator's clock runs past `options.start + members × spacing` (each sponsorship
+    /// adds up to an hour), so the start is moved back by the expected overrun, and once more
+    /// by the actual overrun if the last record still lies after the present.
+    pub fn new(seed: u64, options: &GeneratorOptions, nodes: usize) -> BenchResult<Fixture> {
+        let present = now();
+        let mut options = *options;
+        if let Some(step) = options.spacing_ms {
+            let expected =
+                options.members as f64 * (step as f64 + 1.5 * step.min(3_600_000) as f64);
+            let span = options.members as u64 * step;
+            options.start = options.start.minus_ms((expected * 1.05) as u64 - span);
+        }
+        let mut network = generate_with(seed, &options);
+        let last = network.records.iter().map(|r| r.header().created).max();
+        if let Some(last) = last.filter(|last| *last > present.minus_ms(60_000)) {
+            options.start = options.start.minus_ms(last.0 - present.0 + 3_600_000);
+            network = generate_with(seed, &options);
+        }
+        let node_keys: Vec<SecretKey> = (0..nodes)
+            .map(|i| maillon_protocol::testkit::key(&format!("bench-node-{seed}-{i}")))
+            .collect();
+        let at = network.now.min(now());
+        let announcements = node_keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let operator = &network.keys[i % 3].1;
+                network
+                    .signer
+                    .announce_node(key, operator, &format!("Banc {i}"), at)
+            })
+            .collect();
+        Ok(Fixture {
+            network,
+            node_keys,
+            announcements,
+            root: tempfile::tempdir()?,
+        })
+    }
+
+    /// The wire bytes of every record and announcement, charter first.
+    pub fn genesis(&self) -> Vec<Vec<u8>> {
+        self.network
+            .records
+            .iter()
+            .chain(&self.announcements)
+            .map(Record::to_wire)
+            .collect()
+    }
+
+    /// The network id.
+    pub fn network_id(&self) -> maillon_protocol::ids::NetworkId {
+        self.network.signer.network
+    }
+
+    /// The folder of node `i`.
+    pub fn dir(&self, i: usize) -> PathBuf {
+        self.root.path().join(format!("node-{i}"))
+    }
+
+    /// Writes node `i`'s key and charter and returns its configuration.
+    pub fn prepare(&self, i: usize) -> BenchResult<Config> {
+        let dir = self.dir(i);
+        std::fs::create_dir_all(&dir)?;
+        let charter_file = dir.join("charter.cbor");
+        std::fs::write(&charter_file, self.network.records[0].to_wire())?;
+        std::fs::write(dir.join("node.key"), hex::encode(self.node_keys[i].seed()))?;
+        Ok(Config {
+            name: format!("Banc {i}"),
+            data_dir: dir,
+            charter_file,
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            bootstrap: Vec::new(),
+            mdns: false,
+            http_listen: "127.0.0.1:0".parse()?,
+            cache_capacity_bytes: 64 << 20,
+            parking: ParkingLimits::default(),
+        })
+    }
+
+    /// Starts node `i` in this process.
+    pub async fn start(&self, i: usize, settings: NetworkSettings) -> BenchResult<RunningNode> {
+        let config = self.prepare(i)?;
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Ok(node::start(NodeOptions {
+            config,
+            http,
+            network: settings,
+            clock: system_clock(),
+        })
+        .await?)
+    }
+}
+
+/// Loopback settings; background sync every `sync_interval`.
+pub fn settings(bootstrap: Vec<Multiaddr>, sync_interval: Duration) -> NetworkSettings {
+    NetworkSettings {
+        listen: vec!["/ip4/127.0.0.1/tcp/0"
+            .parse()
+            .expect("a valid multiaddress")],
+        bootstrap,
+        sync_interval,
+        ..NetworkSettings::default()
+    }
+}
+
+/// Submits `wires` in order, `batch` at a time, as if fetched by sync; fails if any is
+/// refused. Returns the time taken.
+pub async fn load(engine: &Engine, wires: &[Vec<u8>], batch: usize) -> BenchResult<Duration> {
+    let started = Instant::now();
+    for chunk in wires.chunks(batch) {
+        for outcome in engine.submit_many(chunk.to_vec(), Origin::Fetched).await? {
+            outcome?;
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// `count` new listings, each by a member in good standing at its creation time on
+/// `engine`, created one millisecond apart from `start`.
+pub fn fresh_listings(
+    fixture: &Fixture,
+    engine: &Engine,
+    count: usize,
+    start: Timestamp,
+) -> BenchResult<Vec<Record>> {
+    let authors: Vec<&SecretKey> = {
+        let index = engine.index();
+        fixture.network.keys[3..]
+            .iter()
+            .map(|(_, key)| key)
+            .filter(|key| index.in_good_standing_at(&key.public_key(), start))
+            .collect()
+    };
+    if authors.is_empty() {
+        return Err("no member is in good standing to sign listings".into());
+    }
+    Ok((0..count)
+        .map(|i| {
+            let at = start.plus_ms(i as u64);
+            fixture.network.signer.listing(
+                authors[i % authors.len()],
+                &format!("Armoire n° {i}"),
+                at,
+            )
+        })
+        .collect())
+}
