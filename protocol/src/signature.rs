@@ -134,17 +134,7 @@ fn below_field_prime(y: &[u8; 32]) -> bool {
 /// sign bit clear when x = 0 (y = 1 or y = p - 1). This is the same set as "decompressing
 /// and compressing again gives the same bytes", checked without the compression.
 fn canonical_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
-    let mut y = *bytes;
-    let sign = y[31] >> 7;
-    y[31] &= 0x7f;
-    if !below_field_prime(&y) {
-        return None;
-    }
-    let mut one = [0u8; 32];
-    one[0] = 1;
-    let mut minus_one = FIELD_PRIME;
-    minus_one[0] -= 1;
-    if sign == 1 && (y == one || y == minus_one) {
+    if !canonical_bytes(bytes) {
         return None;
     }
     CompressedEdwardsY(*bytes).decompress()
@@ -154,24 +144,6 @@ fn canonical_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
 struct Prechecked {
     key_point: EdwardsPoint,
     s: Scalar,
-}
-
-fn precheck(key: &PublicKey, signature: &Signature) -> Result<Prechecked, SignatureError> {
-    let key_point = canonical_point(&key.0).ok_or(SignatureError::NonCanonicalKey)?;
-    if key_point.is_small_order() {
-        return Err(SignatureError::SmallOrderKey);
-    }
-    let mut r_bytes = [0u8; 32];
-    r_bytes.copy_from_slice(&signature.0[..32]);
-    let r_point = canonical_point(&r_bytes).ok_or(SignatureError::NonCanonicalR)?;
-    if r_point.is_small_order() {
-        return Err(SignatureError::SmallOrderR);
-    }
-    let mut s_bytes = [0u8; 32];
-    s_bytes.copy_from_slice(&signature.0[32..]);
-    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
-        .ok_or(SignatureError::NonCanonicalS)?;
-    Ok(Prechecked { key_point, s })
 }
 
 /// The cofactorless equation, compared on R's bytes as `verify_strict` does:
@@ -200,11 +172,84 @@ pub fn verify(
     message: &[u8],
     signature: &Signature,
 ) -> Result<(), SignatureError> {
-    let checked = precheck(key, signature)?;
-    if strict_equation(key, message, signature, &checked) {
+    verify_prepared(&PreparedKey::new(key)?, message, signature)
+}
+
+/// A public key whose checks (canonical encoding, not of small order) are done and whose
+/// point is decompressed: verifying many signatures by one key decompresses it once.
+#[derive(Clone, Debug)]
+pub struct PreparedKey {
+    key: PublicKey,
+    point: EdwardsPoint,
+}
+
+impl PreparedKey {
+    /// Checks and decompresses a key: the key half of rule 1.
+    pub fn new(key: &PublicKey) -> Result<PreparedKey, SignatureError> {
+        let point = canonical_point(&key.0).ok_or(SignatureError::NonCanonicalKey)?;
+        if point.is_small_order() {
+            return Err(SignatureError::SmallOrderKey);
+        }
+        Ok(PreparedKey { key: *key, point })
+    }
+}
+
+/// The canonical encodings of the eight points of small order.
+fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+    static TABLE: std::sync::OnceLock<[[u8; 32]; 8]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| curve25519_dalek::constants::EIGHT_TORSION.map(|p| p.compress().0))
+}
+
+/// Rule 1's byte-level checks on a point encoding: y below p, and no sign bit on x = 0.
+fn canonical_bytes(bytes: &[u8; 32]) -> bool {
+    let mut y = *bytes;
+    let sign = y[31] >> 7;
+    y[31] &= 0x7f;
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let mut minus_one = FIELD_PRIME;
+    minus_one[0] -= 1;
+    below_field_prime(&y) && !(sign == 1 && (y == one || y == minus_one))
+}
+
+/// Verifies one signature by a prepared key. Exactly [`verify`]'s rule and errors, faster:
+/// R is not decompressed when the equation holds, because the equation compares R with
+/// the encoding of a computed point, so an R that passes it is a valid, canonical point;
+/// whether R is of small order is read from a table of the eight canonical encodings. R is
+/// decompressed only on the way to an error, to report the same error as the full check.
+pub fn verify_prepared(
+    key: &PreparedKey,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), SignatureError> {
+    let mut r_bytes = [0u8; 32];
+    r_bytes.copy_from_slice(&signature.0[..32]);
+    let r_is_point = || CompressedEdwardsY(r_bytes).decompress().is_some();
+    if !canonical_bytes(&r_bytes) {
+        return Err(SignatureError::NonCanonicalR);
+    }
+    if small_order_encodings().contains(&r_bytes) {
+        return Err(SignatureError::SmallOrderR);
+    }
+    let mut s_bytes = [0u8; 32];
+    s_bytes.copy_from_slice(&signature.0[32..]);
+    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
+        return Err(if r_is_point() {
+            SignatureError::NonCanonicalS
+        } else {
+            SignatureError::NonCanonicalR
+        });
+    };
+    let checked = Prechecked {
+        key_point: key.point,
+        s,
+    };
+    if strict_equation(&key.key, message, signature, &checked) {
         Ok(())
-    } else {
+    } else if r_is_point() {
         Err(SignatureError::Mismatch)
+    } else {
+        Err(SignatureError::NonCanonicalR)
     }
 }
 
@@ -225,10 +270,21 @@ pub struct BatchItem<'a> {
 /// equation: under the cofactorless rule an item may enter that equation only once its R is
 /// known to lie in the prime-order subgroup, and that check (a scalar multiplication by l)
 /// costs more than verifying the item on its own (docs/PERFORMANCE.md). The batch entry
-/// point stays so callers need not change when a cheaper subgroup test lands.
+/// point stays so callers need not change when a cheaper subgroup test lands. Each distinct
+/// key is checked and decompressed once ([`PreparedKey`]).
 pub fn verify_batch(items: &[BatchItem<'_>]) -> Vec<Result<(), SignatureError>> {
+    let mut keys: std::collections::HashMap<PublicKey, Result<PreparedKey, SignatureError>> =
+        std::collections::HashMap::new();
     items
         .iter()
-        .map(|item| verify(item.key, item.message, item.signature))
+        .map(|item| {
+            let prepared = keys
+                .entry(*item.key)
+                .or_insert_with(|| PreparedKey::new(item.key));
+            match prepared {
+                Ok(key) => verify_prepared(key, item.message, item.signature),
+                Err(error) => Err(*error),
+            }
+        })
         .collect()
 }

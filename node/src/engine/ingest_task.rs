@@ -47,6 +47,7 @@ pub(super) async fn run(
 
 async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Shared) {
     let now = (shared.clock)();
+    let started = std::time::Instant::now();
     ingest.expire_parked(now);
     let mut answers = Vec::with_capacity(batch.len());
     let mut stored: Vec<(Record, Origin)> = Vec::new();
@@ -61,7 +62,14 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
         }
         answers.push((job.reply, outcomes));
     }
+    let staged_in = started.elapsed();
     let committed = ingest.commit().await;
+    tracing::debug!(
+        records = stored.len(),
+        staged_ms = staged_in.as_millis() as u64,
+        flushed_ms = (started.elapsed() - staged_in).as_millis() as u64,
+        "ingest batch"
+    );
     *shared.wanted.write().unwrap_or_else(|p| p.into_inner()) = ingest.parking().wanted();
     for (reply, mut outcomes) in answers {
         if let Err(error) = &committed {

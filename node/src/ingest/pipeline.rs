@@ -83,7 +83,7 @@ impl Verified {
         let decoded: Vec<Result<Record, DecodeError>> =
             wires.iter().map(|w| Record::decode(w, network)).collect();
         let records: Vec<&Record> = decoded.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let mut signatures = Record::verify_many(&records).into_iter();
+        let mut signatures = verify_in_parallel(&records).into_iter();
         decoded
             .into_iter()
             .map(|decoded| {
@@ -103,6 +103,32 @@ impl Verified {
     pub fn record(&self) -> &Record {
         &self.0
     }
+}
+
+/// Checks signatures on every core (scoped threads), each with a batched pass over its share.
+fn verify_in_parallel(records: &[&Record]) -> Vec<Result<(), SignatureError>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads == 1 || records.len() < 64 {
+        return Record::verify_many(records);
+    }
+    let share = records.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = records
+            .chunks(share)
+            .map(|chunk| (chunk.len(), scope.spawn(move || Record::verify_many(chunk))))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|(len, worker)| {
+                // A panicking verifier is a bug; count its records as unverified.
+                worker
+                    .join()
+                    .unwrap_or_else(|_| vec![Err(SignatureError::Mismatch); len])
+            })
+            .collect()
+    })
 }
 
 /// Ingests records into a store.

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use super::client::{Client, NetworkError};
 use super::{NetworkEvent, NetworkSettings};
 use crate::engine::{Engine, EngineError, Origin};
+use crate::ingest::pipeline::{IngestError, Submitted};
 use crate::store::index::decode_stored;
 use crate::store::Store;
 
@@ -271,6 +272,36 @@ fn records_response_len(records: &[Vec<u8>]) -> u64 {
 }
 
 /// [`fetch`], also returning the bytes of the requests and answers.
+/// Ingests one `Records` answer; returns the records stored and the answer's size.
+async fn ingest_answer(
+    engine: &Engine,
+    client: &Client,
+    peer: PeerId,
+    answer: Result<SyncResponse, NetworkError>,
+) -> Result<(u64, u64), SessionError> {
+    let records = match answer? {
+        SyncResponse::Records(records) => records,
+        SyncResponse::Refused { code } => return Err(SessionError::Refused(code)),
+        _ => return Err(unexpected(client, peer).await),
+    };
+    let bytes = records_response_len(&records);
+    let outcomes = engine.submit_many(records, Origin::Fetched).await?;
+    let (mut stored, mut invalid) = (0u64, 0u64);
+    for outcome in &outcomes {
+        match outcome {
+            Ok(Submitted::Stored { released, .. }) => stored += 1 + released.len() as u64,
+            Err(IngestError::Refused(e)) if super::gossip::is_permanent(e) => invalid += 1,
+            _ => {}
+        }
+    }
+    if invalid > 0 {
+        client
+            .penalise(peer, format!("served {invalid} invalid records"))
+            .await;
+    }
+    Ok((stored, bytes))
+}
+
 async fn fetch_counted(
     engine: &Engine,
     client: &Client,
@@ -282,40 +313,22 @@ async fn fetch_counted(
         .map(|chunk| SyncRequest::FetchRecords(chunk.to_vec()))
         .collect();
     let mut bytes: u64 = requests.iter().map(|r| r.encode().len() as u64).sum();
-    let mut answers = stream::iter(requests)
+    // Requests run FETCHES_IN_FLIGHT ahead, and two answers are checked and ingested at
+    // once: the signatures of one batch are verified while the writer stores the other.
+    let answers = stream::iter(requests)
         .map(|request| {
             let client = client.clone();
             async move { client.request(peer, &request).await }
         })
-        .buffered(FETCHES_IN_FLIGHT);
+        .buffered(FETCHES_IN_FLIGHT)
+        .map(|answer| ingest_answer(engine, client, peer, answer))
+        .buffered(2);
+    futures::pin_mut!(answers);
     let mut stored = 0u64;
-    while let Some(answer) = answers.next().await {
-        let records = match answer? {
-            SyncResponse::Records(records) => records,
-            SyncResponse::Refused { code } => return Err(SessionError::Refused(code)),
-            _ => return Err(unexpected(client, peer).await),
-        };
-        bytes += records_response_len(&records);
-        let outcomes = engine.submit_many(records, Origin::Fetched).await?;
-        let mut invalid = 0;
-        for outcome in &outcomes {
-            match outcome {
-                Ok(crate::ingest::pipeline::Submitted::Stored { released, .. }) => {
-                    stored += 1 + released.len() as u64
-                }
-                Err(crate::ingest::pipeline::IngestError::Refused(e))
-                    if super::gossip::is_permanent(e) =>
-                {
-                    invalid += 1
-                }
-                _ => {}
-            }
-        }
-        if invalid > 0 {
-            client
-                .penalise(peer, format!("served {invalid} invalid records"))
-                .await;
-        }
+    while let Some(result) = answers.next().await {
+        let (got, answer_bytes) = result?;
+        stored += got;
+        bytes += answer_bytes;
     }
     Ok((stored, bytes))
 }

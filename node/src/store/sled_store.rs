@@ -1,13 +1,17 @@
-//! The sled store: five fixed trees, every record written with its index entries in one
-//! transaction, durability on `flush`.
+//! The sled store: one tree whose keys start with a byte naming what they hold — records,
+//! sync order, kind, author, current versions — so that a record and all its index entries
+//! are written by one atomic `apply_batch`. Durability on `flush`.
+//!
+//! One tree and a batch, rather than five trees and a sled transaction: a transaction over
+//! five trees cost about 100 µs per record here, ten times a batch (docs/PERFORMANCE.md).
+//! The duplicate check before the batch is not part of it; the engine's single writer makes
+//! that safe, and a repeated put of one record would write the same bytes again.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
 use maillon_protocol::{Kind, Record};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional;
 
 use super::index::{
     decode_stored, diff, order_key, split_order_key, ExpectedIndexes, IndexEntries,
@@ -23,56 +27,72 @@ pub struct SledConfig {
     pub cache_capacity_bytes: u64,
 }
 
+/// The first byte of each kind of key.
+mod space {
+    /// id → wire bytes.
+    pub const RECORDS: u8 = b'r';
+    /// (created, id) → ().
+    pub const SYNC: u8 = b's';
+    /// kind ‖ (created, id) → ().
+    pub const KIND: u8 = b'k';
+    /// author ‖ (created, id) → ().
+    pub const AUTHOR: u8 = b'a';
+    /// replace key → (created, id) of the current version.
+    pub const CURRENT: u8 = b'c';
+    /// The index spaces, derived from the records.
+    pub const INDEXES: [u8; 4] = [SYNC, KIND, AUTHOR, CURRENT];
+}
+
+fn key(space: u8, rest: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + rest.len());
+    key.push(space);
+    key.extend_from_slice(rest);
+    key
+}
+
 /// Records and indexes in sled.
 pub struct SledStore {
     pub(super) db: sled::Db,
-    records: sled::Tree,
-    sync: sled::Tree,
-    kind: sled::Tree,
-    author: sled::Tree,
-    current: sled::Tree,
-}
-
-type TxResult<T> = Result<T, ConflictableTransactionError<()>>;
-
-fn tx_error(error: TransactionError<()>) -> StoreError {
-    match error {
-        TransactionError::Storage(e) => StoreError::Sled(e),
-        TransactionError::Abort(()) => StoreError::Corrupt("transaction aborted".into()),
-    }
-}
-
-fn newest(tree: &sled::Tree, prefix: &[u8], limit: usize) -> Result<Vec<RecordId>, StoreError> {
-    let mut out = Vec::new();
-    for entry in tree.scan_prefix(prefix).rev().take(limit) {
-        let (key, _) = entry?;
-        let (_, id) = split_order_key(&key[prefix.len()..])
-            .ok_or_else(|| StoreError::Corrupt("index key".into()))?;
-        out.push(id);
-    }
-    Ok(out)
-}
-
-fn keys(tree: &sled::Tree) -> Result<BTreeSet<Vec<u8>>, StoreError> {
-    tree.iter()
-        .keys()
-        .map(|k| k.map(|k| k.to_vec()).map_err(StoreError::from))
-        .collect()
+    tree: sled::Tree,
 }
 
 impl SledStore {
-    /// Opens (or creates) the database with its fixed trees.
+    fn newest(&self, prefix: &[u8], limit: usize) -> Result<Vec<RecordId>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.tree.scan_prefix(prefix).rev().take(limit) {
+            let (key, _) = entry?;
+            let (_, id) = split_order_key(&key[prefix.len()..])
+                .ok_or_else(|| StoreError::Corrupt("index key".into()))?;
+            out.push(id);
+        }
+        Ok(out)
+    }
+
+    /// Every key of a space, without its space byte.
+    fn keys(&self, space: u8) -> Result<BTreeSet<Vec<u8>>, StoreError> {
+        self.tree
+            .scan_prefix([space])
+            .keys()
+            .map(|k| k.map(|k| k[1..].to_vec()).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Every stored record's bytes.
+    fn records(&self) -> impl Iterator<Item = Result<sled::IVec, StoreError>> + '_ {
+        self.tree
+            .scan_prefix([space::RECORDS])
+            .values()
+            .map(|v| v.map_err(StoreError::from))
+    }
+
+    /// Opens (or creates) the database.
     pub fn open(config: &SledConfig) -> Result<SledStore, StoreError> {
         let db = sled::Config::new()
             .path(&config.path)
             .cache_capacity(config.cache_capacity_bytes)
             .open()?;
         Ok(SledStore {
-            records: db.open_tree("records")?,
-            sync: db.open_tree("sync")?,
-            kind: db.open_tree("kind")?,
-            author: db.open_tree("author")?,
-            current: db.open_tree("current")?,
+            tree: db.open_tree("maillon")?,
             db,
         })
     }
@@ -91,22 +111,27 @@ impl SledStore {
     /// Breaks an index on purpose, so tests can see the check and the rebuild work.
     #[cfg(test)]
     pub fn corrupt_indexes_for_test(&self) -> Result<(), StoreError> {
-        if let Some(first) = self.sync.iter().keys().next() {
-            self.sync.remove(first?)?;
+        if let Some(first) = self.tree.scan_prefix([space::SYNC]).keys().next() {
+            self.tree.remove(first?)?;
         }
-        self.kind.insert(vec![0xff; 41], &[])?;
+        self.tree.insert(key(space::KIND, &[0xff; 41]), &[])?;
         Ok(())
     }
 
+    /// Adds the write of the current version to `batch` if `order` is newer.
     fn write_current(
-        current: &sled::transaction::TransactionalTree,
-        key: &ReplaceKey,
+        &self,
+        batch: &mut sled::Batch,
+        replace: &ReplaceKey,
         order: &[u8],
-    ) -> TxResult<()> {
-        let key = key.to_bytes();
-        let newer = current.get(&key)?.is_none_or(|old| old.as_ref() < order);
+    ) -> Result<(), StoreError> {
+        let current = key(space::CURRENT, &replace.to_bytes());
+        let newer = self
+            .tree
+            .get(&current)?
+            .is_none_or(|old| old.as_ref() < order);
         if newer {
-            current.insert(key, order)?;
+            batch.insert(current, order);
         }
         Ok(())
     }
@@ -115,52 +140,44 @@ impl SledStore {
 impl Store for SledStore {
     fn put(&self, record: &Record) -> Result<PutOutcome, StoreError> {
         let id = record.id();
-        let wire = record.to_wire();
+        let record_key = key(space::RECORDS, &id.0);
+        if self.tree.contains_key(&record_key)? {
+            return Ok(PutOutcome::Duplicate);
+        }
         let entries = IndexEntries::of(record);
-        (
-            &self.records,
-            &self.sync,
-            &self.kind,
-            &self.author,
-            &self.current,
-        )
-            .transaction(
-                |(records, sync, kind, author, current)| -> TxResult<PutOutcome> {
-                    if records.get(id.0)?.is_some() {
-                        return Ok(PutOutcome::Duplicate);
-                    }
-                    records.insert(&id.0[..], wire.as_slice())?;
-                    sync.insert(entries.sync.as_slice(), &[])?;
-                    kind.insert(entries.kind.as_slice(), &[])?;
-                    author.insert(entries.author.as_slice(), &[])?;
-                    if let Some((key, order)) = &entries.replace {
-                        Self::write_current(current, key, order)?;
-                    }
-                    Ok(PutOutcome::Inserted)
-                },
-            )
-            .map_err(tx_error)
+        let mut batch = sled::Batch::default();
+        batch.insert(record_key, record.to_wire());
+        batch.insert(key(space::SYNC, &entries.sync), &[]);
+        batch.insert(key(space::KIND, &entries.kind), &[]);
+        batch.insert(key(space::AUTHOR, &entries.author), &[]);
+        if let Some((replace, order)) = &entries.replace {
+            self.write_current(&mut batch, replace, order)?;
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(PutOutcome::Inserted)
     }
 
     fn replace_with_bare_header(&self, id: &RecordId) -> Result<(), StoreError> {
-        let bytes = self.records.get(id.0)?.ok_or(StoreError::NotFound(*id))?;
+        let record_key = key(space::RECORDS, &id.0);
+        let bytes = self
+            .tree
+            .get(&record_key)?
+            .ok_or(StoreError::NotFound(*id))?;
         let record = decode_stored(&bytes)?;
-        let bare = record.without_body().to_wire();
+        let mut batch = sled::Batch::default();
+        batch.insert(record_key, record.without_body().to_wire());
         let replace = IndexEntries::of(&record).replace;
-        (&self.records, &self.current)
-            .transaction(|(records, current)| -> TxResult<()> {
-                records.insert(&id.0[..], bare.as_slice())?;
-                if let Some((key, order)) = &replace {
-                    if current
-                        .get(key.to_bytes())?
-                        .is_some_and(|c| c.as_ref() == order.as_slice())
-                    {
-                        current.remove(key.to_bytes())?;
-                    }
-                }
-                Ok(())
-            })
-            .map_err(tx_error)?;
+        if let Some((replace, order)) = &replace {
+            let current = key(space::CURRENT, &replace.to_bytes());
+            if self
+                .tree
+                .get(&current)?
+                .is_some_and(|c| c.as_ref() == order.as_slice())
+            {
+                batch.remove(current);
+            }
+        }
+        self.tree.apply_batch(batch)?;
         // The erased version may have been current: recompute the current versions.
         if replace.is_some() {
             self.rebuild_indexes()?;
@@ -169,15 +186,23 @@ impl Store for SledStore {
     }
 
     fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.records.get(id.0)?.map(|v| v.to_vec()))
+        Ok(self
+            .tree
+            .get(key(space::RECORDS, &id.0))?
+            .map(|v| v.to_vec()))
     }
 
     fn contains(&self, id: &RecordId) -> Result<bool, StoreError> {
-        Ok(self.records.contains_key(id.0)?)
+        Ok(self.tree.contains_key(key(space::RECORDS, &id.0))?)
     }
 
     fn len(&self) -> Result<u64, StoreError> {
-        Ok(self.records.len() as u64)
+        let mut count = 0;
+        for entry in self.tree.scan_prefix([space::RECORDS]).keys() {
+            entry?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     fn sync_range(
@@ -186,23 +211,28 @@ impl Store for SledStore {
         limit: usize,
     ) -> Result<Vec<(Timestamp, RecordId)>, StoreError> {
         let mut out = Vec::new();
-        for entry in self.sync.range(order_key(from.0, &from.1)..).take(limit) {
+        let start = key(space::SYNC, &order_key(from.0, &from.1));
+        for entry in self.tree.range(start..).take(limit) {
             let (key, _) = entry?;
-            out.push(split_order_key(&key).ok_or_else(|| StoreError::Corrupt("sync key".into()))?);
+            if key[0] != space::SYNC {
+                break;
+            }
+            let item = split_order_key(&key[1..]);
+            out.push(item.ok_or_else(|| StoreError::Corrupt("sync key".into()))?);
         }
         Ok(out)
     }
 
     fn by_kind(&self, kind: Kind, limit: usize) -> Result<Vec<RecordId>, StoreError> {
-        newest(&self.kind, &[kind as u8], limit)
+        self.newest(&[space::KIND, kind as u8], limit)
     }
 
     fn by_author(&self, author: &PublicKey, limit: usize) -> Result<Vec<RecordId>, StoreError> {
-        newest(&self.author, &author.0, limit)
+        self.newest(&key(space::AUTHOR, &author.0), limit)
     }
 
-    fn current(&self, key: &ReplaceKey) -> Result<Option<RecordId>, StoreError> {
-        match self.current.get(key.to_bytes())? {
+    fn current(&self, replace: &ReplaceKey) -> Result<Option<RecordId>, StoreError> {
+        match self.tree.get(key(space::CURRENT, &replace.to_bytes()))? {
             None => Ok(None),
             Some(order) => split_order_key(&order)
                 .map(|(_, id)| Some(id))
@@ -213,28 +243,27 @@ impl Store for SledStore {
     fn check_indexes(&self) -> Result<IndexCheck, StoreError> {
         let mut expected = ExpectedIndexes::default();
         let mut records = 0;
-        for entry in self.records.iter() {
-            let (_, bytes) = entry?;
-            expected.add(&decode_stored(&bytes)?);
+        for bytes in self.records() {
+            expected.add(&decode_stored(&bytes?)?);
             records += 1;
         }
         let mut check = IndexCheck {
             records,
             ..IndexCheck::default()
         };
-        for (want, tree) in [
-            (&expected.sync, &self.sync),
-            (&expected.kind, &self.kind),
-            (&expected.author, &self.author),
+        for (want, space) in [
+            (&expected.sync, space::SYNC),
+            (&expected.kind, space::KIND),
+            (&expected.author, space::AUTHOR),
         ] {
-            let (missing, extra) = diff(want, &keys(tree)?);
+            let (missing, extra) = diff(want, &self.keys(space)?);
             check.missing += missing;
             check.extra += extra;
         }
         let mut current = BTreeSet::new();
-        for entry in self.current.iter() {
+        for entry in self.tree.scan_prefix([space::CURRENT]) {
             let (k, v) = entry?;
-            current.insert([k.as_ref(), v.as_ref()].concat());
+            current.insert([&k[1..], v.as_ref()].concat());
         }
         let want: Vec<Vec<u8>> = expected
             .current
@@ -249,33 +278,41 @@ impl Store for SledStore {
 
     fn rebuild_indexes(&self) -> Result<(), StoreError> {
         let mut expected = ExpectedIndexes::default();
-        for entry in self.records.iter() {
-            let (_, bytes) = entry?;
-            expected.add(&decode_stored(&bytes)?);
+        for bytes in self.records() {
+            expected.add(&decode_stored(&bytes?)?);
         }
-        for (tree, set) in [
-            (&self.sync, &expected.sync),
-            (&self.kind, &expected.kind),
-            (&self.author, &expected.author),
-        ] {
-            tree.clear()?;
-            let mut batch = sled::Batch::default();
-            for key in set {
-                batch.insert(key.as_slice(), &[]);
-            }
-            tree.apply_batch(batch)?;
-        }
-        self.current.clear()?;
         let mut batch = sled::Batch::default();
-        for (key, order) in &expected.current {
-            batch.insert(key.as_slice(), order.as_slice());
+        for space in space::INDEXES {
+            for entry in self.tree.scan_prefix([space]).keys() {
+                batch.remove(entry?);
+            }
         }
-        self.current.apply_batch(batch)?;
+        for (space, set) in [
+            (space::SYNC, &expected.sync),
+            (space::KIND, &expected.kind),
+            (space::AUTHOR, &expected.author),
+        ] {
+            for index_key in set {
+                batch.insert(key(space, index_key), &[]);
+            }
+        }
+        for (replace, order) in &expected.current {
+            batch.insert(key(space::CURRENT, replace), order.as_slice());
+        }
+        self.tree.apply_batch(batch)?;
         Ok(())
     }
 
+    /// Flushes with sled's blocking `flush` on tokio's blocking pool, not `flush_async`:
+    /// in sled 0.34.7 concurrent `flush_async` calls can deadlock (sled issue #1308, fixed
+    /// on sled's main branch but never released), and the benchmark of 20 nodes in one
+    /// process hung on it. The durability is the same: both return once the write-ahead
+    /// log is on disk.
     async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("the flush task failed: {e}")))??;
         Ok(())
     }
 }
