@@ -4,11 +4,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Set-up: the Rust toolchain must be there (rustup's stable); nothing else is needed yet.
-# Later issues add their system packages here (Chromium and its driver for browser tests).
+# Set-up: the Rust toolchain must be there (rustup's stable), and Chromium with its driver
+# for the browser tests (tests/tests/browser.rs), installed here as root on Debian.
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is missing: install Rust with rustup (https://rustup.rs) first" >&2
   exit 1
+fi
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Chromium and chromedriver for the browser tests..."
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+  else
+    echo "Chromium and chromedriver are missing: install Debian's packages" >&2
+    echo "  apt-get install -y chromium chromium-driver" >&2
+    echo "(as root), then run this script again." >&2
+    exit 1
+  fi
 fi
 
 # Unit, property, vector and integration tests of every crate, the examples, and doc tests.

@@ -8,6 +8,8 @@
 //! - [`init`]: `maillon init`, founding or joining a network.
 //! - [`ingest`]: the ingest pipeline, its validation state and the parking lot.
 //! - [`membership_index`]: membership, trust and node standing, kept record by record.
+//! - [`search`]: full-text, geographic and trust-filtered listing search (tantivy).
+//! - [`web`]: the web UI's backend: social index, accounts, and the site's wiring.
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
 pub mod api;
@@ -22,4 +24,6 @@ pub mod membership_index;
 pub mod network;
 pub mod node;
 pub mod records_file;
+pub mod search;
 pub mod store;
+pub mod web;

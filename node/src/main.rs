@@ -59,6 +59,12 @@ struct BenchArgs {
     /// Records published in the gossip benchmark.
     #[arg(long, default_value_t = 200)]
     gossip_records: usize,
+    /// Listings indexed in the search benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    search_listings: usize,
+    /// Queries timed in the search benchmark.
+    #[arg(long, default_value_t = 2_000)]
+    search_queries: usize,
 }
 
 #[derive(Debug, Args)]
@@ -176,9 +182,16 @@ fn main() -> Result<()> {
             sync_records: args.sync_records,
             gossip_nodes: args.gossip_nodes,
             gossip_records: args.gossip_records,
+            search_listings: args.search_listings,
+            search_queries: args.search_queries,
         })
         .map_err(|e| anyhow::anyhow!(e)),
-        Command::Demo(args) => demo::run(&args).context("the demo failed"),
+        Command::Demo(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the runtime")?
+            .block_on(demo::run(&args))
+            .context("the demo failed"),
         Command::Init(args) => {
             let entry = match args.entry {
                 EntryArgs::Found {

@@ -58,6 +58,9 @@ pub enum NodeError {
     /// The HTTP listener failed.
     #[error("HTTP: {0}")]
     Http(std::io::Error),
+    /// The web UI's indexes or accounts could not be opened.
+    #[error("web UI: {0}")]
+    Web(String),
 }
 
 /// What a node needs beyond its configuration.
@@ -70,6 +73,8 @@ pub struct NodeOptions {
     pub network: NetworkSettings,
     /// The clock.
     pub clock: Clock,
+    /// How the member-facing website behaves.
+    pub web: maillon_web_ui::WebConfig,
 }
 
 /// A running node.
@@ -85,6 +90,7 @@ pub struct RunningNode {
     shutdown: watch::Sender<bool>,
     http: JoinHandle<()>,
     network: NetworkTasks,
+    web_tasks: Vec<JoinHandle<()>>,
 }
 
 /// Reads a node key file (64 hex digits of seed).
@@ -159,10 +165,19 @@ pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
     )
     .await?;
     let http_address = options.http.local_addr().map_err(NodeError::Http)?;
+    let site = crate::web::start(
+        &engine,
+        Some(client.clone()),
+        blobs.clone(),
+        &config.data_dir,
+        options.web,
+        signal.clone(),
+    )?;
     let app = api::router(ApiState {
         engine: engine.clone(),
         network: Some(client.clone()),
-    });
+    })
+    .merge(site.router);
     let http = tokio::spawn(serve_http(options.http, app, signal));
     Ok(RunningNode {
         engine,
@@ -172,6 +187,7 @@ pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
         shutdown,
         http,
         network,
+        web_tasks: site.tasks,
     })
 }
 
@@ -215,6 +231,9 @@ impl RunningNode {
         let _ = self.http.await;
         let _ = self.network.event_loop.await;
         let _ = self.network.sync_driver.await;
+        for task in self.web_tasks {
+            let _ = task.await;
+        }
         use crate::store::Store;
         self.engine.store().flush().await?;
         self.engine.stop();

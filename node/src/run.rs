@@ -33,6 +33,7 @@ pub fn run(config_file: &Path) -> Result<()> {
             http,
             network,
             clock: system_clock(),
+            web: maillon_web_ui::WebConfig::default(),
         })
         .await?;
         println!("Nœud démarré : http://{}", running.http_address);

@@ -138,6 +138,10 @@ impl Cluster {
             http,
             network: settings,
             clock: system_clock(),
+            web: maillon_web_ui::WebConfig {
+                kdf: maillon_web_ui::keys::KdfParams::FOR_TESTS,
+                ..maillon_web_ui::WebConfig::default()
+            },
         })
         .await?;
         if !records.is_empty() {
@@ -284,4 +288,40 @@ pub async fn wait_for_peers(nodes: &[TestNode], peers: usize) -> Result<()> {
 /// An `Arc` of a clock fixed at `at`.
 pub fn fixed_clock(at: Timestamp) -> maillon_node::engine::Clock {
     Arc::new(move || at)
+}
+
+impl Cluster {
+    /// Gives the generated member `label` ("member-12", "founder-1") a web account on node
+    /// `i`, signed in with `login` and `passphrase`, and returns its public key. Call it
+    /// before starting the node: a node reads its accounts folder when it starts.
+    pub fn add_account(
+        &self,
+        i: usize,
+        label: &str,
+        login: &str,
+        passphrase: &str,
+    ) -> Result<maillon_protocol::PublicKey> {
+        use maillon_node::web::accounts::AccountFiles;
+        use maillon_web_ui::backend::{Account, AccountCreated};
+        use maillon_web_ui::keys::{self, KdfParams};
+        let (_, secret) = self
+            .network
+            .keys
+            .iter()
+            .find(|(l, _)| l == label)
+            .with_context(|| format!("no generated member is labelled {label}"))?;
+        let accounts = AccountFiles::open(self.dir(i).join("accounts"))?;
+        let account = Account {
+            login: login.to_string(),
+            key: secret.public_key(),
+            sealed_key: keys::seal(secret, passphrase, KdfParams::FOR_TESTS)?,
+            created: now(),
+            notifications_seen: now(),
+            saved_searches: Vec::new(),
+        };
+        if accounts.create(&account)? == AccountCreated::LoginTaken {
+            bail!("the login {login} is taken on node {i}");
+        }
+        Ok(secret.public_key())
+    }
 }

@@ -1,17 +1,213 @@
-//! Maillon's web UI: the member-facing site, rendered on the server in French and English.
+//! Maillon's web UI: the member-facing site, rendered on the server from compiled templates,
+//! in French first and English, working without JavaScript.
 //!
-//! This crate is a placeholder until the web UI issue: it holds the [`Backend`] trait the
-//! node will implement, so the dependency direction protocol ← web-ui ← node is fixed now.
+//! It never sees libp2p or sled: everything it needs from its node goes through
+//! [`Backend`]. Members' keys are created here, sealed with their passphrase ([`keys`]),
+//! opened in memory at sign-in ([`session`]), and every record a member makes is signed here
+//! and handed to [`Backend::submit`].
 //!
 //! # Layout
-//! - [`Backend`]: what the UI needs from the node, in protocol types only.
+//! - [`backend`]: the [`Backend`] trait and the views it returns.
+//! - [`router`]: every route, behind the visitor middleware; handlers live in `routes/`.
+//! - [`session`]: sessions, CSRF tokens, languages, the sign-in rate limiter.
+//! - [`keys`]: sealing keys with argon2id, the printable recovery kit.
+//! - [`notifications`]: what a member should know about, derived from records.
+//! - [`page`]: the frame of every page and the formatting of prices, dates, distances.
+//! - [`photos`]: checking, re-encoding and thumbnailing uploaded photos.
+//! - [`places`]: French communes and postcodes with their positions.
+//! - [`assets`], [`error`]: embedded static files; `AppError`.
 
-use maillon_protocol::{NetworkId, PublicKey};
+pub mod assets;
+pub mod backend;
+pub mod error;
+pub mod keys;
+pub mod notifications;
+pub mod page;
+pub mod photos;
+pub mod places;
+mod routes;
+pub mod session;
 
-/// What the web UI needs from a node. It never sees libp2p or sled.
-pub trait Backend: Send + Sync + 'static {
-    /// The network this node serves.
-    fn network_id(&self) -> NetworkId;
-    /// The node's own key.
-    fn node_key(&self) -> PublicKey;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+
+pub use backend::Backend;
+pub use error::AppError;
+pub use routes::thumbnails::ThumbnailCache;
+
+use keys::KdfParams;
+use page::Page;
+use session::{Lang, LoginLimiter, Sessions, Visitor, LANG_COOKIE, SESSION_COOKIE};
+
+/// How the site behaves.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (the site is served over TLS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// Argon2id cost for sealing keys.
+    pub kdf: KdfParams,
+    /// Sessions held at most.
+    pub max_sessions: usize,
+    /// A session is forgotten after this long without a request.
+    pub session_idle: Duration,
+    /// The largest request body (a listing form with its photos).
+    pub max_body_bytes: usize,
+    /// Failed sign-ins allowed per login in 15 minutes.
+    pub login_failures_per_login: usize,
+    /// Failed sign-ins allowed per client address in 15 minutes.
+    pub login_failures_per_address: usize,
+    /// Trust the first `X-Forwarded-For` address (behind a reverse proxy only).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            secure_cookies: false,
+            kdf: KdfParams::RECOMMENDED,
+            max_sessions: 50_000,
+            session_idle: Duration::from_secs(12 * 3600),
+            max_body_bytes: 8 * 13 * 1024 * 1024,
+            login_failures_per_login: 5,
+            login_failures_per_address: 30,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// The state every handler shares.
+pub struct WebState<B> {
+    /// The node.
+    pub backend: B,
+    /// The configuration.
+    pub config: WebConfig,
+    /// Sessions.
+    pub sessions: Sessions,
+    /// Sign-in attempts.
+    pub limiter: LoginLimiter,
+    /// Thumbnails made from photos, bounded.
+    pub thumbnails: ThumbnailCache,
+}
+
+/// The shared state handle.
+pub type Shared<B> = Arc<WebState<B>>;
+
+impl<B: Backend> WebState<B> {
+    /// The page frame for a visitor, with their name and unseen notifications.
+    pub fn page(&self, visitor: &Visitor) -> Page {
+        let site = self.backend.site();
+        let mut page = Page::for_visitor(visitor, &site.charter.name, &site.node_name);
+        if let Some(user) = &visitor.user {
+            let member = self.backend.member(&user.key);
+            page.user_name = Some(
+                member
+                    .profile
+                    .map(|p| p.display_name)
+                    .unwrap_or_else(|| user.login.clone()),
+            );
+            if let Ok(Some(account)) = self.backend.account(&user.login) {
+                page.notifications =
+                    notifications::unseen(&self.backend, &account, self.backend.now());
+            }
+        }
+        page
+    }
+}
+
+/// The whole site.
+pub fn router<B: Backend>(backend: B, config: WebConfig) -> Router {
+    let state = Arc::new(WebState {
+        sessions: Sessions::new(config.max_sessions, config.session_idle),
+        limiter: LoginLimiter::new(
+            config.login_failures_per_login,
+            config.login_failures_per_address,
+            Duration::from_secs(15 * 60),
+        ),
+        thumbnails: ThumbnailCache::new(64 * 1024 * 1024),
+        backend,
+        config,
+    });
+    let limit = state.config.max_body_bytes;
+    routes::all::<B>()
+        .route("/static/{name}", get(assets::serve))
+        .route("/langue/{code}", get(routes::language))
+        .route("/health", post(routes::health).get(routes::health))
+        .layer(middleware::from_fn_with_state(state.clone(), visitor::<B>))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Finds or starts the visitor's session, runs the handler, and sets the cookie if new.
+async fn visitor<B: Backend>(
+    State(state): State<Shared<B>>,
+    jar: CookieJar,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let lang = Lang::negotiate(jar.get(LANG_COOKIE).map(|c| c.value()), accept);
+    let existing = jar.get(SESSION_COOKIE).and_then(|c| {
+        state
+            .sessions
+            .get(c.value())
+            .map(|s| (c.value().to_string(), s))
+    });
+    let (visitor, new_cookie) = match existing {
+        Some((id, (csrf, user))) => (
+            Visitor {
+                session: id,
+                csrf,
+                lang,
+                user,
+            },
+            None,
+        ),
+        None => {
+            let (id, csrf) = state.sessions.create().unwrap_or_default();
+            (
+                Visitor {
+                    session: id.clone(),
+                    csrf,
+                    lang,
+                    user: None,
+                },
+                Some(id),
+            )
+        }
+    };
+    request.extensions_mut().insert(visitor);
+    let response = next.run(request).await;
+    match new_cookie {
+        Some(id) if !id.is_empty() && !response.headers().contains_key(header::SET_COOKIE) => {
+            let cookie = session_cookie(id, state.config.secure_cookies);
+            let mut response = response;
+            if let Ok(value) = cookie.to_string().parse() {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        _ => response,
+    }
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax (links from mail keep the session), Secure
+/// behind TLS.
+pub fn session_cookie(id: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, id))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
 }

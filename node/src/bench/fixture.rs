@@ -135,6 +135,10 @@ impl Fixture {
             http,
             network: settings,
             clock: system_clock(),
+            web: maillon_web_ui::WebConfig {
+                kdf: maillon_web_ui::keys::KdfParams::FOR_TESTS,
+                ..maillon_web_ui::WebConfig::default()
+            },
         })
         .await?)
     }

@@ -11,11 +11,14 @@
 //! - [`sync`]: cold sync of a new node (separate process), and one session between two
 //!   nodes that differ by 1,000 records or agree.
 //! - [`gossip`]: propagation delay over 20 nodes.
+//! - [`search`]: the listing search index at a million listings: build, size, query
+//!   latency (docs/PERFORMANCE.md, "Search (issue 4)").
 
 pub mod fixture;
 pub mod gossip;
 pub mod ingest;
 pub mod limits;
+pub mod search;
 pub mod sync;
 
 use std::fmt::Write as _;
@@ -39,6 +42,8 @@ pub enum Which {
     SyncAgree,
     /// Propagation delay over 20 nodes.
     Gossip,
+    /// The search index at a million listings: build rate, size, query latency.
+    Search,
     /// Every benchmark, one after the other.
     All,
 }
@@ -60,6 +65,10 @@ pub struct BenchOptions {
     pub gossip_nodes: usize,
     /// Records published in the gossip benchmark.
     pub gossip_records: usize,
+    /// Listings indexed in the search benchmark.
+    pub search_listings: usize,
+    /// Queries timed in the search benchmark.
+    pub search_queries: usize,
 }
 
 impl Default for BenchOptions {
@@ -72,6 +81,8 @@ impl Default for BenchOptions {
             sync_records: 100_000,
             gossip_nodes: 20,
             gossip_records: 200,
+            search_listings: 1_000_000,
+            search_queries: 2_000,
         }
     }
 }
@@ -189,6 +200,11 @@ pub fn run(options: &BenchOptions) -> BenchResult<()> {
         }
         if all || options.which == Which::Gossip {
             rows.extend(section("gossip", gossip::run(options).await?));
+        }
+        if all || options.which == Which::Search {
+            let opts = options.clone();
+            let found = tokio::task::spawn_blocking(move || search::run(&opts)).await??;
+            rows.extend(section("search", found));
         }
         if all || options.which == Which::ColdSync {
             rows.extend(section("cold-sync", sync::cold(options).await?));

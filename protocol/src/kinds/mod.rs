@@ -13,7 +13,10 @@ pub use identity::{
     key_binding_message, Erasure, Join, KeyRecovery, KeyRotation, Profile, Relation, Sponsorship,
     SponsorshipWithdrawal,
 };
-pub use listing::{Bump, Category, Intent, Listing, ListingTombstone};
+pub use listing::{
+    Bump, Category, Intent, Listing, ListingTombstone, LISTING_MAX_LIFETIME_MS, MAX_PHOTOS,
+    MAX_PRICE_CENTS,
+};
 pub use moderation::{
     appointment_message, AppointmentAction, Complaint, ComplaintReason, ComplaintSubject,
     LabelAction, LabelRetraction, ModerationLabel, ModeratorAppointment,

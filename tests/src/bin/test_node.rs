@@ -27,6 +27,10 @@ async fn main() -> Result<()> {
         http,
         network,
         clock: system_clock(),
+        web: maillon_web_ui::WebConfig {
+            kdf: maillon_web_ui::keys::KdfParams::FOR_TESTS,
+            ..maillon_web_ui::WebConfig::default()
+        },
     })
     .await?;
     println!("READY {}", running.http_address);

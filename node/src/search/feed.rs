@@ -1,0 +1,351 @@
+//! [`Feed`]: how stored records change the index, synchronously, over any [`Store`]. The
+//! async [`super::feeder`] drives it from the engine; tests drive it directly.
+//!
+//! - A listing version is indexed only if the store names it the current version of its
+//!   series, its series has no tombstone, and it has not expired.
+//! - A tombstone removes the series for good (a later version cannot bring it back).
+//! - A bump by an announced node raises its series until the bump expires; the newest bump
+//!   in force wins. The charter's per-node daily limit is not applied here.
+//! - An erasure re-reads every series of the identity whose version the store erased: the
+//!   series goes, unless a later version kept its body.
+//! - Records of other kinds only count towards the marker.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use maillon_protocol::ids::{NetworkId, PublicKey, RecordId, Timestamp};
+use maillon_protocol::{Body, Kind, Record};
+
+use super::doc::{BumpMark, ListingDoc};
+use super::index::{IndexMarker, SearchWriter};
+use super::SearchError;
+use crate::store::index::decode_stored;
+use crate::store::{ReplaceKey, Store};
+
+/// Longest a bump lasts: the protocol's limit (7 days), which it does not export.
+pub const BUMP_MAX_LIFETIME_MS: u64 = 7 * Timestamp::DAY_MS;
+
+/// Whether a key is an announced node's: bumps count only from those.
+pub type NodeCheck<'a> = &'a dyn Fn(&PublicKey) -> bool;
+
+/// What [`Feed::start`] or [`Feed::rebuild`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Started {
+    /// The index's marker agreed with the store: kept as it is.
+    Kept,
+    /// The index was rebuilt from the store with this many listings.
+    Rebuilt {
+        /// Listings indexed.
+        listings: u64,
+        /// Milliseconds the rebuild took.
+        millis: u64,
+    },
+    /// Shutdown interrupted the rebuild; nothing was committed.
+    Cancelled,
+}
+
+/// The index's writer with what the feeder remembers between records.
+pub struct Feed {
+    writer: SearchWriter,
+    network: NetworkId,
+    tombstoned: HashSet<RecordId>,
+    bumps: HashMap<RecordId, BumpMark>,
+    seen: u64,
+}
+
+impl Feed {
+    /// A feed writing through `writer`, for `network`'s records.
+    pub fn new(writer: SearchWriter, network: NetworkId) -> Feed {
+        Feed {
+            writer,
+            network,
+            tombstoned: HashSet::new(),
+            bumps: HashMap::new(),
+            seen: 0,
+        }
+    }
+
+    /// The writer.
+    pub fn writer(&mut self) -> &mut SearchWriter {
+        &mut self.writer
+    }
+
+    /// The marker the next commit will carry.
+    pub fn marker(&self) -> IndexMarker {
+        IndexMarker {
+            network: self.network,
+            records: self.seen,
+        }
+    }
+
+    /// Keeps the index if its marker matches the store (loading tombstones and bumps),
+    /// otherwise rebuilds it.
+    pub fn start<S: Store>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+        nodes: NodeCheck<'_>,
+        cancel: &AtomicBool,
+    ) -> Result<Started, SearchError> {
+        let records = store.len()?;
+        let expected = IndexMarker {
+            network: self.network,
+            records,
+        };
+        if self.writer.index().marker()? == Some(expected) {
+            self.load_side_tables(store, now, nodes)?;
+            self.seen = records;
+            return Ok(Started::Kept);
+        }
+        self.rebuild(store, now, nodes, cancel)
+    }
+
+    /// Rebuilds the index from the store: every current, unexpired, untombstoned listing.
+    pub fn rebuild<S: Store>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+        nodes: NodeCheck<'_>,
+        cancel: &AtomicBool,
+    ) -> Result<Started, SearchError> {
+        let started = Instant::now();
+        // Records stored from here on arrive as events too: counted twice at worst, which
+        // only makes the next start rebuild again.
+        let records = store.len()?;
+        self.load_side_tables(store, now, nodes)?;
+        self.writer.clear()?;
+        let mut listings = 0u64;
+        for (i, id) in store.by_kind(Kind::Listing, usize::MAX)?.iter().enumerate() {
+            if i % 1024 == 0 && cancel.load(Ordering::Relaxed) {
+                return Ok(Started::Cancelled);
+            }
+            let Some(record) = read(store, id)? else {
+                continue;
+            };
+            let Some(doc) = ListingDoc::from_record(&record) else {
+                continue;
+            };
+            if self.tombstoned.contains(&doc.series) || doc.is_expired(now) {
+                continue;
+            }
+            if store.current(&ReplaceKey::Listing(doc.series))? != Some(*id) {
+                continue;
+            }
+            let bump = self.bumps.get(&doc.series).copied();
+            self.writer.add_new(&doc.with_bump(bump))?;
+            listings += 1;
+        }
+        self.seen = records;
+        self.commit()?;
+        Ok(Started::Rebuilt {
+            listings,
+            millis: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    fn load_side_tables<S: Store>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+        nodes: NodeCheck<'_>,
+    ) -> Result<(), SearchError> {
+        self.tombstoned.clear();
+        for id in store.by_kind(Kind::ListingTombstone, usize::MAX)? {
+            if let Some(Body::ListingTombstone(t)) =
+                read(store, &id)?.as_ref().and_then(|r| r.body())
+            {
+                self.tombstoned.insert(t.series);
+            }
+        }
+        self.bumps.clear();
+        // Newest first: once a bump is older than the longest bump lifetime, so are the rest.
+        let oldest_in_force = now.minus_ms(BUMP_MAX_LIFETIME_MS);
+        for id in store.by_kind(Kind::Bump, usize::MAX)? {
+            let Some(record) = read(store, &id)? else {
+                continue;
+            };
+            if record.header().created < oldest_in_force {
+                break;
+            }
+            if let Some(mark) = bump_in_force(&record, now, nodes) {
+                if let Some(Body::Bump(b)) = record.body() {
+                    let slot = self.bumps.entry(b.series).or_insert(mark);
+                    if slot.at < mark.at {
+                        *slot = mark;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one record just stored (the store already holds it).
+    pub fn apply<S: Store>(
+        &mut self,
+        store: &S,
+        record: &Record,
+        now: Timestamp,
+        nodes: NodeCheck<'_>,
+    ) -> Result<(), SearchError> {
+        self.seen += 1;
+        match record.body() {
+            Some(Body::Listing(_)) => {
+                let Some(doc) = ListingDoc::from_record(record) else {
+                    return Ok(());
+                };
+                if self.tombstoned.contains(&doc.series) {
+                    return Ok(());
+                }
+                if store.current(&ReplaceKey::Listing(doc.series))? != Some(record.id()) {
+                    return Ok(()); // a newer version is already indexed
+                }
+                if doc.is_expired(now) {
+                    return self.writer.remove(&doc.series);
+                }
+                let bump = self.bumps.get(&doc.series).copied();
+                self.writer.upsert(&doc.with_bump(bump))
+            }
+            Some(Body::ListingTombstone(t)) => {
+                self.tombstoned.insert(t.series);
+                self.bumps.remove(&t.series);
+                self.writer.remove(&t.series)
+            }
+            Some(Body::Bump(b)) => {
+                let Some(mark) = bump_in_force(record, now, nodes) else {
+                    return Ok(());
+                };
+                if self.bumps.get(&b.series).is_some_and(|m| m.at >= mark.at) {
+                    return Ok(());
+                }
+                self.bumps.insert(b.series, mark);
+                match self.current_doc(store, &b.series, now)? {
+                    Some(doc) => self.writer.set_bumped(doc, mark),
+                    None => Ok(()),
+                }
+            }
+            Some(Body::Erasure(_)) => self.apply_erasure(store, &record.header().author, now),
+            _ => Ok(()),
+        }
+    }
+
+    /// The indexable current version of a series, if any.
+    fn current_doc<S: Store>(
+        &self,
+        store: &S,
+        series: &RecordId,
+        now: Timestamp,
+    ) -> Result<Option<ListingDoc>, SearchError> {
+        if self.tombstoned.contains(series) {
+            return Ok(None);
+        }
+        let Some(id) = store.current(&ReplaceKey::Listing(*series))? else {
+            return Ok(None);
+        };
+        Ok(read(store, &id)?
+            .as_ref()
+            .and_then(ListingDoc::from_record)
+            .filter(|doc| !doc.is_expired(now)))
+    }
+
+    /// Re-reads the series of every listing version of the author's identity whose body
+    /// the store erased (keys bound to the identity are over-approximated from every
+    /// rotation and recovery; re-reading a series is harmless). An erased version keeps
+    /// its header, whose only ref names the series of a later version.
+    fn apply_erasure<S: Store>(
+        &mut self,
+        store: &S,
+        author: &PublicKey,
+        now: Timestamp,
+    ) -> Result<(), SearchError> {
+        let mut series = HashSet::new();
+        for key in identity_keys(store, author)? {
+            for id in store.by_author(&key, usize::MAX)? {
+                let Some(record) = read(store, &id)? else {
+                    continue;
+                };
+                if record.header().kind == Kind::Listing && record.body().is_none() {
+                    series.insert(record.header().refs.first().copied().unwrap_or(id));
+                }
+            }
+        }
+        for s in series {
+            match self.current_doc(store, &s, now)? {
+                Some(doc) => {
+                    let bump = self.bumps.get(&s).copied();
+                    self.writer.upsert(&doc.with_bump(bump))?;
+                }
+                None => self.writer.remove(&s)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops expired documents and bumps.
+    pub fn purge(&mut self, now: Timestamp) -> Result<(), SearchError> {
+        self.bumps.retain(|_, mark| mark.expires > now);
+        self.writer.remove_expired(now)
+    }
+
+    /// Commits with the current marker.
+    pub fn commit(&mut self) -> Result<(), SearchError> {
+        let marker = self.marker();
+        self.writer.commit(Some(marker))
+    }
+
+    /// Commits with no marker, so that a restart rebuilds.
+    pub fn invalidate(&mut self) -> Result<(), SearchError> {
+        self.writer.commit(None)
+    }
+}
+
+/// The bump's mark if it is a bump by an announced node, in force at `now`.
+fn bump_in_force(record: &Record, now: Timestamp, nodes: NodeCheck<'_>) -> Option<BumpMark> {
+    let h = record.header();
+    let expires = h.expires?;
+    (matches!(record.body(), Some(Body::Bump(_))) && expires > now && nodes(&h.author)).then_some(
+        BumpMark {
+            at: h.created,
+            expires,
+        },
+    )
+}
+
+/// A stored record, decoded.
+fn read<S: Store>(store: &S, id: &RecordId) -> Result<Option<Record>, SearchError> {
+    match store.get(id)? {
+        Some(bytes) => Ok(Some(decode_stored(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// `key` and every key linked to it by rotations and recoveries, transitively.
+fn identity_keys<S: Store>(store: &S, key: &PublicKey) -> Result<Vec<PublicKey>, SearchError> {
+    let mut links: Vec<(PublicKey, PublicKey)> = Vec::new();
+    for kind in [Kind::KeyRotation, Kind::KeyRecovery] {
+        for id in store.by_kind(kind, usize::MAX)? {
+            let Some(record) = read(store, &id)? else {
+                continue;
+            };
+            match record.body() {
+                Some(Body::KeyRotation(r)) => links.push((record.header().author, r.new_key)),
+                Some(Body::KeyRecovery(r)) => links.push((r.old_key, record.header().author)),
+                _ => {}
+            }
+        }
+    }
+    let mut keys = vec![*key];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (a, b) in &links {
+            for (x, y) in [(a, b), (b, a)] {
+                if keys.contains(x) && !keys.contains(y) {
+                    keys.push(*y);
+                    grew = true;
+                }
+            }
+        }
+    }
+    Ok(keys)
+}

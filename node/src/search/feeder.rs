@@ -1,0 +1,242 @@
+//! [`spawn_feeder`]: the task that keeps the search index fresh. At start it keeps the index
+//! if its marker agrees with the store, and otherwise rebuilds it from the store; then it
+//! applies the engine's stored records in batches (at most [`FeederOptions::max_batch`]
+//! records or [`FeederOptions::interval`] after the first, one commit per batch), on the
+//! blocking pool. A lagged subscription never drops records silently: the index is marked
+//! stale and rebuilt. Expired documents and bumps are purged periodically.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use maillon_protocol::ids::PublicKey;
+use maillon_protocol::Record;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::feed::{Feed, Started};
+use super::index::{SearchWriter, COMMIT_EVERY_OPS, COMMIT_INTERVAL};
+use super::SearchError;
+use crate::engine::Engine;
+
+/// How the feeder batches and purges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeederOptions {
+    /// Records applied per commit at most.
+    pub max_batch: usize,
+    /// How long after a batch's first record it is committed at the latest.
+    pub interval: Duration,
+    /// How often expired documents are purged.
+    pub purge_every: Duration,
+    /// Consecutive failed batches (each followed by a rebuild attempt) before giving up.
+    pub max_failures: u32,
+}
+
+impl Default for FeederOptions {
+    fn default() -> Self {
+        FeederOptions {
+            max_batch: COMMIT_EVERY_OPS,
+            interval: COMMIT_INTERVAL,
+            purge_every: Duration::from_secs(3600),
+            max_failures: 3,
+        }
+    }
+}
+
+/// Spawns the feeder with the default options on the current runtime. It stops, having
+/// committed, when `shutdown` turns true (or its sender is dropped); it returns an error only
+/// after [`FeederOptions::max_failures`] failed batches in a row.
+pub fn spawn_feeder(
+    engine: Engine,
+    writer: SearchWriter,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<Result<(), SearchError>> {
+    spawn_feeder_with(engine, writer, shutdown, FeederOptions::default())
+}
+
+/// [`spawn_feeder`] with options.
+pub fn spawn_feeder_with(
+    engine: Engine,
+    writer: SearchWriter,
+    shutdown: watch::Receiver<bool>,
+    options: FeederOptions,
+) -> JoinHandle<Result<(), SearchError>> {
+    tokio::spawn(run(engine, writer, shutdown, options))
+}
+
+/// What one turn of the loop must do.
+#[derive(Default)]
+struct Turn {
+    records: Vec<Record>,
+    rebuild: bool,
+    purge: bool,
+    stop: bool,
+}
+
+async fn run(
+    engine: Engine,
+    writer: SearchWriter,
+    mut shutdown: watch::Receiver<bool>,
+    options: FeederOptions,
+) -> Result<(), SearchError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut events = engine.subscribe();
+    let feed = Feed::new(writer, engine.network());
+    let (mut feed, started) = blocking(&engine, feed, &mut shutdown, &cancel, |e, feed, c| {
+        feed.start(e.store(), e.now(), &|k| is_node(e, k), c)
+    })
+    .await?;
+    match started? {
+        Started::Kept => tracing::info!("search index agrees with the store"),
+        Started::Rebuilt { listings, millis } => {
+            tracing::info!(listings, millis, "search index rebuilt from the store")
+        }
+        Started::Cancelled => return Ok(()),
+    }
+    let mut purge = tokio::time::interval(options.purge_every);
+    purge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failures = 0u32;
+    let mut force_rebuild = false;
+    loop {
+        let mut turn = next_turn(&mut events, &mut shutdown, &mut purge, &options).await;
+        turn.rebuild |= std::mem::take(&mut force_rebuild);
+        if turn.rebuild {
+            // Records stored from now on arrive on the new subscription; older ones are read
+            // from the store by the rebuild.
+            events = events.resubscribe();
+            turn.records.clear();
+        }
+        let stop = turn.stop;
+        let (returned, outcome) =
+            blocking(&engine, feed, &mut shutdown, &cancel, move |e, feed, c| {
+                apply_turn(e, feed, c, turn)
+            })
+            .await?;
+        feed = returned;
+        match outcome {
+            Ok(Some(Started::Cancelled)) => return Ok(()),
+            Ok(Some(Started::Rebuilt { listings, millis })) => {
+                tracing::info!(listings, millis, "search index rebuilt");
+                failures = 0;
+            }
+            Ok(_) => failures = 0,
+            Err(error) => {
+                failures += 1;
+                tracing::error!(%error, failures, "search indexing failed; rebuilding");
+                if failures >= options.max_failures {
+                    return Err(error);
+                }
+                force_rebuild = true;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        if stop {
+            return Ok(());
+        }
+    }
+}
+
+/// Waits for a record, the purge tick or shutdown, then gathers a batch.
+async fn next_turn(
+    events: &mut tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
+    shutdown: &mut watch::Receiver<bool>,
+    purge: &mut tokio::time::Interval,
+    options: &FeederOptions,
+) -> Turn {
+    let mut turn = Turn::default();
+    tokio::select! {
+        _ = stopped(shutdown) => turn.stop = true,
+        _ = purge.tick() => turn.purge = true,
+        event = events.recv() => take(event, &mut turn),
+    }
+    if turn.records.is_empty() || turn.stop || turn.rebuild {
+        return turn;
+    }
+    let deadline = Instant::now() + options.interval;
+    while turn.records.len() < options.max_batch && !turn.stop && !turn.rebuild {
+        tokio::select! {
+            _ = stopped(shutdown) => turn.stop = true,
+            _ = tokio::time::sleep_until(deadline) => break,
+            event = events.recv() => take(event, &mut turn),
+        }
+    }
+    turn
+}
+
+fn take(event: Result<crate::engine::StoredEvent, RecvError>, turn: &mut Turn) {
+    match event {
+        Ok(event) => turn.records.push(event.record),
+        Err(RecvError::Lagged(missed)) => {
+            tracing::warn!(missed, "search feeder lagged behind the engine; rebuilding");
+            turn.rebuild = true;
+        }
+        Err(RecvError::Closed) => turn.stop = true,
+    }
+}
+
+/// One turn on the blocking pool: a rebuild, or the batch then a commit.
+fn apply_turn(
+    engine: &Engine,
+    feed: &mut Feed,
+    cancel: &AtomicBool,
+    turn: Turn,
+) -> Result<Option<Started>, SearchError> {
+    let now = engine.now();
+    let nodes = |k: &PublicKey| is_node(engine, k);
+    if turn.rebuild {
+        // A crash during the rebuild must not leave a marker that looks consistent.
+        feed.invalidate()?;
+        return feed.rebuild(engine.store(), now, &nodes, cancel).map(Some);
+    }
+    for record in &turn.records {
+        feed.apply(engine.store(), record, now, &nodes)?;
+    }
+    if turn.purge {
+        feed.purge(now)?;
+    }
+    if !turn.records.is_empty() || feed.writer().pending() > 0 {
+        feed.commit()?;
+    }
+    Ok(None)
+}
+
+/// Whether `key` is an announced node's, by the membership index as it is.
+fn is_node(engine: &Engine, key: &PublicKey) -> bool {
+    engine.index_as_is().announced_nodes().contains_key(key)
+}
+
+/// Resolves once shutdown is asked for (or nobody can ask any more).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Runs `f` on the blocking pool with the feed, setting `cancel` if shutdown is asked
+/// for meanwhile (a rebuild checks it and stops early).
+async fn blocking<T, F>(
+    engine: &Engine,
+    mut feed: Feed,
+    shutdown: &mut watch::Receiver<bool>,
+    cancel: &Arc<AtomicBool>,
+    f: F,
+) -> Result<(Feed, Result<T, SearchError>), SearchError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Engine, &mut Feed, &AtomicBool) -> Result<T, SearchError> + Send + 'static,
+{
+    let engine = engine.clone();
+    let flag = Arc::clone(cancel);
+    let mut task = tokio::task::spawn_blocking(move || {
+        let outcome = f(&engine, &mut feed, &flag);
+        (feed, outcome)
+    });
+    loop {
+        tokio::select! {
+            joined = &mut task => return joined.map_err(|_| SearchError::TaskFailed),
+            _ = stopped(shutdown), if !cancel.load(Ordering::Relaxed) => {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! The node's side of the web UI: [`NodeBackend`] implements `maillon_web_ui::Backend` over
+//! the engine, the membership index, the social index, the search index, the blob store and
+//! the accounts folder.
+//!
+//! - [`social`]: profiles, codes, listings, transactions, kept in memory from the records.
+//! - [`accounts`]: members' sealed keys, one file per account.
+//! - [`feeder`]: keeps the social index fed from the engine's stored events.
+
+pub mod accounts;
+pub mod feeder;
+pub mod social;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, RwLock};
+
+use maillon_protocol::kinds::Position;
+use maillon_protocol::trust::TrustReport;
+use maillon_protocol::{BlobHash, PublicKey, Record, RecordId, Timestamp};
+use maillon_web_ui::backend::{
+    Account, AccountCreated, Backend, BackendError, ListingView, MemberView, Reputation,
+    SearchPage, SearchQuery, SiteInfo, Submitted, TransactionView,
+};
+
+use crate::blobs::BlobStore;
+use crate::engine::{Engine, Origin};
+use crate::ingest::pipeline::{IngestError, Submitted as Ingested};
+use crate::network::Client;
+use crate::search::{AuthorFilter, SearchIndex, SortOrder};
+
+use accounts::AccountFiles;
+use social::SocialIndex;
+
+/// Keys visited at most when listing members within a trust distance.
+pub const MAX_HOPS_VISITED: usize = 200_000;
+
+/// Everything the web UI reads and writes through.
+#[derive(Clone)]
+pub struct NodeBackend {
+    engine: Engine,
+    network: Option<Client>,
+    blobs: BlobStore,
+    social: Arc<RwLock<SocialIndex>>,
+    accounts: Arc<AccountFiles>,
+    search: Arc<SearchIndex>,
+    node_position: Option<Position>,
+}
+
+impl NodeBackend {
+    /// A backend over a running engine.
+    pub fn new(
+        engine: Engine,
+        network: Option<Client>,
+        blobs: BlobStore,
+        social: Arc<RwLock<SocialIndex>>,
+        accounts: Arc<AccountFiles>,
+        search: Arc<SearchIndex>,
+        node_position: Option<Position>,
+    ) -> NodeBackend {
+        NodeBackend {
+            engine,
+            network,
+            blobs,
+            social,
+            accounts,
+            search,
+            node_position,
+        }
+    }
+
+    fn social(&self) -> std::sync::RwLockReadGuard<'_, SocialIndex> {
+        self.social.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The site and the tasks that keep its indexes fed.
+pub struct Site {
+    /// The member-facing routes.
+    pub router: axum::Router,
+    /// The feeders, which stop when the shutdown signal turns true.
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Opens the accounts and the search index, loads the social index, starts their feeders,
+/// and builds the site's router.
+pub fn start(
+    engine: &Engine,
+    network: Option<Client>,
+    blobs: BlobStore,
+    data_dir: &std::path::Path,
+    config: maillon_web_ui::WebConfig,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<Site, crate::node::NodeError> {
+    use crate::node::NodeError;
+    let web_error = |e: &dyn std::fmt::Display| NodeError::Web(e.to_string());
+    let accounts = AccountFiles::open(data_dir.join("accounts")).map_err(|e| web_error(&e))?;
+    let search =
+        SearchIndex::open(&data_dir.join("search"), 20 * 1024 * 1024).map_err(|e| web_error(&e))?;
+    let writer = search.writer().map_err(|e| web_error(&e))?;
+    let events = engine.subscribe();
+    let social = Arc::new(RwLock::new(
+        feeder::load(engine).map_err(|e| web_error(&e))?,
+    ));
+    let mut tasks = vec![feeder::spawn(
+        engine.clone(),
+        social.clone(),
+        events,
+        shutdown.clone(),
+    )];
+    let search_feeder = crate::search::spawn_feeder(engine.clone(), writer, shutdown);
+    tasks.push(tokio::spawn(async move {
+        match search_feeder.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the search feeder stopped"),
+            Err(error) => tracing::error!(%error, "the search feeder panicked"),
+        }
+    }));
+    let node_position = engine
+        .index_as_is()
+        .announced_nodes()
+        .get(&engine.node_key())
+        .and_then(|a| {
+            maillon_web_ui::places::Places::embedded()
+                .lookup(&a.postcode)
+                .ok()
+        })
+        .map(|place| place.position);
+    let backend = NodeBackend::new(
+        engine.clone(),
+        network,
+        blobs,
+        social,
+        Arc::new(accounts),
+        Arc::new(search),
+        node_position,
+    );
+    Ok(Site {
+        router: maillon_web_ui::router(backend, config),
+        tasks,
+    })
+}
+
+fn backend_error(error: impl std::fmt::Display) -> BackendError {
+    BackendError(error.to_string())
+}
+
+impl Backend for NodeBackend {
+    fn site(&self) -> SiteInfo {
+        SiteInfo {
+            network: self.engine.network(),
+            charter: self.engine.charter().clone(),
+            node_key: self.engine.node_key(),
+            node_name: self.engine.name().to_string(),
+            node_position: self.node_position,
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.engine.now()
+    }
+
+    async fn submit(&self, record: Record) -> Result<Submitted, BackendError> {
+        let answer = self
+            .engine
+            .submit_wire(&record.to_wire(), Origin::Local)
+            .await;
+        let outcome = match answer {
+            Ok(Ingested::Stored { id, .. }) => Submitted::Stored(id),
+            Ok(Ingested::Duplicate(id)) => Submitted::Duplicate(id),
+            Ok(Ingested::Parked { id, .. }) => return Ok(Submitted::Parked(id)),
+            Err(IngestError::Store(error)) => return Err(backend_error(error)),
+            Err(IngestError::Refused(refusal)) => {
+                return Ok(Submitted::Rejected {
+                    code: refusal.code().to_string(),
+                    message: refusal.to_string(),
+                })
+            }
+            Err(other @ IngestError::NotInGoodStanding(_)) => {
+                return Ok(Submitted::Rejected {
+                    code: "author_not_in_good_standing".into(),
+                    message: other.to_string(),
+                })
+            }
+            Err(other) => {
+                return Ok(Submitted::Rejected {
+                    code: "unavailable".into(),
+                    message: other.to_string(),
+                })
+            }
+        };
+        // Read your own writes: the page the member lands on must show the record.
+        self.social
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .apply(&record);
+        Ok(outcome)
+    }
+
+    fn record(&self, id: &RecordId) -> Result<Option<Record>, BackendError> {
+        let Some(wire) = self.engine.record(id).map_err(backend_error)? else {
+            return Ok(None);
+        };
+        Record::decode(&wire, &self.engine.network())
+            .map(Some)
+            .map_err(backend_error)
+    }
+
+    fn member(&self, key: &PublicKey) -> MemberView {
+        let summary = self.engine.index().member(key);
+        let home_node_name = summary.home_node.and_then(|node| {
+            self.engine
+                .index_as_is()
+                .announced_nodes()
+                .get(&node)
+                .map(|a| a.name.clone())
+        });
+        let social = self.social();
+        MemberView {
+            key: *key,
+            identity: summary.identity,
+            status: summary.status,
+            profile: social
+                .profile(&summary.identity)
+                .or_else(|| social.profile(key))
+                .cloned(),
+            sponsors: summary.sponsors,
+            sponsees: summary.sponsees,
+            sponsorships: social.sponsorships_of(key),
+            home_node_name,
+            admitted_at: summary.admitted_at,
+            strikes: summary.strikes,
+        }
+    }
+
+    fn names(&self, keys: &[PublicKey]) -> Vec<(PublicKey, String)> {
+        let social = self.social();
+        keys.iter()
+            .filter_map(|k| social.profile(k).map(|p| (*k, p.display_name.clone())))
+            .collect()
+    }
+
+    fn trust(&self, from: &PublicKey, to: &PublicKey) -> TrustReport {
+        self.engine.index().trust(from, to)
+    }
+
+    fn within_hops(&self, from: &PublicKey, hops: u32) -> Arc<HashSet<PublicKey>> {
+        let index = self.engine.index();
+        let table = index.table();
+        let mut seen = HashSet::from([*from]);
+        let mut queue = VecDeque::from([(*from, 0u32)]);
+        while let Some((key, depth)) = queue.pop_front() {
+            if depth == hops || seen.len() >= MAX_HOPS_VISITED {
+                continue;
+            }
+            for next in table.sponsors(&key).into_iter().chain(table.sponsees(&key)) {
+                if seen.insert(next) {
+                    queue.push_back((next, depth + 1));
+                }
+            }
+        }
+        Arc::new(seen)
+    }
+
+    fn candidate_by_code(&self, code: &str) -> Option<PublicKey> {
+        self.social().candidate_by_code(code)
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, BackendError> {
+        use maillon_web_ui::backend::SortOrder as UiSort;
+        let sort = match query.sort {
+            UiSort::Relevance => SortOrder::Relevance,
+            UiSort::Newest => SortOrder::Newest,
+            UiSort::Nearest => SortOrder::Nearest,
+            UiSort::BumpedFirst => SortOrder::BumpedFirst,
+        };
+        let near = match (query.origin, query.radius_km) {
+            (Some(origin), Some(radius)) => Some((origin, radius)),
+            _ => None,
+        };
+        let asked = crate::search::SearchQuery {
+            text: query.text.clone(),
+            category: query.category,
+            intent: query.intent,
+            price_min_cents: query.price_min_cents,
+            price_max_cents: query.price_max_cents,
+            near,
+            origin: query.origin,
+            authors: query
+                .authors
+                .as_ref()
+                .map(|keys| AuthorFilter::new(keys.iter().copied())),
+            sort,
+            page: query.page,
+            per_page: query.per_page,
+            now: self.now(),
+        };
+        let found = self.search.search(&asked).map_err(backend_error)?;
+        let social = self.social();
+        let hits = found
+            .hits
+            .into_iter()
+            .filter_map(|hit| {
+                social
+                    .listing(&hit.series)
+                    .filter(|v| !v.withdrawn)
+                    .map(|v| (v.clone(), hit.distance_km))
+            })
+            .collect();
+        Ok(SearchPage {
+            hits,
+            total: found.total,
+        })
+    }
+
+    fn listing(&self, series: &RecordId) -> Option<ListingView> {
+        self.social().listing(series).cloned()
+    }
+
+    fn listings_by(&self, author: &PublicKey) -> Vec<ListingView> {
+        self.social().listings_by(author, self.now())
+    }
+
+    fn transactions_of(&self, member: &PublicKey) -> Vec<TransactionView> {
+        self.social().transactions_of(member)
+    }
+
+    fn transaction(&self, id: &RecordId) -> Option<TransactionView> {
+        self.social().transaction(id)
+    }
+
+    fn reputation(&self, member: &PublicKey) -> Reputation {
+        let (due, answered_in_time, reviews) = self.social().reputation(member, self.now());
+        Reputation {
+            due,
+            answered_in_time,
+            reviews,
+        }
+    }
+
+    async fn blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BackendError> {
+        if let Some(blob) = self.blobs.get(hash).await.map_err(backend_error)? {
+            return Ok(Some(blob));
+        }
+        match &self.network {
+            Some(client) => {
+                crate::network::blob_fetch::fetch_blob_from_any(&self.blobs, client, hash)
+                    .await
+                    .map_err(backend_error)
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn put_blob(&self, bytes: Vec<u8>) -> Result<BlobHash, BackendError> {
+        self.blobs.put(bytes).await.map_err(backend_error)
+    }
+
+    fn create_account(&self, account: &Account) -> Result<AccountCreated, BackendError> {
+        self.accounts.create(account).map_err(backend_error)
+    }
+
+    fn account(&self, login: &str) -> Result<Option<Account>, BackendError> {
+        Ok(self.accounts.get(login))
+    }
+
+    fn account_by_key(&self, key: &PublicKey) -> Result<Option<Account>, BackendError> {
+        Ok(self.accounts.by_key(key))
+    }
+
+    fn delete_account(&self, login: &str) -> Result<(), BackendError> {
+        self.accounts.delete(login).map_err(backend_error)
+    }
+
+    fn update_account(&self, account: &Account) -> Result<(), BackendError> {
+        self.accounts.update(account).map_err(backend_error)
+    }
+}

@@ -1,0 +1,322 @@
+//! Tests of every web route without a socket: the site's router over a real engine on a sled
+//! store in a temporary folder, loaded with a generated network, called with `oneshot`.
+//!
+//! - [`journey`]: joining, sponsoring, publishing, transactions, notifications.
+//! - [`guards`]: bad input, XSS, CSRF, access control, rate limiting, languages.
+
+mod guards;
+mod journey;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use maillon_protocol::{testkit, PublicKey, Record, SecretKey, Timestamp};
+use maillon_web_ui::backend::Account;
+use maillon_web_ui::keys::{seal, KdfParams};
+use maillon_web_ui::WebConfig;
+use tower::ServiceExt;
+
+use crate::blobs::BlobStore;
+use crate::engine::{Engine, EngineParts, Origin};
+use crate::generator::{generate, GeneratedNetwork};
+use crate::ingest::parking::ParkingLimits;
+use crate::store::{SledConfig, SledStore};
+use crate::web::accounts::AccountFiles;
+
+/// Every test account's passphrase.
+pub const PASSPHRASE: &str = "une phrase de passe";
+
+pub(super) fn network() -> &'static GeneratedNetwork {
+    static NETWORK: OnceLock<GeneratedNetwork> = OnceLock::new();
+    NETWORK.get_or_init(|| generate(11, 40))
+}
+
+pub(super) fn secret(label: &str) -> SecretKey {
+    network()
+        .keys
+        .iter()
+        .find(|(l, _)| l == label)
+        .unwrap_or_else(|| panic!("no key {label}"))
+        .1
+        .clone()
+}
+
+/// A site over a loaded engine, with accounts for the labels given.
+pub(super) struct Site {
+    _engine: Engine,
+    router: Router,
+    pub dir: tempfile::TempDir,
+    _shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Site {
+    pub async fn start(accounts: &[&str]) -> Site {
+        let net = network();
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let files = AccountFiles::open(dir.path().join("accounts")).expect("accounts");
+        for label in accounts {
+            let key = secret(label);
+            files
+                .create(&Account {
+                    login: label.to_string(),
+                    key: key.public_key(),
+                    sealed_key: seal(&key, PASSPHRASE, KdfParams::FOR_TESTS).expect("seal"),
+                    created: net.now,
+                    notifications_seen: Timestamp(0),
+                    saved_searches: vec![],
+                })
+                .expect("account");
+        }
+        drop(files);
+        let store = SledStore::open(&SledConfig {
+            path: dir.path().join("db"),
+            cache_capacity_bytes: 8 << 20,
+        })
+        .expect("sled opens");
+        // The clock runs from the network's `now`, so that versions are newer than the first.
+        let (now, started) = (net.now, std::time::Instant::now());
+        let engine = Engine::start(EngineParts {
+            store: Arc::new(store),
+            charter: net.records[0].clone(),
+            node_key: testkit::key("web-test-node").public_key(),
+            name: "Maillon Test".into(),
+            parking: ParkingLimits::default(),
+            clock: Arc::new(move || now.plus_ms(started.elapsed().as_millis() as u64)),
+        })
+        .await
+        .expect("engine starts");
+        let wires = net.records.iter().map(Record::to_wire).collect();
+        engine
+            .submit_many(wires, Origin::Local)
+            .await
+            .expect("engine runs");
+        let blobs = BlobStore::open(dir.path().join("blobs")).expect("blobs");
+        let (shutdown, signal) = tokio::sync::watch::channel(false);
+        let config = WebConfig {
+            kdf: KdfParams::FOR_TESTS,
+            ..WebConfig::default()
+        };
+        let site = super::start(&engine, None, blobs, dir.path(), config, signal).expect("site");
+        Site {
+            _engine: engine,
+            router: site.router,
+            dir,
+            _shutdown: shutdown,
+        }
+    }
+
+    /// A browser without cookies.
+    pub fn visitor(&self) -> Browser {
+        Browser {
+            router: self.router.clone(),
+            cookie: None,
+            lang: None,
+        }
+    }
+
+    /// A browser signed in as `label`.
+    pub async fn signed_in(&self, label: &str) -> Browser {
+        let mut browser = self.visitor();
+        let page = browser.get("/connexion").await;
+        let csrf = page.csrf();
+        let answer = browser
+            .post_form(
+                "/connexion",
+                &[
+                    ("csrf", &csrf),
+                    ("login", label),
+                    ("passphrase", PASSPHRASE),
+                ],
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::SEE_OTHER,
+            "sign-in of {label}: {}",
+            answer.body
+        );
+        browser
+    }
+
+    /// Waits until the search index shows `text` (its feeder commits in batches).
+    pub async fn wait_for_search(&self, browser: &mut Browser, query: &str, text: &str) -> Page {
+        for _ in 0..100 {
+            let page = browser.get(&format!("/recherche?{query}")).await;
+            if page.body.contains(text) {
+                return page;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("search `{query}` never showed `{text}`");
+    }
+}
+
+pub(super) fn key_of(label: &str) -> PublicKey {
+    secret(label).public_key()
+}
+
+/// A page as received.
+#[derive(Debug)]
+pub(super) struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub content_type: String,
+    pub cache_control: String,
+    pub body: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Page {
+    /// The CSRF token of the page's first form.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no form in {}", self.body))
+            + marker.len();
+        self.body[start..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// A cookie-keeping client of the router.
+pub(super) struct Browser {
+    router: Router,
+    cookie: Option<String>,
+    pub lang: Option<&'static str>,
+}
+
+impl Browser {
+    async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Page {
+        let mut request = request;
+        let mut cookies = Vec::new();
+        if let Some(cookie) = &self.cookie {
+            cookies.push(cookie.clone());
+        }
+        if let Some(lang) = self.lang {
+            cookies.push(format!("maillon_lang={lang}"));
+        }
+        if !cookies.is_empty() {
+            request = request.header(header::COOKIE, cookies.join("; "));
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let text = value.to_str().unwrap_or_default();
+            if let Some(rest) = text.strip_prefix("maillon_session=") {
+                let id = rest.split(';').next().unwrap_or_default();
+                self.cookie = (!id.is_empty()).then(|| format!("maillon_session={id}"));
+            }
+        }
+        let status = response.status();
+        let header_text = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let content_type = header_text(header::CONTENT_TYPE);
+        let cache_control = header_text(header::CACHE_CONTROL);
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Page {
+            status,
+            location,
+            content_type,
+            cache_control,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+        }
+    }
+
+    pub fn router_clone(&self) -> Router {
+        self.router.clone()
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Page {
+        self.send(Request::get(uri), Body::empty()).await
+    }
+
+    pub async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Page {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request =
+            Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        self.send(request, Body::from(body)).await
+    }
+
+    pub async fn post_multipart(
+        &mut self,
+        uri: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, Vec<u8>)],
+    ) -> Page {
+        let boundary = "----maillonboundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+        }
+        for (name, bytes) in files {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"photo.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = Request::post(uri).header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        self.send(request, Body::from(body)).await
+    }
+}
+
+pub(super) fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// A small valid PNG.
+pub(super) fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 5) as u8, 120])
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .expect("png");
+    bytes.into_inner()
+}

@@ -1,0 +1,370 @@
+//! The [`Backend`] trait: everything the web UI needs from its node, in protocol types.
+//!
+//! The node implements it over its store, indexes and network; the UI never sees libp2p or
+//! sled. Reads are synchronous and cheap (in-memory indexes); writes and blob fetches are
+//! async because they wait for durability or for a peer.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use maillon_protocol::kinds::{Category, Charter, Intent, Listing, Outcome, Position, Profile};
+use maillon_protocol::membership::Status;
+use maillon_protocol::trust::TrustReport;
+use maillon_protocol::{BlobHash, NetworkId, PublicKey, Record, RecordId, Timestamp};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::keys::SealedKey;
+
+/// A backend failure the member cannot fix: shown as "try again later", logged in full.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct BackendError(pub String);
+
+/// What became of a record the UI submitted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored durably.
+    Stored(RecordId),
+    /// Already known.
+    Duplicate(RecordId),
+    /// Waiting for records it refers to.
+    Parked(RecordId),
+    /// Refused, with the protocol's reason code and text.
+    Rejected {
+        /// A stable code (for example `not_a_member`).
+        code: String,
+        /// A description in English, for logs.
+        message: String,
+    },
+}
+
+/// The node and network this site belongs to.
+#[derive(Clone, Debug)]
+pub struct SiteInfo {
+    /// The network id.
+    pub network: NetworkId,
+    /// The network's charter.
+    pub charter: Charter,
+    /// The node's key.
+    pub node_key: PublicKey,
+    /// The node's name, for example "Maillon Valence".
+    pub node_name: String,
+    /// The node's own position, used when a visitor has none.
+    pub node_position: Option<Position>,
+}
+
+/// A member or candidate as the UI shows them.
+#[derive(Clone, Debug)]
+pub struct MemberView {
+    /// The key asked about.
+    pub key: PublicKey,
+    /// The identity it belongs to.
+    pub identity: PublicKey,
+    /// The standing.
+    pub status: Status,
+    /// The newest profile, unless erased or never published.
+    pub profile: Option<Profile>,
+    /// Sponsors whose sponsorship counts.
+    pub sponsors: Vec<PublicKey>,
+    /// Keys this member supports.
+    pub sponsees: Vec<PublicKey>,
+    /// Every sponsorship received, counted or not, oldest first.
+    pub sponsorships: Vec<SponsorshipView>,
+    /// The home node's name, if announced.
+    pub home_node_name: Option<String>,
+    /// When admitted.
+    pub admitted_at: Option<Timestamp>,
+    /// Strikes for sponsoring expelled members.
+    pub strikes: u32,
+}
+
+/// One sponsorship received by a candidate or member.
+#[derive(Clone, Debug)]
+pub struct SponsorshipView {
+    /// The sponsorship record.
+    pub id: RecordId,
+    /// Who signed it.
+    pub sponsor: PublicKey,
+    /// How they know each other, as the protocol's relation code name.
+    pub relation: maillon_protocol::kinds::Relation,
+    /// When it was signed.
+    pub created: Timestamp,
+}
+
+/// A member's public track record.
+#[derive(Clone, Debug, Default)]
+pub struct Reputation {
+    /// Transactions on the member's listings whose deadline has passed or that were answered.
+    pub due: u32,
+    /// Of those, answered before the deadline.
+    pub answered_in_time: u32,
+    /// Reviews others left, newest first.
+    pub reviews: Vec<Review>,
+}
+
+/// A review left when closing a transaction.
+#[derive(Clone, Debug)]
+pub struct Review {
+    /// Who wrote it.
+    pub by: PublicKey,
+    /// The rating, 1 to 5, if given.
+    pub rating: Option<u64>,
+    /// The text.
+    pub text: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The current version of a listing.
+#[derive(Clone, Debug)]
+pub struct ListingView {
+    /// The series id: the first version's id, stable across edits.
+    pub series: RecordId,
+    /// The current version's id.
+    pub version: RecordId,
+    /// The author.
+    pub author: PublicKey,
+    /// The body.
+    pub listing: Listing,
+    /// When the current version was signed.
+    pub updated: Timestamp,
+    /// When the first version was signed.
+    pub published: Timestamp,
+    /// When it expires.
+    pub expires: Option<Timestamp>,
+    /// The last bump, if any.
+    pub bumped_at: Option<Timestamp>,
+    /// Withdrawn by its author.
+    pub withdrawn: bool,
+}
+
+/// How search results are ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Best text match first (newest when there is no text).
+    #[default]
+    Relevance,
+    /// Newest first.
+    Newest,
+    /// Nearest to the origin first.
+    Nearest,
+    /// Bumped listings first, then newest.
+    BumpedFirst,
+}
+
+/// A search over the whole network's listings.
+#[derive(Clone, Debug, Default)]
+pub struct SearchQuery {
+    /// Words, in French or not; empty matches everything.
+    pub text: String,
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Only offers or only requests.
+    pub intent: Option<Intent>,
+    /// Lowest price, in cents.
+    pub price_min_cents: Option<u64>,
+    /// Highest price, in cents.
+    pub price_max_cents: Option<u64>,
+    /// Where distances are measured from.
+    pub origin: Option<Position>,
+    /// Only listings within this many km of the origin.
+    pub radius_km: Option<f64>,
+    /// Only authors among these (the trust-distance filter).
+    pub authors: Option<Arc<HashSet<PublicKey>>>,
+    /// The order.
+    pub sort: SortOrder,
+    /// Page number, from 0.
+    pub page: usize,
+    /// Results per page.
+    pub per_page: usize,
+}
+
+/// One page of results.
+#[derive(Clone, Debug, Default)]
+pub struct SearchPage {
+    /// The listings of this page, with their distance from the origin.
+    pub hits: Vec<(ListingView, Option<f64>)>,
+    /// How many listings match in all.
+    pub total: usize,
+}
+
+/// A transaction and everything said in it.
+#[derive(Clone, Debug)]
+pub struct TransactionView {
+    /// The opening record's id.
+    pub id: RecordId,
+    /// The listing's series.
+    pub listing: RecordId,
+    /// The listing's title when opened.
+    pub listing_title: String,
+    /// Who opened it.
+    pub opener: PublicKey,
+    /// The listing's author, who must answer.
+    pub author: PublicKey,
+    /// When it was opened.
+    pub opened_at: Timestamp,
+    /// The answer deadline.
+    pub deadline: Timestamp,
+    /// When the author answered, if they did.
+    pub answered_at: Option<Timestamp>,
+    /// Messages in order, the opening message first.
+    pub messages: Vec<MessageView>,
+    /// Closures, at most one per side.
+    pub closes: Vec<CloseView>,
+}
+
+/// A message in a transaction.
+#[derive(Clone, Debug)]
+pub struct MessageView {
+    /// Who wrote it.
+    pub from: PublicKey,
+    /// When.
+    pub at: Timestamp,
+    /// The text.
+    pub text: String,
+}
+
+/// One side's closure of a transaction.
+#[derive(Clone, Debug)]
+pub struct CloseView {
+    /// Who closed.
+    pub by: PublicKey,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Rating, 1 to 5.
+    pub rating: Option<u64>,
+    /// Review text.
+    pub review: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A member's account on this node: their key, sealed with their passphrase.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Account {
+    /// The login name, lowercase, unique on this node.
+    pub login: String,
+    /// The member's public key.
+    #[serde(with = "key_hex")]
+    pub key: PublicKey,
+    /// The secret key, sealed with a key derived from the passphrase.
+    pub sealed_key: SealedKey,
+    /// When the account was created.
+    #[serde(with = "millis")]
+    pub created: Timestamp,
+    /// Notifications older than this have been seen.
+    #[serde(with = "millis")]
+    pub notifications_seen: Timestamp,
+    /// Saved searches, as query strings of the search page.
+    pub saved_searches: Vec<SavedSearch>,
+}
+
+/// A search the member asked to be told about.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SavedSearch {
+    /// The search page's query string.
+    pub query: String,
+    /// A label shown to the member.
+    pub label: String,
+    /// Listings newer than this are new matches.
+    #[serde(with = "millis")]
+    pub seen_until: Timestamp,
+}
+
+/// Whether an account was created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountCreated {
+    /// Created.
+    Created,
+    /// The login is taken.
+    LoginTaken,
+}
+
+/// What the web UI needs from a node. It never sees libp2p or sled.
+pub trait Backend: Clone + Send + Sync + 'static {
+    /// The network and the node.
+    fn site(&self) -> SiteInfo;
+    /// The node's clock.
+    fn now(&self) -> Timestamp;
+    /// Stores a record signed by a member and hands it to the network.
+    fn submit(
+        &self,
+        record: Record,
+    ) -> impl Future<Output = Result<Submitted, BackendError>> + Send;
+    /// A record by id.
+    fn record(&self, id: &RecordId) -> Result<Option<Record>, BackendError>;
+    /// A key's standing, profile and sponsors.
+    fn member(&self, key: &PublicKey) -> MemberView;
+    /// Display names of several keys (a key without profile is left out).
+    fn names(&self, keys: &[PublicKey]) -> Vec<(PublicKey, String)>;
+    /// Trust paths between two members.
+    fn trust(&self, from: &PublicKey, to: &PublicKey) -> TrustReport;
+    /// Members within `hops` sponsorship links of `from`, itself included.
+    fn within_hops(&self, from: &PublicKey, hops: u32) -> Arc<HashSet<PublicKey>>;
+    /// The candidate whose short code this is.
+    fn candidate_by_code(&self, code: &str) -> Option<PublicKey>;
+    /// Searches the whole network's listings.
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, BackendError>;
+    /// The current version of a listing series.
+    fn listing(&self, series: &RecordId) -> Option<ListingView>;
+    /// A member's current listings, newest first.
+    fn listings_by(&self, author: &PublicKey) -> Vec<ListingView>;
+    /// Transactions a member opened or must answer, newest first.
+    fn transactions_of(&self, member: &PublicKey) -> Vec<TransactionView>;
+    /// One transaction.
+    fn transaction(&self, id: &RecordId) -> Option<TransactionView>;
+    /// A member's responsiveness and reviews.
+    fn reputation(&self, member: &PublicKey) -> Reputation;
+    /// A blob, fetched from peers if this node lacks it.
+    fn blob(
+        &self,
+        hash: &BlobHash,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, BackendError>> + Send;
+    /// Stores a blob durably and returns its hash.
+    fn put_blob(
+        &self,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<BlobHash, BackendError>> + Send;
+    /// Creates an account, unless its login is taken.
+    fn create_account(&self, account: &Account) -> Result<AccountCreated, BackendError>;
+    /// An account by login.
+    fn account(&self, login: &str) -> Result<Option<Account>, BackendError>;
+    /// The account holding a key.
+    fn account_by_key(&self, key: &PublicKey) -> Result<Option<Account>, BackendError>;
+    /// Removes an account whose creation could not be completed.
+    fn delete_account(&self, login: &str) -> Result<(), BackendError>;
+    /// Replaces an account (same login).
+    fn update_account(&self, account: &Account) -> Result<(), BackendError>;
+}
+
+/// Keys as hex in account files.
+mod key_hex {
+    use maillon_protocol::PublicKey;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(key: &PublicKey, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&key.to_hex())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PublicKey, D::Error> {
+        let text = String::deserialize(d)?;
+        PublicKey::from_hex(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Times as milliseconds in account files.
+mod millis {
+    use maillon_protocol::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(at.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        u64::deserialize(d).map(Timestamp)
+    }
+}

@@ -1,0 +1,214 @@
+//! The listing page: photos, price, place and distance, the author's trust path,
+//! responsiveness and reviews, and opening a transaction.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maillon_protocol::kinds::TransactionOpen;
+use serde::Deserialize;
+
+use super::profile::{responsiveness_text, review_lines, trust_line, ReviewLine, TrustLine};
+use super::search::{category_label, intent_label};
+use super::sponsor::{named, Named};
+use super::{check_csrf, render, require_user, sign_and_submit, V};
+use crate::backend::{Backend, ListingView};
+use crate::error::AppError;
+use crate::page::{self, Page};
+use crate::places::distance_km;
+use crate::session::Visitor;
+use crate::Shared;
+
+/// A photo as shown: full size and thumbnail addresses.
+#[derive(Clone, Debug)]
+pub struct PhotoLinks {
+    /// Full size.
+    pub full: String,
+    /// Thumbnail.
+    pub thumbnail: String,
+}
+
+#[derive(Template)]
+#[template(path = "listing.html")]
+struct ListingPage {
+    p: Page,
+    series: String,
+    title: String,
+    description: String,
+    price: String,
+    intent: &'static str,
+    category: &'static str,
+    town: String,
+    distance: String,
+    published: String,
+    updated: String,
+    photos: Vec<PhotoLinks>,
+    author: Named,
+    trust: Option<TrustLine>,
+    responsiveness: String,
+    reviews: Vec<ReviewLine>,
+    is_author: bool,
+    can_transact: bool,
+    why_not: Option<String>,
+    error: Option<String>,
+    message: String,
+    answer_days: u64,
+}
+
+fn listing_page<B: Backend>(
+    state: &Shared<B>,
+    visitor: &Visitor,
+    view: &ListingView,
+    error: Option<String>,
+    message: String,
+) -> Result<Response, AppError> {
+    let l = visitor.lang;
+    let viewer = visitor.user.as_ref().map(|u| u.key);
+    let listing = &view.listing;
+    let origin = viewer
+        .and_then(|k| state.backend.member(&k).profile)
+        .map(|p| p.position)
+        .or(state.backend.site().node_position);
+    let reputation = state.backend.reputation(&view.author);
+    let viewer_standing = viewer.map(|k| state.backend.member(&k).status.is_in_good_standing());
+    let is_author = viewer == Some(view.author);
+    let why_not = match viewer_standing {
+        None => Some(l.pick(
+            "Connectez-vous pour contacter l'auteur.",
+            "Sign in to contact the author.",
+        )),
+        Some(false) => Some(l.pick(
+            "Seuls les membres peuvent ouvrir une transaction.",
+            "Only members can open a transaction.",
+        )),
+        Some(true) if view.withdrawn => Some(l.pick(
+            "Cette annonce a été retirée.",
+            "This listing was withdrawn.",
+        )),
+        _ => None,
+    };
+    let failed = error.is_some();
+    let html = render(ListingPage {
+        p: state.page(visitor),
+        series: view.series.to_hex(),
+        title: listing.title.clone(),
+        description: listing.description.clone(),
+        price: page::price(listing.price_cents, l),
+        intent: intent_label(listing.intent, l),
+        category: category_label(listing.category, l),
+        town: format!("{} ({})", listing.town, listing.postcode),
+        distance: origin
+            .map(|o| page::distance(distance_km(o, listing.position), l))
+            .unwrap_or_default(),
+        published: page::date(view.published, l),
+        updated: page::date(view.updated, l),
+        photos: listing
+            .photos
+            .iter()
+            .map(|h| PhotoLinks {
+                full: format!("/photo/{}", h.to_hex()),
+                thumbnail: format!("/photo/{}/mini", h.to_hex()),
+            })
+            .collect(),
+        author: named(&state.backend, &[view.author], l).remove(0),
+        trust: trust_line(&state.backend, viewer.as_ref(), &view.author, l),
+        responsiveness: responsiveness_text(reputation.due, reputation.answered_in_time, l),
+        reviews: review_lines(&state.backend, &view.author, l, 3),
+        is_author,
+        can_transact: !is_author && why_not.is_none(),
+        why_not: if is_author {
+            None
+        } else {
+            why_not.map(str::to_string)
+        },
+        error,
+        message,
+        answer_days: state
+            .backend
+            .site()
+            .charter
+            .answer_deadline_ms
+            .div_ceil(24 * 3600 * 1000),
+    })?;
+    let status = if failed {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, html).into_response())
+}
+
+/// `/annonce/{series}`.
+pub async fn listing<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+    Path(series): Path<String>,
+) -> Result<Response, AppError> {
+    let l = visitor.lang;
+    let series = page::parse_id(&series).ok_or(AppError::NotFound(l))?;
+    let view = state
+        .backend
+        .listing(&series)
+        .ok_or(AppError::NotFound(l))?;
+    if view.withdrawn && visitor.user.as_ref().map(|u| u.key) != Some(view.author) {
+        return Err(AppError::NotFound(l));
+    }
+    listing_page(&state, &visitor, &view, None, String::new())
+}
+
+/// The transaction form's fields.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OpenFields {
+    csrf: String,
+    message: String,
+}
+
+/// `POST /annonce/{series}/transaction`: opens a transaction with a first message.
+pub async fn open_transaction<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+    Path(series): Path<String>,
+    Form(f): Form<OpenFields>,
+) -> Result<Response, AppError> {
+    check_csrf(&visitor, &f.csrf)?;
+    let l = visitor.lang;
+    let user = require_user(&visitor)?.clone();
+    let series = page::parse_id(&series).ok_or(AppError::NotFound(l))?;
+    let view = state
+        .backend
+        .listing(&series)
+        .ok_or(AppError::NotFound(l))?;
+    if view.author == user.key {
+        return Err(AppError::Forbidden(
+            l,
+            l.pick(
+                "Vous ne pouvez pas ouvrir une transaction sur votre propre annonce.",
+                "You cannot open a transaction on your own listing.",
+            ),
+        ));
+    }
+    let message = f.message.trim().to_string();
+    if message.is_empty() || message.len() > 2000 {
+        let error = l.pick(
+            "Écrivez un message à l'auteur (2 000 caractères au plus).",
+            "Write a message to the author (2,000 characters at most).",
+        );
+        return listing_page(
+            &state,
+            &visitor,
+            &view,
+            Some(error.into()),
+            f.message.clone(),
+        );
+    }
+    let body = TransactionOpen {
+        listing: series,
+        message,
+    };
+    match sign_and_submit(&state.backend, &user, body.into(), None, l).await? {
+        Ok(id) => Ok(Redirect::to(&format!("/transaction/{}", id.to_hex())).into_response()),
+        Err(error) => listing_page(&state, &visitor, &view, Some(error), f.message.clone()),
+    }
+}

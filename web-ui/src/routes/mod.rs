@@ -1,0 +1,169 @@
+//! Every route of the site, one file per part of the member's journey.
+
+mod account;
+mod home;
+mod listing;
+mod notify;
+mod profile;
+mod publish;
+mod search;
+mod sponsor;
+pub mod thumbnails;
+mod transactions;
+
+pub(crate) use search::search_query_from;
+
+use askama::Template;
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use maillon_protocol::{Draft, Record, Timestamp};
+
+use crate::backend::{Backend, Submitted};
+use crate::error::AppError;
+use crate::session::{Lang, SignedIn, Visitor, LANG_COOKIE};
+use crate::Shared;
+
+/// Every page route.
+pub fn all<B: Backend>() -> Router<Shared<B>> {
+    Router::new()
+        .route("/", get(home::home::<B>))
+        .route("/charte", get(home::charter::<B>))
+        .route(
+            "/inscription",
+            get(account::join_form::<B>).post(account::join::<B>),
+        )
+        .route(
+            "/connexion",
+            get(account::login_form::<B>).post(account::login::<B>),
+        )
+        .route("/deconnexion", post(account::logout::<B>))
+        .route("/compte", get(account::account::<B>))
+        .route("/compte/phrase", post(account::change_passphrase::<B>))
+        .route("/compte/kit", post(account::recovery_kit::<B>))
+        .route("/candidature", get(sponsor::candidacy::<B>))
+        .route("/parrainer", get(sponsor::code_form::<B>))
+        .route(
+            "/parrainage/{key}",
+            get(sponsor::sponsor_form::<B>).post(sponsor::sponsor::<B>),
+        )
+        .route("/recherche", get(search::search::<B>))
+        .route("/recherches", post(notify::save_search::<B>))
+        .route("/recherches/supprimer", post(notify::delete_search::<B>))
+        .route("/notifications", get(notify::notifications::<B>))
+        .route("/annonce/{series}", get(listing::listing::<B>))
+        .route(
+            "/annonce/{series}/transaction",
+            post(listing::open_transaction::<B>),
+        )
+        .route(
+            "/publier",
+            get(publish::new_form::<B>).post(publish::create::<B>),
+        )
+        .route(
+            "/annonce/{series}/modifier",
+            get(publish::edit_form::<B>).post(publish::update::<B>),
+        )
+        .route("/annonce/{series}/retirer", post(publish::withdraw::<B>))
+        .route("/transactions", get(transactions::mine::<B>))
+        .route("/transaction/{id}", get(transactions::show::<B>))
+        .route(
+            "/transaction/{id}/message",
+            post(transactions::message::<B>),
+        )
+        .route("/transaction/{id}/cloturer", post(transactions::close::<B>))
+        .route("/membre/{key}", get(profile::profile::<B>))
+        .route("/photo/{hash}", get(thumbnails::photo::<B>))
+        .route("/photo/{hash}/mini", get(thumbnails::thumbnail::<B>))
+}
+
+/// `/langue/{fr|en}`: remembers the language and goes home.
+pub async fn language(Path(code): Path<String>) -> Response {
+    let lang = if code == "en" { "en" } else { "fr" };
+    let cookie = format!("{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+/// `/health`: for load balancers and monitoring.
+pub async fn health() -> &'static str {
+    "ok"
+}
+
+/// Renders a template as a page.
+pub(crate) fn render(template: impl Template) -> Result<Response, AppError> {
+    Ok(Html(template.render()?).into_response())
+}
+
+/// The signed-in member, or a redirect to the sign-in page.
+pub(crate) fn require_user(visitor: &Visitor) -> Result<&SignedIn, AppError> {
+    visitor.user.as_ref().ok_or(AppError::SignInRequired)
+}
+
+/// Checks a form's CSRF token.
+pub(crate) fn check_csrf(visitor: &Visitor, token: &str) -> Result<(), AppError> {
+    if visitor.csrf_matches(token) {
+        Ok(())
+    } else {
+        Err(AppError::Csrf(visitor.lang))
+    }
+}
+
+/// Signs a body as the member and submits it. A refusal comes back as a message for the form.
+pub(crate) async fn sign_and_submit<B: Backend>(
+    backend: &B,
+    user: &SignedIn,
+    body: maillon_protocol::Body,
+    expires: Option<Timestamp>,
+    lang: Lang,
+) -> Result<Result<maillon_protocol::RecordId, String>, AppError> {
+    let site = backend.site();
+    let draft = Draft {
+        body,
+        created: backend.now(),
+        expires,
+    };
+    let record = match Record::sign(&user.secret, &site.network, draft) {
+        Ok(record) => record,
+        Err(error) => {
+            return Ok(Err(lang.pick_string(
+                format!("Contenu refusé : {error}"),
+                format!("Content refused: {error}"),
+            )))
+        }
+    };
+    Ok(match backend.submit(record).await? {
+        Submitted::Stored(id) | Submitted::Duplicate(id) | Submitted::Parked(id) => Ok(id),
+        Submitted::Rejected { code, message } => Err(refusal_text(&code, &message, lang)),
+    })
+}
+
+/// A refusal code from the node, said to the member.
+fn refusal_text(code: &str, message: &str, lang: Lang) -> String {
+    let known = match code {
+        "author_not_in_good_standing" | "unknown_author" => Some(lang.pick(
+            "Seuls les membres peuvent faire cela. Votre adhésion n'est pas (ou plus) active.",
+            "Only members can do this. Your membership is not (or no longer) active.",
+        )),
+        "wrong_author" => Some(lang.pick(
+            "Seul l'auteur peut modifier cet élément.",
+            "Only the author can change this.",
+        )),
+        "from_the_future" => Some(lang.pick(
+            "L'horloge du serveur semble décalée : réessayez dans un instant.",
+            "The server's clock seems off: try again in a moment.",
+        )),
+        _ => None,
+    };
+    match known {
+        Some(text) => text.to_string(),
+        None => lang.pick_string(
+            format!("Le réseau a refusé cette action ({code}) : {message}"),
+            format!("The network refused this action ({code}): {message}"),
+        ),
+    }
+}
+
+/// Passes the visitor to a handler.
+pub(crate) type V = Extension<Visitor>;

@@ -1,0 +1,210 @@
+//! Member profiles, statuses in words, and the trust path from the viewer to someone.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use maillon_protocol::membership::Status;
+use maillon_protocol::PublicKey;
+
+use super::search::{card, Card};
+use super::sponsor::{named, Named};
+use super::{render, V};
+use crate::backend::Backend;
+use crate::error::AppError;
+use crate::page::{self, Page};
+use crate::session::Lang;
+use crate::Shared;
+
+/// A status in words.
+pub fn status_text(status: &Status, l: Lang) -> String {
+    match status {
+        Status::Founder => l.pick("membre fondateur", "founding member").into(),
+        Status::Member => l.pick("membre", "member").into(),
+        Status::Probation { until, .. } => l.pick_string(
+            format!(
+                "membre en période probatoire jusqu'au {}",
+                page::date(*until, l)
+            ),
+            format!("member on probation until {}", page::date(*until, l)),
+        ),
+        Status::Lapsed { .. } => l
+            .pick(
+                "adhésion suspendue faute de parrains",
+                "membership lapsed for lack of sponsors",
+            )
+            .into(),
+        Status::Candidate { sponsors, required } => l.pick_string(
+            format!("candidat ({sponsors} parrainage(s) sur {required})"),
+            format!("candidate ({sponsors} of {required} sponsorships)"),
+        ),
+        Status::Expelled { .. } => l
+            .pick("exclu du réseau", "expelled from the network")
+            .into(),
+        Status::Unknown => l.pick("inconnu du réseau", "unknown to the network").into(),
+    }
+}
+
+/// The trust path from the viewer to someone, in words.
+#[derive(Clone, Debug)]
+pub struct TrustLine {
+    /// The steps of one shortest path, the viewer first ("vous").
+    pub steps: Vec<Named>,
+    /// Links on the path.
+    pub distance: u32,
+    /// Independent paths.
+    pub independent: u32,
+}
+
+/// The viewer's trust path to `target`, if both are members and a path exists.
+pub fn trust_line<B: Backend>(
+    backend: &B,
+    viewer: Option<&PublicKey>,
+    target: &PublicKey,
+    l: Lang,
+) -> Option<TrustLine> {
+    let viewer = viewer?;
+    if viewer == target {
+        return None;
+    }
+    let report = backend.trust(viewer, target);
+    let distance = report.distance?;
+    let path = report.paths.first()?.clone();
+    let mut steps = named(backend, &path, l);
+    if let Some(first) = steps.first_mut() {
+        first.name = l.pick("vous", "you").into();
+    }
+    Some(TrustLine {
+        steps,
+        distance,
+        independent: report.independent_paths,
+    })
+}
+
+/// Responsiveness in words: "a répondu à 9 transactions sur 10 dans les délais".
+pub fn responsiveness_text(due: u32, in_time: u32, l: Lang) -> String {
+    if due == 0 {
+        return l
+            .pick(
+                "pas encore de transaction à laquelle répondre",
+                "no transaction to answer yet",
+            )
+            .into();
+    }
+    l.pick_string(
+        format!("a répondu dans les délais à {in_time} transaction(s) sur {due}"),
+        format!("answered {in_time} of {due} transaction(s) in time"),
+    )
+}
+
+/// A review as shown.
+#[derive(Clone, Debug)]
+pub struct ReviewLine {
+    /// Who wrote it.
+    pub by: Named,
+    /// Stars, "★★★★☆".
+    pub stars: String,
+    /// The text.
+    pub text: String,
+    /// The date.
+    pub date: String,
+}
+
+/// The reviews of a member, as shown.
+pub fn review_lines<B: Backend>(
+    backend: &B,
+    member: &PublicKey,
+    l: Lang,
+    limit: usize,
+) -> Vec<ReviewLine> {
+    let reviews = backend.reputation(member).reviews;
+    let shown: Vec<_> = reviews.into_iter().take(limit).collect();
+    let authors = named(backend, &shown.iter().map(|r| r.by).collect::<Vec<_>>(), l);
+    shown
+        .into_iter()
+        .zip(authors)
+        .map(|(r, by)| ReviewLine {
+            by,
+            stars: r
+                .rating
+                .map(|n| "★".repeat(n.min(5) as usize) + &"☆".repeat(5 - n.min(5) as usize))
+                .unwrap_or_default(),
+            text: r.text,
+            date: page::date(r.at, l),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    p: Page,
+    name: String,
+    town: String,
+    about: String,
+    status: String,
+    home: String,
+    fingerprint: String,
+    since: String,
+    trust: Option<TrustLine>,
+    responsiveness: String,
+    reviews: Vec<ReviewLine>,
+    sponsors: Vec<Named>,
+    sponsees: Vec<Named>,
+    recent: Vec<Card>,
+    strikes: u32,
+}
+
+/// `/membre/{key}`.
+pub async fn profile<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+    Path(key): Path<String>,
+) -> Result<Response, AppError> {
+    let l = visitor.lang;
+    let key = page::parse_key(&key).ok_or(AppError::NotFound(l))?;
+    let member = state.backend.member(&key);
+    if member.profile.is_none() && member.status == Status::Unknown {
+        return Err(AppError::NotFound(l));
+    }
+    let profile = member
+        .profile
+        .clone()
+        .unwrap_or_else(|| maillon_protocol::kinds::Profile {
+            display_name: named(&state.backend, &[key], l).remove(0).name,
+            home_node: key,
+            town: l.pick("commune non publiée", "town not published").into(),
+            postcode: String::new(),
+            position: maillon_protocol::kinds::Position {
+                lat_microdeg: 0,
+                lon_microdeg: 0,
+            },
+            about: String::new(),
+        });
+    let viewer = visitor.user.as_ref().map(|u| u.key);
+    let reputation = state.backend.reputation(&key);
+    let listings = state.backend.listings_by(&key);
+    render(ProfilePage {
+        p: state.page(&visitor),
+        name: profile.display_name,
+        town: format!("{} ({})", profile.town, profile.postcode),
+        about: profile.about,
+        status: status_text(&member.status, l),
+        home: member.home_node_name.clone().unwrap_or_default(),
+        fingerprint: page::fingerprint(&key),
+        since: member
+            .admitted_at
+            .map(|t| page::date(t, l))
+            .unwrap_or_default(),
+        trust: trust_line(&state.backend, viewer.as_ref(), &key, l),
+        responsiveness: responsiveness_text(reputation.due, reputation.answered_in_time, l),
+        reviews: review_lines(&state.backend, &key, l, 20),
+        sponsors: named(&state.backend, &member.sponsors, l),
+        sponsees: named(&state.backend, &member.sponsees, l),
+        recent: listings
+            .iter()
+            .take(20)
+            .map(|v| card(&state.backend, v, None, l))
+            .collect(),
+        strikes: member.strikes,
+    })
+}
