@@ -97,7 +97,22 @@ pub async fn run(
         );
         tokio::spawn(async move {
             let _permit = slots.acquire().await;
-            match session(&engine, &client, peer).await {
+            // Only peers the gate allows are synced with: a stranger in its grace period must
+            // not be handed the network by this node's own pushes.
+            let allowed = client
+                .peers()
+                .await
+                .is_ok_and(|peers| peers.contains(&peer));
+            let outcome = if allowed {
+                session(&engine, &client, peer).await
+            } else {
+                tracing::debug!(%peer, "not syncing with a peer the gate does not allow");
+                if let Ok(mut set) = running.lock() {
+                    set.remove(&peer);
+                }
+                return;
+            };
+            match outcome {
                 Ok(report) => tracing::debug!(%peer, ?report, "sync session done"),
                 Err(error) => tracing::debug!(%peer, %error, "sync session stopped"),
             }
