@@ -3,8 +3,9 @@
 //!
 //! The text is analyzed like the index (French stemming, accents folded); every word must
 //! occur in the title (boosted), the description or the town. Category and intent are term
-//! queries; a distance filter adds range queries on the latitude and longitude fast fields
-//! (the circle's bounding box), and the collector checks the exact great-circle distance.
+//! queries. A distance filter is checked by the collector (bounding box, then the exact
+//! great-circle distance); when there is neither text nor category nor intent, the box is
+//! also given to tantivy as range queries on the latitude and longitude fast fields.
 //! Everything else (expiry, price, authors, sort keys) is read from fast fields by the
 //! collector: only the requested page's stored documents are loaded.
 
@@ -155,7 +156,6 @@ pub fn tantivy_query(fields: &Fields, q: &SearchQuery) -> (Box<dyn Query>, bool)
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let words = schema::tokens(&q.text);
     let scored = !words.is_empty() && q.sort == SortOrder::Relevance;
-    let has_words = !words.is_empty();
     let mut seen = HashSet::new();
     for word in words.into_iter().filter(|w| seen.insert(w.clone())) {
         let term = |field| -> Box<dyn Query> {
@@ -189,14 +189,11 @@ pub fn tantivy_query(fields: &Fields, q: &SearchQuery) -> (Box<dyn Query>, bool)
     if let Some(intent) = q.intent {
         clauses.push(filter(code_term(fields.intent, intent as u64)));
     }
-    let mode = std::env::var("GEO_MODE").unwrap_or_default();
-    let use_ranges = match mode.as_str() {
-        "never" => false,
-        "notext" => clauses.is_empty(),
-        "nowords" => !has_words,
-        _ => true,
-    };
-    if let (true, Some((centre, radius))) = (use_ranges, q.near) {
+    // The bounding box as range queries on the fast fields pays only when nothing else
+    // narrows the candidates: scanning the latitude column costs more than checking the
+    // few text or category matches in the collector (measured: docs/PERFORMANCE.md).
+    let narrowed = !clauses.is_empty();
+    if let (false, Some((centre, radius))) = (narrowed, q.near) {
         let bbox = geo::bounding_box(centre, radius.min(MAX_RADIUS_KM));
         let range = |field, low: i64, high: i64| -> Box<dyn Query> {
             Box::new(RangeQuery::new(

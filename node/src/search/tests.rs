@@ -155,6 +155,12 @@ fn the_radius_is_a_great_circle_distance() {
     q.near = Some((LYON, 1_000.0));
     q.origin = Some(LYON);
     assert_eq!(found(&index, &q), vec![3, 2, 1]);
+    // Without text or category the box also goes to tantivy as range queries.
+    let mut q = query("");
+    q.near = Some((NANTES, 50.0));
+    assert_eq!(sorted(found(&index, &q)), vec![1, 2]);
+    q.category = Some(Category::SecondHand);
+    assert_eq!(sorted(found(&index, &q)), vec![1, 2]);
     let mut q = query("");
     q.origin = Some(REZE);
     q.sort = SortOrder::Nearest;
