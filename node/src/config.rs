@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -57,12 +58,27 @@ pub struct RawNetwork {
 pub struct RawHttp {
     /// Socket address to serve on.
     pub listen: String,
+    /// Mark session cookies `Secure`: the site is reached over TLS (directly or through a
+    /// reverse proxy).
+    pub secure_cookies: bool,
+    /// Take the client address for sign-in limits from the last `X-Forwarded-For` entry;
+    /// only behind a reverse proxy that sets it.
+    pub trust_forwarded_for: bool,
+    /// Sessions held in memory at most.
+    pub max_sessions: usize,
+    /// Hours after which an idle session is forgotten.
+    pub session_idle_hours: u64,
 }
 
 impl Default for RawHttp {
     fn default() -> Self {
+        let web = maillon_web_ui::WebConfig::default();
         RawHttp {
             listen: "127.0.0.1:8080".into(),
+            secure_cookies: web.secure_cookies,
+            trust_forwarded_for: web.trust_forwarded_for,
+            max_sessions: web.max_sessions,
+            session_idle_hours: web.session_idle.as_secs() / 3600,
         }
     }
 }
@@ -125,6 +141,47 @@ pub struct Config {
     pub cache_capacity_bytes: u64,
     /// Parking lot bounds.
     pub parking: ParkingLimits,
+    /// The website's settings from `[http]`.
+    pub site: SiteSettings,
+}
+
+/// The website settings an operator chooses (`[http]`); the rest of
+/// [`maillon_web_ui::WebConfig`] keeps its defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SiteSettings {
+    /// `Secure` cookies.
+    pub secure_cookies: bool,
+    /// Trust `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// Sessions held at most, at least 1.
+    pub max_sessions: usize,
+    /// Idle time after which a session is forgotten.
+    pub session_idle: Duration,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        let web = maillon_web_ui::WebConfig::default();
+        SiteSettings {
+            secure_cookies: web.secure_cookies,
+            trust_forwarded_for: web.trust_forwarded_for,
+            max_sessions: web.max_sessions,
+            session_idle: web.session_idle,
+        }
+    }
+}
+
+impl SiteSettings {
+    /// The web UI's configuration with these settings.
+    pub fn web_config(&self) -> maillon_web_ui::WebConfig {
+        maillon_web_ui::WebConfig {
+            secure_cookies: self.secure_cookies,
+            trust_forwarded_for: self.trust_forwarded_for,
+            max_sessions: self.max_sessions,
+            session_idle: self.session_idle,
+            ..maillon_web_ui::WebConfig::default()
+        }
+    }
 }
 
 /// Why a configuration is refused: each names the field and says what to do.
@@ -212,6 +269,18 @@ impl RawConfig {
                 ),
             )
         })?;
+        if !(1..=10_000_000).contains(&self.http.max_sessions) {
+            return Err(invalid(
+                "http.max_sessions",
+                "must be between 1 and 10000000",
+            ));
+        }
+        if !(1..=24 * 90).contains(&self.http.session_idle_hours) {
+            return Err(invalid(
+                "http.session_idle_hours",
+                "must be between 1 and 2160 (90 days)",
+            ));
+        }
         if !(1..=4096).contains(&self.store.cache_mib) {
             return Err(invalid("store.cache_mib", "must be between 1 and 4096"));
         }
@@ -235,6 +304,12 @@ impl RawConfig {
                 max_records: p.max_records,
                 max_bytes: p.max_mib << 20,
                 max_age_ms: p.max_age_secs * 1000,
+            },
+            site: SiteSettings {
+                secure_cookies: self.http.secure_cookies,
+                trust_forwarded_for: self.http.trust_forwarded_for,
+                max_sessions: self.http.max_sessions,
+                session_idle: Duration::from_secs(self.http.session_idle_hours * 3600),
             },
         })
     }
@@ -276,6 +351,22 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
         assert_eq!(config.http_listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.cache_capacity_bytes, 64 << 20);
         assert_eq!(config.parking, ParkingLimits::default());
+        assert_eq!(config.site, SiteSettings::default());
+        assert!(!config.site.web_config().secure_cookies);
+    }
+
+    #[test]
+    fn the_website_settings_are_read_from_the_http_section() {
+        let text = format!(
+            "{GOOD}\n[http]\nlisten = \"0.0.0.0:80\"\nsecure_cookies = true\n\
+             trust_forwarded_for = true\nmax_sessions = 1000\nsession_idle_hours = 2\n"
+        );
+        let config = load(&text).unwrap();
+        let web = config.site.web_config();
+        assert!(web.secure_cookies && web.trust_forwarded_for);
+        assert_eq!(web.max_sessions, 1000);
+        assert_eq!(web.session_idle, Duration::from_secs(7200));
+        assert_eq!(web.kdf, maillon_web_ui::keys::KdfParams::RECOMMENDED);
     }
 
     #[test]
@@ -300,6 +391,14 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
                 "store.cache_mib",
             ),
             (format!("{GOOD}\n[parking]\nmax_records = 0\n"), "parking"),
+            (
+                format!("{GOOD}\n[http]\nmax_sessions = 0\n"),
+                "http.max_sessions",
+            ),
+            (
+                format!("{GOOD}\n[http]\nsession_idle_hours = 0\n"),
+                "http.session_idle_hours",
+            ),
         ];
         for (text, field) in cases {
             match load(&text) {

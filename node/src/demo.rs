@@ -192,6 +192,7 @@ async fn start_node(
         http_listen: address,
         cache_capacity_bytes: 64 << 20,
         parking: ParkingLimits::default(),
+        site: Default::default(),
     };
     let settings = NetworkSettings {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],

@@ -28,12 +28,13 @@ pub fn run(config_file: &Path) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.http_listen))?;
         let network = network_settings(&config)?;
+        let site = config.site.web_config();
         let running = node::start(NodeOptions {
             config,
             http,
             network,
             clock: system_clock(),
-            web: maillon_web_ui::WebConfig::default(),
+            web: site,
         })
         .await?;
         println!("Nœud démarré : http://{}", running.http_address);

@@ -115,6 +115,7 @@ impl Cluster {
             http_listen: "127.0.0.1:0".parse()?,
             cache_capacity_bytes: 16 << 20,
             parking: ParkingLimits::default(),
+            site: Default::default(),
         })
     }
 

@@ -64,7 +64,7 @@ pub struct WebConfig {
     pub login_failures_per_login: usize,
     /// Failed sign-ins allowed per client address in 15 minutes.
     pub login_failures_per_address: usize,
-    /// Trust the first `X-Forwarded-For` address (behind a reverse proxy only).
+    /// Trust the last `X-Forwarded-For` address, the one a reverse proxy adds (behind one only).
     pub trust_forwarded_for: bool,
 }
 
@@ -95,6 +95,8 @@ pub struct WebState<B> {
     pub limiter: LoginLimiter,
     /// Thumbnails made from photos, bounded.
     pub thumbnails: ThumbnailCache,
+    /// Unseen-notification counts of the page header, briefly reused.
+    pub notice_counts: notifications::CountCache,
 }
 
 /// The shared state handle.
@@ -114,8 +116,9 @@ impl<B: Backend> WebState<B> {
                     .unwrap_or_else(|| user.login.clone()),
             );
             if let Ok(Some(account)) = self.backend.account(&user.login) {
-                page.notifications =
-                    notifications::unseen(&self.backend, &account, self.backend.now());
+                page.notifications = self.notice_counts.get_or_count(&account, || {
+                    notifications::unseen(&self.backend, &account, self.backend.now())
+                });
             }
         }
         page
@@ -132,6 +135,10 @@ pub fn router<B: Backend>(backend: B, config: WebConfig) -> Router {
             Duration::from_secs(15 * 60),
         ),
         thumbnails: ThumbnailCache::new(64 * 1024 * 1024),
+        notice_counts: notifications::CountCache::new(
+            config.max_sessions,
+            notifications::COUNT_FRESH_FOR,
+        ),
         backend,
         config,
     });

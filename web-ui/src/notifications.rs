@@ -2,6 +2,12 @@
 //! transactions, answers, messages, deadlines near, sponsorships received and new matches of
 //! saved searches. Nothing is stored but the time the member last looked.
 
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use maillon_protocol::{PublicKey, Timestamp};
 
 use crate::backend::{Account, Backend, SortOrder};
@@ -143,4 +149,131 @@ pub fn unseen<B: Backend>(backend: &B, account: &Account, now: Timestamp) -> usi
         .iter()
         .filter(|n| n.kind == NoticeKind::DeadlineNear || n.at > account.notifications_seen)
         .count()
+}
+
+/// How long a header count may be reused: the notifications page itself always counts anew.
+pub const COUNT_FRESH_FOR: Duration = Duration::from_secs(15);
+
+/// Unseen counts for the page header, per login, reused for [`COUNT_FRESH_FOR`] while the
+/// account's notification state (last look, saved searches) is unchanged. Counting runs
+/// saved searches through the index, which is too much for every page view.
+pub struct CountCache {
+    entries: Mutex<HashMap<String, CachedCount>>,
+    capacity: usize,
+    fresh_for: Duration,
+}
+
+struct CachedCount {
+    at: Instant,
+    state: u64,
+    count: usize,
+}
+
+impl CountCache {
+    /// At most `capacity` logins, each count reused for `fresh_for`.
+    pub fn new(capacity: usize, fresh_for: Duration) -> CountCache {
+        CountCache {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+            fresh_for,
+        }
+    }
+
+    /// The member's unseen count, reused if fresh, else computed by `count` (outside the
+    /// lock) and kept.
+    pub fn get_or_count(&self, account: &Account, count: impl FnOnce() -> usize) -> usize {
+        let state = notification_state(account);
+        let now = Instant::now();
+        if let Some(hit) = self.lock().get(&account.login) {
+            if hit.state == state && now.duration_since(hit.at) < self.fresh_for {
+                return hit.count;
+            }
+        }
+        let counted = count();
+        let mut entries = self.lock();
+        if entries.len() >= self.capacity {
+            let fresh_for = self.fresh_for;
+            entries.retain(|_, e| now.duration_since(e.at) < fresh_for);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            account.login.clone(),
+            CachedCount {
+                at: now,
+                state,
+                count: counted,
+            },
+        );
+        counted
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedCount>> {
+        // Plain counts: a panic elsewhere leaves nothing inconsistent.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A digest of what the member changes about their notifications.
+fn notification_state(account: &Account) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    account.notifications_seen.0.hash(&mut hasher);
+    for saved in &account.saved_searches {
+        saved.query.hash(&mut hasher);
+        saved.seen_until.0.hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn account(seen: u64) -> Account {
+        Account {
+            login: "marie".into(),
+            key: maillon_protocol::testkit::key("marie").public_key(),
+            sealed_key: crate::keys::seal(
+                &maillon_protocol::testkit::key("marie"),
+                "une phrase assez longue",
+                crate::keys::KdfParams::FOR_TESTS,
+            )
+            .unwrap(),
+            created: Timestamp(0),
+            notifications_seen: Timestamp(seen),
+            saved_searches: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_count_is_reused_until_stale_or_until_the_member_looks() {
+        let cache = CountCache::new(10, Duration::from_secs(60));
+        let runs = Cell::new(0);
+        let count = |n: usize| {
+            runs.set(runs.get() + 1);
+            n
+        };
+        assert_eq!(cache.get_or_count(&account(1), || count(3)), 3);
+        assert_eq!(cache.get_or_count(&account(1), || count(9)), 3);
+        assert_eq!(runs.get(), 1);
+        assert_eq!(cache.get_or_count(&account(2), || count(0)), 0, "looked");
+        assert_eq!(runs.get(), 2);
+
+        let stale = CountCache::new(10, Duration::ZERO);
+        assert_eq!(stale.get_or_count(&account(1), || count(4)), 4);
+        assert_eq!(stale.get_or_count(&account(1), || count(5)), 5);
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_capacity() {
+        let cache = CountCache::new(2, Duration::from_secs(60));
+        for login in ["a", "b", "c", "d"] {
+            let mut a = account(1);
+            a.login = login.into();
+            cache.get_or_count(&a, || 1);
+        }
+        assert!(cache.lock().len() <= 2);
+    }
 }

@@ -123,6 +123,7 @@ impl Fixture {
             http_listen: "127.0.0.1:0".parse()?,
             cache_capacity_bytes: 64 << 20,
             parking: ParkingLimits::default(),
+            site: Default::default(),
         })
     }
 

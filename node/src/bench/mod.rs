@@ -13,6 +13,7 @@
 //! - [`gossip`]: propagation delay over 20 nodes.
 //! - [`search`]: the listing search index at a million listings: build, size, query
 //!   latency (docs/PERFORMANCE.md, "Search (issue 4)").
+//! - [`web`]: the listing page under `wrk` and the weight of the main pages.
 
 pub mod fixture;
 pub mod gossip;
@@ -20,6 +21,7 @@ pub mod ingest;
 pub mod limits;
 pub mod search;
 pub mod sync;
+pub mod web;
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -44,6 +46,8 @@ pub enum Which {
     Gossip,
     /// The search index at a million listings: build rate, size, query latency.
     Search,
+    /// The listing page under `wrk` at 64 connections, and page weights (needs `wrk`).
+    Web,
     /// Every benchmark, one after the other.
     All,
 }
@@ -205,6 +209,9 @@ pub fn run(options: &BenchOptions) -> BenchResult<()> {
             let opts = options.clone();
             let found = tokio::task::spawn_blocking(move || search::run(&opts)).await??;
             rows.extend(section("search", found));
+        }
+        if all || options.which == Which::Web {
+            rows.extend(section("web", web::run(options).await?));
         }
         if all || options.which == Which::ColdSync {
             rows.extend(section("cold-sync", sync::cold(options).await?));

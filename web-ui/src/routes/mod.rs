@@ -2,11 +2,13 @@
 
 mod account;
 mod home;
+mod join;
 mod listing;
 mod notify;
 mod profile;
 mod publish;
 mod search;
+mod signin;
 mod sponsor;
 pub mod thumbnails;
 mod transactions;
@@ -21,10 +23,11 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use maillon_protocol::{Draft, Record, Timestamp};
 
-use crate::backend::{Backend, Submitted};
+use crate::backend::{Backend, BackendError, Submitted};
 use crate::error::AppError;
 use crate::session::{Lang, SignedIn, Visitor, LANG_COOKIE};
 use crate::Shared;
+use serde::Deserialize;
 
 /// Every page route.
 pub fn all<B: Backend>() -> Router<Shared<B>> {
@@ -33,13 +36,13 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         .route("/charte", get(home::charter::<B>))
         .route(
             "/inscription",
-            get(account::join_form::<B>).post(account::join::<B>),
+            get(join::join_form::<B>).post(join::join::<B>),
         )
         .route(
             "/connexion",
-            get(account::login_form::<B>).post(account::login::<B>),
+            get(signin::login_form::<B>).post(signin::login::<B>),
         )
-        .route("/deconnexion", post(account::logout::<B>))
+        .route("/deconnexion", post(signin::logout::<B>))
         .route("/compte", get(account::account::<B>))
         .route("/compte/phrase", post(account::change_passphrase::<B>))
         .route("/compte/kit", post(account::recovery_kit::<B>))
@@ -108,6 +111,29 @@ pub(crate) fn check_csrf(visitor: &Visitor, token: &str) -> Result<(), AppError>
     } else {
         Err(AppError::Csrf(visitor.lang))
     }
+}
+
+/// A form with only its CSRF token.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+impl CsrfOnly {
+    /// The submitted token.
+    pub fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Runs slow work (argon2id, image decoding) on the blocking pool, off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BackendError(format!("a background task failed: {e}")).into())
 }
 
 /// Signs a body as the member and submits it. A refusal comes back as a message for the form.

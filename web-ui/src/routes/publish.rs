@@ -9,10 +9,10 @@ use axum::Form;
 use maillon_protocol::kinds::{Category, Intent, Listing, ListingTombstone, MAX_PHOTOS};
 use maillon_protocol::{BlobHash, PublicKey, RecordId, Timestamp};
 
-use super::account::CsrfOnly;
 use super::search::{category_choices, Choice};
-use super::{check_csrf, render, require_user, sign_and_submit, V};
-use crate::backend::{Backend, BackendError};
+use super::CsrfOnly;
+use super::{blocking, check_csrf, render, require_user, sign_and_submit, V};
+use crate::backend::Backend;
 use crate::error::AppError;
 use crate::page::{self, Page};
 use crate::photos::{self, PhotoError, PhotoLimits};
@@ -305,14 +305,13 @@ async fn store_photos<B: Backend>(
 ) -> Result<Vec<BlobHash>, AppError> {
     // Check every photo first: nothing is stored if one is refused.
     let limits = PhotoLimits::default();
-    let processed = tokio::task::spawn_blocking(move || {
+    let processed = blocking(move || {
         uploads
             .iter()
             .map(|bytes| photos::process(bytes, &limits))
             .collect::<Vec<_>>()
     })
-    .await
-    .map_err(|error| BackendError(error.to_string()))?;
+    .await?;
     let mut good = Vec::new();
     for (index, result) in processed.into_iter().enumerate() {
         match result {

@@ -105,10 +105,7 @@ pub async fn thumbnail<B: Backend>(
     let Some((hash, bytes)) = original(&state, &hash).await? else {
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
-    let made =
-        tokio::task::spawn_blocking(move || photos::process(&bytes, &PhotoLimits::default()))
-            .await
-            .map_err(|e| crate::backend::BackendError(e.to_string()))?;
+    let made = super::blocking(move || photos::process(&bytes, &PhotoLimits::default())).await?;
     match made {
         Ok(photo) => {
             state.thumbnails.insert(hash, photo.thumbnail.clone());

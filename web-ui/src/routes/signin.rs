@@ -1,0 +1,173 @@
+//! Signing in (rate limited, key opened with the passphrase) and out.
+
+use askama::Template;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::join::sign_in_response;
+use super::{blocking, check_csrf, render, CsrfOnly, V};
+use crate::backend::{Backend, BackendError};
+use crate::error::AppError;
+use crate::keys::{self, KeyError};
+use crate::page::Page;
+use crate::session::SignedIn;
+use crate::{session_cookie, Shared};
+
+/// The sign-in form's fields.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginFields {
+    csrf: String,
+    login: String,
+    passphrase: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    p: Page,
+    login: String,
+    error: Option<String>,
+}
+
+/// `GET /connexion`.
+pub async fn login_form<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+) -> Result<Response, AppError> {
+    render(LoginPage {
+        p: state.page(&visitor),
+        login: String::new(),
+        error: None,
+    })
+}
+
+fn client_address(
+    headers: &HeaderMap,
+    connect: Option<&ConnectInfo<std::net::SocketAddr>>,
+    trust_forwarded: bool,
+) -> Option<String> {
+    if trust_forwarded {
+        if let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            // The last entry is the one our proxy added; earlier ones are the client's word.
+            .and_then(|v| v.rsplit(',').next())
+        {
+            return Some(first.trim().to_string());
+        }
+    }
+    connect.map(|c| c.0.ip().to_string())
+}
+
+/// `POST /connexion`: opens the member's key with their passphrase, rate limited.
+pub async fn login<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+    headers: HeaderMap,
+    connect: Option<axum::extract::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    Form(f): Form<LoginFields>,
+) -> Result<Response, AppError> {
+    check_csrf(&visitor, &f.csrf)?;
+    let l = visitor.lang;
+    let address = client_address(
+        &headers,
+        connect.as_ref().map(|c| &c.0),
+        state.config.trust_forwarded_for,
+    );
+    let login = f.login.trim().to_lowercase();
+    if !state.limiter.allowed(&login, address.as_deref()) {
+        return Err(AppError::TooManyAttempts(l));
+    }
+    let failed = |state: &Shared<B>| -> Result<Response, AppError> {
+        state.limiter.failed(&login, address.as_deref());
+        let page = render(LoginPage {
+            p: state.page(&visitor),
+            login: f.login.clone(),
+            error: Some(
+                l.pick(
+                    "Identifiant ou phrase de passe incorrect.",
+                    "Wrong login or passphrase.",
+                )
+                .into(),
+            ),
+        })?;
+        Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response())
+    };
+    let Some(account) = state.backend.account(&login)? else {
+        return failed(&state);
+    };
+    let passphrase = f.passphrase.clone();
+    let sealed = account.sealed_key.clone();
+    let key = account.key;
+    let opened = blocking(move || keys::open(&sealed, &passphrase, &key)).await?;
+    match opened {
+        Ok(secret) => {
+            state.limiter.succeeded(&login);
+            let user = SignedIn {
+                login: account.login.clone(),
+                key,
+                secret,
+            };
+            let to = if state.backend.member(&key).status.is_in_good_standing() {
+                "/"
+            } else {
+                "/candidature"
+            };
+            sign_in_response(&state, &visitor.session, user, to)
+        }
+        Err(KeyError::WrongPassphrase) => failed(&state),
+        Err(other) => Err(BackendError(other.to_string()).into()),
+    }
+}
+
+/// `POST /deconnexion`.
+pub async fn logout<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    check_csrf(&visitor, &f.csrf)?;
+    state.sessions.sign_out(&visitor.session);
+    let mut cookie = session_cookie(String::new(), state.config.secure_cookies);
+    cookie.make_removal();
+    Ok((
+        [(header::SET_COOKIE, cookie.to_string())],
+        Redirect::to("/"),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_client_address_is_the_proxys_entry_only_when_trusted() {
+        let socket = ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 9], 4000)));
+        let headers = forwarded("6.6.6.6, 203.0.113.7");
+        assert_eq!(
+            client_address(&headers, Some(&socket), true).as_deref(),
+            Some("203.0.113.7"),
+            "a client can write the first entries; the proxy appends the last"
+        );
+        assert_eq!(
+            client_address(&headers, Some(&socket), false).as_deref(),
+            Some("127.0.0.9")
+        );
+        assert_eq!(
+            client_address(&HeaderMap::new(), Some(&socket), true).as_deref(),
+            Some("127.0.0.9")
+        );
+        assert_eq!(client_address(&HeaderMap::new(), None, false), None);
+    }
+}
