@@ -109,6 +109,7 @@ impl<B: Backend> WebState<B> {
         let mut page = Page::for_visitor(visitor, &site.charter.name, &site.node_name);
         if let Some(user) = &visitor.user {
             let member = self.backend.member(&user.key);
+            page.is_member = member.status.is_in_good_standing();
             page.user_name = Some(
                 member
                     .profile

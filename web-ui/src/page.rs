@@ -17,6 +17,9 @@ pub struct Page {
     pub node_name: String,
     /// The signed-in member's display name.
     pub user_name: Option<String>,
+    /// Whether the signed-in visitor is in good standing (a candidate sees their
+    /// application instead of "Publish" and "My transactions").
+    pub is_member: bool,
     /// Unseen notifications.
     pub notifications: usize,
     /// The CSRF token for forms.
@@ -37,6 +40,7 @@ impl Page {
             site_name: "Maillon".into(),
             node_name: String::new(),
             user_name: None,
+            is_member: false,
             notifications: 0,
             csrf: String::new(),
             flash: None,
@@ -52,6 +56,7 @@ impl Page {
             site_name: site_name.to_string(),
             node_name: node_name.to_string(),
             user_name: None,
+            is_member: false,
             notifications: 0,
             csrf: visitor.csrf.clone(),
             flash: None,

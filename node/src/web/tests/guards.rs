@@ -193,8 +193,13 @@ async fn candidates_cannot_publish_and_members_cannot_edit_others_listings() {
         candidate.get("/publier").await.status,
         StatusCode::FORBIDDEN
     );
+    // The menu offers a candidate their application, not publishing.
+    let home = candidate.get("/").await;
+    assert!(home.body.contains("href=\"/candidature\">Ma candidature"));
+    assert!(!home.body.contains("href=\"/publier\""));
     let mut author = site.signed_in("founder-1").await;
     let form = author.get("/publier").await;
+    assert!(author.get("/").await.body.contains("href=\"/publier\""));
     let created = author
         .post_multipart(
             "/publier",
