@@ -13,6 +13,7 @@
 //! - [`validate`]: the rules a record must meet against the current state ([`StateView`]).
 //! - [`membership`]: who is a member, as a least fixpoint from the founders.
 //! - [`effects`]: the standing-dependent effects of records (publishing, nodes, bumps).
+//! - [`moderation`]: labels in force and their effects, complaint statuses, the public log.
 //! - [`trust`]: shortest sponsorship paths and independent paths between two members.
 //! - [`testkit`]: deterministic keys, charters and records for tests, vectors and tools.
 //! - [`state`]: [`RecordSet`], an in-memory record set that implements [`StateView`].
@@ -26,6 +27,7 @@ mod fields;
 pub mod ids;
 pub mod kinds;
 pub mod membership;
+pub mod moderation;
 pub mod record;
 pub mod signature;
 pub mod state;

@@ -368,3 +368,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn complaint_handling_labels_name_the_complaint_as_their_target() {
+    use maillon_protocol::kinds::{LabelAction, ModerationLabel};
+    let founder = testkit::key("founder");
+    let signer = signer();
+    let complaint = RecordId([7; 32]);
+    let label = |action, target: [u8; 32], complaint: Option<RecordId>| ModerationLabel {
+        action,
+        target,
+        reason: "Pris en charge.".into(),
+        correction: String::new(),
+        required_sponsors: None,
+        complaint,
+    };
+    let sign = |body: ModerationLabel| {
+        Record::sign(
+            &founder,
+            &signer.network,
+            Draft {
+                body: body.into(),
+                created: T0,
+                expires: None,
+            },
+        )
+    };
+    for action in [LabelAction::TakeUpComplaint, LabelAction::CloseComplaint] {
+        let good = sign(label(action, complaint.0, Some(complaint))).unwrap();
+        assert_eq!(good.header().refs, vec![complaint]);
+        assert_eq!(decode(&good.to_wire()).unwrap(), good);
+        for bad in [
+            label(action, [8; 32], Some(complaint)),
+            label(action, complaint.0, None),
+        ] {
+            assert!(
+                matches!(sign(bad), Err(DecodeError::Inconsistent(_))),
+                "{action:?}"
+            );
+        }
+    }
+}

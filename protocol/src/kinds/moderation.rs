@@ -192,17 +192,34 @@ pub enum LabelAction {
     RequireSponsors = 4,
     /// Expel a member, for good (target: member key).
     ExpelMember = 5,
+    /// Take up a complaint: a moderator is handling it (target and `complaint`: the
+    /// complaint's id). No effect but the complaint's status.
+    TakeUpComplaint = 6,
+    /// Close a complaint, with the outcome in the reason (target and `complaint`: the
+    /// complaint's id). No effect but the complaint's status.
+    CloseComplaint = 7,
 }
 
 impl LabelAction {
-    const ALL: [LabelAction; 6] = [
+    /// Every action, in code order.
+    pub const ALL: [LabelAction; 8] = [
         LabelAction::HideListing,
         LabelAction::CorrectListing,
         LabelAction::CancelTransaction,
         LabelAction::WarnMember,
         LabelAction::RequireSponsors,
         LabelAction::ExpelMember,
+        LabelAction::TakeUpComplaint,
+        LabelAction::CloseComplaint,
     ];
+
+    /// Whether the action only records how a complaint is handled.
+    pub fn handles_complaint(self) -> bool {
+        matches!(
+            self,
+            LabelAction::TakeUpComplaint | LabelAction::CloseComplaint
+        )
+    }
 
     /// Whether the target is a record id (listing or transaction) rather than a key.
     pub fn targets_record(self) -> bool {
@@ -244,12 +261,17 @@ impl BodyFields for ModerationLabel {
 
     fn from_value(value: &Value) -> Result<Self, DecodeError> {
         let mut f = Fields::new(value, 6, "moderation_label")?;
-        let action = LabelAction::ALL[f.uint_in("action", 0, 5)? as usize];
+        let action = LabelAction::ALL[f.uint_in("action", 0, 7)? as usize];
         let target = f.bytes32("target")?;
         let reason = f.text("reason", 1, 1000)?;
         let correction = f.text("correction", 0, 2000)?;
         let required_sponsors = f.opt_uint("required_sponsors")?;
         let complaint = f.opt_record_id("complaint")?;
+        if action.handles_complaint() && complaint.map(|c| c.0) != Some(target) {
+            return Err(DecodeError::Inconsistent(
+                "taking up or closing a complaint names the complaint as target and complaint",
+            ));
+        }
         if (action == LabelAction::CorrectListing) == correction.is_empty() {
             return Err(DecodeError::Inconsistent(
                 "a correction note goes with, and only with, a correction",
