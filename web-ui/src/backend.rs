@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use maillon_protocol::kinds::{Category, Charter, Intent, Listing, Outcome, Position, Profile};
 use maillon_protocol::membership::Status;
+use maillon_protocol::moderation::Moderation;
 use maillon_protocol::trust::TrustReport;
 use maillon_protocol::{BlobHash, NetworkId, PublicKey, Record, RecordId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -316,8 +317,14 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn transactions_of(&self, member: &PublicKey) -> Vec<TransactionView>;
     /// One transaction.
     fn transaction(&self, id: &RecordId) -> Option<TransactionView>;
-    /// A member's responsiveness and reviews.
+    /// A member's responsiveness and reviews (cancelled transactions left out).
     fn reputation(&self, member: &PublicKey) -> Reputation;
+    /// The network's moderation: labels in force and their effects, complaint statuses,
+    /// the public log, who moderates.
+    fn moderation(&self) -> Arc<Moderation>;
+    /// Listing authors who let transactions go unanswered past the deadline at least `min`
+    /// times among those opened since `since` (cancelled ones left out), most misses first.
+    fn missed_answers(&self, since: Timestamp, min: u32) -> Vec<(PublicKey, u32)>;
     /// A blob, fetched from peers if this node lacks it.
     fn blob(
         &self,

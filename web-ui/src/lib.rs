@@ -110,6 +110,10 @@ impl<B: Backend> WebState<B> {
         if let Some(user) = &visitor.user {
             let member = self.backend.member(&user.key);
             page.is_member = member.status.is_in_good_standing();
+            page.is_moderator = self
+                .backend
+                .moderation()
+                .is_moderator_at(&user.key, self.backend.now());
             page.user_name = Some(
                 member
                     .profile

@@ -28,6 +28,15 @@ pub enum NoticeKind {
     DeadlineNear,
     /// Someone sponsored the member.
     Sponsored,
+    /// A member the viewer sponsored was expelled: the viewer gets a strike and a lower
+    /// sponsoring quota.
+    SponseeExpelled,
+    /// A sponsor of the viewer was expelled: the viewer may need new sponsors.
+    SponsorExpelled,
+    /// A moderator warned the viewer (the reason is `about`).
+    Warned,
+    /// A moderator acted on one of the viewer's complaints (`about` says how).
+    ComplaintUpdate,
     /// New listings match a saved search.
     SavedSearch {
         /// The saved search's label.
@@ -109,6 +118,7 @@ pub fn collect<B: Backend>(backend: &B, account: &Account, now: Timestamp) -> Ve
             link: "/candidature".into(),
         });
     }
+    moderation_notices(backend, &me, &mut notices);
     for saved in &account.saved_searches {
         let Some(mut query) = crate::routes::search_query_from(backend, &saved.query, Some(&me))
         else {
@@ -140,6 +150,79 @@ pub fn collect<B: Backend>(backend: &B, account: &Account, now: Timestamp) -> Ve
     }
     notices.sort_by_key(|n| std::cmp::Reverse(n.at));
     notices
+}
+
+/// What moderation did that concerns the member: expulsions of their sponsees (strikes) and
+/// sponsors (probation), warnings, and actions on their complaints.
+fn moderation_notices<B: Backend>(backend: &B, me: &PublicKey, notices: &mut Vec<Notice>) {
+    use maillon_protocol::kinds::LabelAction;
+    let moderation = backend.moderation();
+    let mine = backend.member(me);
+    let my_keys = [*me, mine.identity];
+    let my_complaints: std::collections::HashSet<_> = moderation
+        .complaints()
+        .filter(|(_, (_, author, _))| my_keys.contains(author))
+        .map(|(id, _)| *id)
+        .collect();
+    for entry in moderation.log().iter().filter(|e| e.retracted.is_none()) {
+        let target = PublicKey(entry.body.target);
+        let notice =
+            |kind: NoticeKind, who: Option<PublicKey>, about: String, link: String| Notice {
+                kind,
+                at: entry.at,
+                who,
+                about,
+                link,
+            };
+        if entry
+            .body
+            .complaint
+            .is_some_and(|c| my_complaints.contains(&c))
+        {
+            notices.push(notice(
+                NoticeKind::ComplaintUpdate,
+                None,
+                entry.body.reason.clone(),
+                "/signalements".into(),
+            ));
+        }
+        match entry.body.action {
+            LabelAction::WarnMember if my_keys.contains(&target) => notices.push(notice(
+                NoticeKind::Warned,
+                None,
+                entry.body.reason.clone(),
+                "/moderation/journal".into(),
+            )),
+            LabelAction::ExpelMember => {
+                let expelled = backend.member(&target);
+                if expelled
+                    .sponsorships
+                    .iter()
+                    .any(|s| my_keys.contains(&s.sponsor))
+                {
+                    notices.push(notice(
+                        NoticeKind::SponseeExpelled,
+                        Some(target),
+                        entry.body.reason.clone(),
+                        format!("/membre/{}", target.to_hex()),
+                    ));
+                }
+                if mine
+                    .sponsorships
+                    .iter()
+                    .any(|s| s.sponsor == target || s.sponsor == expelled.identity)
+                {
+                    notices.push(notice(
+                        NoticeKind::SponsorExpelled,
+                        Some(target),
+                        entry.body.reason.clone(),
+                        "/candidature".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// How many notifications the member has not seen: those newer than their last look, and

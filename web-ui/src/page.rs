@@ -20,6 +20,8 @@ pub struct Page {
     /// Whether the signed-in visitor is in good standing (a candidate sees their
     /// application instead of "Publish" and "My transactions").
     pub is_member: bool,
+    /// Whether the signed-in visitor is a moderator now.
+    pub is_moderator: bool,
     /// Unseen notifications.
     pub notifications: usize,
     /// The CSRF token for forms.
@@ -41,6 +43,7 @@ impl Page {
             node_name: String::new(),
             user_name: None,
             is_member: false,
+            is_moderator: false,
             notifications: 0,
             csrf: String::new(),
             flash: None,
@@ -57,6 +60,7 @@ impl Page {
             node_name: node_name.to_string(),
             user_name: None,
             is_member: false,
+            is_moderator: false,
             notifications: 0,
             csrf: visitor.csrf.clone(),
             flash: None,

@@ -1,23 +1,73 @@
-//! Feeds the social index: a full load from the store at start, then every stored record
-//! from the engine's events; a lagging subscriber reloads everything rather than miss one.
+//! Feeds the web's in-memory indexes (social, moderation): a full load from the store at
+//! start, then every stored record from the engine's events; a lagging subscriber reloads
+//! everything rather than miss one.
 
 use std::sync::{Arc, RwLock};
 
-use maillon_protocol::Record;
+use maillon_protocol::{Kind, Record};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::social::{SocialIndex, KINDS};
+use super::moderation::ModerationIndex;
+use super::social::SocialIndex;
 use crate::engine::Engine;
 use crate::store::{Store, StoreError};
 
-/// Loads every record the social index reads, oldest first.
-pub fn load(engine: &Engine) -> Result<SocialIndex, StoreError> {
+/// An index kept in memory from the records.
+pub trait FedIndex: Send + Sync + Sized + 'static {
+    /// A name for logs.
+    const NAME: &'static str;
+    /// The kinds loaded from the store at start (every stored record is offered later).
+    fn kinds() -> &'static [Kind];
+    /// An index of these records, oldest first.
+    fn build(engine: &Engine, records: Vec<Record>) -> Self;
+    /// Takes in one stored record.
+    fn take(&mut self, record: &Record);
+}
+
+impl FedIndex for SocialIndex {
+    const NAME: &'static str = "social index";
+
+    fn kinds() -> &'static [Kind] {
+        super::social::KINDS
+    }
+
+    fn build(engine: &Engine, records: Vec<Record>) -> Self {
+        let mut index = SocialIndex::new(engine.charter().answer_deadline_ms);
+        for record in &records {
+            index.apply(record);
+        }
+        index
+    }
+
+    fn take(&mut self, record: &Record) {
+        self.apply(record);
+    }
+}
+
+impl FedIndex for ModerationIndex {
+    const NAME: &'static str = "moderation index";
+
+    fn kinds() -> &'static [Kind] {
+        super::moderation::KINDS
+    }
+
+    fn build(engine: &Engine, records: Vec<Record>) -> Self {
+        ModerationIndex::new(engine.charter().clone(), records)
+    }
+
+    fn take(&mut self, record: &Record) {
+        self.apply(record);
+    }
+}
+
+/// Loads every record the index reads, oldest first.
+pub fn load<I: FedIndex>(engine: &Engine) -> Result<I, StoreError> {
     let store = engine.store();
     let network = engine.network();
     let mut records = Vec::new();
-    for kind in KINDS {
+    for kind in I::kinds() {
         for id in store.by_kind(*kind, usize::MAX)? {
             let Some(wire) = store.get(&id)? else {
                 continue;
@@ -29,18 +79,14 @@ pub fn load(engine: &Engine) -> Result<SocialIndex, StoreError> {
         }
     }
     records.sort_by_key(|r| (r.header().created, r.id()));
-    let mut index = SocialIndex::new(engine.charter().answer_deadline_ms);
-    for record in &records {
-        index.apply(record);
-    }
-    Ok(index)
+    Ok(I::build(engine, records))
 }
 
 /// Keeps `index` fed until `shutdown` turns true. Subscribe (`Engine::subscribe`) before
 /// [`load`], so that nothing stored in between is missed.
-pub fn spawn(
+pub fn spawn<I: FedIndex>(
     engine: Engine,
-    index: Arc<RwLock<SocialIndex>>,
+    index: Arc<RwLock<I>>,
     mut events: tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -51,12 +97,12 @@ pub fn spawn(
                     if *shutdown.borrow() { return; }
                 }
                 event = events.recv() => match event {
-                    Ok(event) => index.write().unwrap_or_else(|e| e.into_inner()).apply(&event.record),
+                    Ok(event) => index.write().unwrap_or_else(|e| e.into_inner()).take(&event.record),
                     Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "the social index lagged; reloading it from the store");
-                        match load(&engine) {
+                        tracing::warn!(missed, index = I::NAME, "lagged; reloading it from the store");
+                        match load::<I>(&engine) {
                             Ok(fresh) => *index.write().unwrap_or_else(|e| e.into_inner()) = fresh,
-                            Err(error) => tracing::error!(%error, "reloading the social index failed"),
+                            Err(error) => tracing::error!(%error, index = I::NAME, "reloading failed"),
                         }
                     }
                     Err(RecvError::Closed) => return,

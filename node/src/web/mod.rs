@@ -4,10 +4,12 @@
 //!
 //! - [`social`]: profiles, codes, listings, transactions, kept in memory from the records.
 //! - [`accounts`]: members' sealed keys, one file per account.
-//! - [`feeder`]: keeps the social index fed from the engine's stored events.
+//! - [`moderation`]: complaints, appointments, labels, and what they add up to.
+//! - [`feeder`]: keeps the social and moderation indexes fed from the engine's stored events.
 
 pub mod accounts;
 pub mod feeder;
+pub mod moderation;
 pub mod social;
 #[cfg(test)]
 mod tests;
@@ -30,6 +32,8 @@ use crate::network::Client;
 use crate::search::{AuthorFilter, SearchIndex, SortOrder};
 
 use accounts::AccountFiles;
+use maillon_protocol::moderation::Moderation;
+use moderation::ModerationIndex;
 use social::SocialIndex;
 
 /// Keys visited at most when listing members within a trust distance.
@@ -42,35 +46,23 @@ pub struct NodeBackend {
     network: Option<Client>,
     blobs: BlobStore,
     social: Arc<RwLock<SocialIndex>>,
+    moderation: Arc<RwLock<ModerationIndex>>,
     accounts: Arc<AccountFiles>,
     search: Arc<SearchIndex>,
     node_position: Option<Position>,
 }
 
 impl NodeBackend {
-    /// A backend over a running engine.
-    pub fn new(
-        engine: Engine,
-        network: Option<Client>,
-        blobs: BlobStore,
-        social: Arc<RwLock<SocialIndex>>,
-        accounts: Arc<AccountFiles>,
-        search: Arc<SearchIndex>,
-        node_position: Option<Position>,
-    ) -> NodeBackend {
-        NodeBackend {
-            engine,
-            network,
-            blobs,
-            social,
-            accounts,
-            search,
-            node_position,
-        }
-    }
-
     fn social(&self) -> std::sync::RwLockReadGuard<'_, SocialIndex> {
         self.social.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The moderation state as of now.
+    fn moderation(&self) -> Arc<Moderation> {
+        self.moderation
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .current()
     }
 }
 
@@ -99,15 +91,22 @@ pub fn start(
         SearchIndex::open(&data_dir.join("search"), 20 * 1024 * 1024).map_err(|e| web_error(&e))?;
     let writer = search.writer().map_err(|e| web_error(&e))?;
     let events = engine.subscribe();
+    let moderation_events = engine.subscribe();
     let social = Arc::new(RwLock::new(
-        feeder::load(engine).map_err(|e| web_error(&e))?,
+        feeder::load::<SocialIndex>(engine).map_err(|e| web_error(&e))?,
     ));
-    let mut tasks = vec![feeder::spawn(
-        engine.clone(),
-        social.clone(),
-        events,
-        shutdown.clone(),
-    )];
+    let moderation = Arc::new(RwLock::new(
+        feeder::load::<ModerationIndex>(engine).map_err(|e| web_error(&e))?,
+    ));
+    let mut tasks = vec![
+        feeder::spawn(engine.clone(), social.clone(), events, shutdown.clone()),
+        feeder::spawn(
+            engine.clone(),
+            moderation.clone(),
+            moderation_events,
+            shutdown.clone(),
+        ),
+    ];
     let search_feeder = crate::search::spawn_feeder(engine.clone(), writer, shutdown);
     tasks.push(tokio::spawn(async move {
         match search_feeder.await {
@@ -126,15 +125,16 @@ pub fn start(
                 .ok()
         })
         .map(|place| place.position);
-    let backend = NodeBackend::new(
-        engine.clone(),
+    let backend = NodeBackend {
+        engine: engine.clone(),
         network,
         blobs,
         social,
-        Arc::new(accounts),
-        Arc::new(search),
+        moderation,
+        accounts: Arc::new(accounts),
+        search: Arc::new(search),
         node_position,
-    );
+    };
     Ok(Site {
         router: maillon_web_ui::router(backend, config),
         tasks,
@@ -191,6 +191,10 @@ impl Backend for NodeBackend {
         };
         // Read your own writes: the page the member lands on must show the record.
         self.social
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .apply(&record);
+        self.moderation
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .apply(&record);
@@ -297,13 +301,14 @@ impl Backend for NodeBackend {
         };
         let found = self.search.search(&asked).map_err(backend_error)?;
         let social = self.social();
+        let moderation = self.moderation();
         let hits = found
             .hits
             .into_iter()
             .filter_map(|hit| {
                 social
                     .listing(&hit.series)
-                    .filter(|v| !v.withdrawn)
+                    .filter(|v| !v.withdrawn && moderation.hidden_by(&v.series).is_none())
                     .map(|v| (v.clone(), hit.distance_km))
             })
             .collect();
@@ -330,12 +335,26 @@ impl Backend for NodeBackend {
     }
 
     fn reputation(&self, member: &PublicKey) -> Reputation {
-        let (due, answered_in_time, reviews) = self.social().reputation(member, self.now());
+        let moderation = self.moderation();
+        let (due, answered_in_time, reviews) = self
+            .social()
+            .reputation(member, self.now(), |t| moderation.cancelled_by(t).is_some());
         Reputation {
             due,
             answered_in_time,
             reviews,
         }
+    }
+
+    fn moderation(&self) -> Arc<Moderation> {
+        NodeBackend::moderation(self)
+    }
+
+    fn missed_answers(&self, since: Timestamp, min: u32) -> Vec<(PublicKey, u32)> {
+        let moderation = self.moderation();
+        self.social().missed_answers(since, self.now(), min, |t| {
+            moderation.cancelled_by(t).is_some()
+        })
     }
 
     async fn blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BackendError> {

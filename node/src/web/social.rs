@@ -257,10 +257,18 @@ impl SocialIndex {
     }
 
     /// Responsiveness and reviews of a member at `now`.
-    pub fn reputation(&self, member: &PublicKey, now: Timestamp) -> (u32, u32, Vec<Review>) {
+    pub fn reputation(
+        &self,
+        member: &PublicKey,
+        now: Timestamp,
+        cancelled: impl Fn(&RecordId) -> bool,
+    ) -> (u32, u32, Vec<Review>) {
         let (mut due, mut in_time) = (0, 0);
         let mut reviews = Vec::new();
         for t in self.transactions_of(member) {
+            if cancelled(&t.id) {
+                continue;
+            }
             if &t.author == member {
                 let answered_in_time = t.answered_at.is_some_and(|a| a <= t.deadline);
                 if answered_in_time || t.deadline <= now {
@@ -283,6 +291,30 @@ impl SocialIndex {
         }
         reviews.sort_by_key(|r| std::cmp::Reverse(r.at));
         (due, in_time, reviews)
+    }
+
+    /// Listing authors with at least `min` transactions opened since `since`, due by `now`
+    /// and not answered in time (cancelled ones left out), most misses first.
+    pub fn missed_answers(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+        min: u32,
+        cancelled: impl Fn(&RecordId) -> bool,
+    ) -> Vec<(PublicKey, u32)> {
+        let mut misses: HashMap<PublicKey, u32> = HashMap::new();
+        for t in self.transactions.values() {
+            let missed = t.opened_at >= since
+                && t.deadline <= now
+                && t.answered_at.is_none_or(|a| a > t.deadline);
+            if missed && !cancelled(&t.id) {
+                *misses.entry(t.author).or_default() += 1;
+            }
+        }
+        let mut list: Vec<(PublicKey, u32)> =
+            misses.into_iter().filter(|(_, n)| *n >= min).collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        list
     }
 
     /// How many listing series are known.

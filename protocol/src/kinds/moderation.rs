@@ -35,7 +35,8 @@ pub enum ComplaintReason {
 }
 
 impl ComplaintReason {
-    const ALL: [ComplaintReason; 5] = [
+    /// Every reason, in code order.
+    pub const ALL: [ComplaintReason; 5] = [
         ComplaintReason::Scam,
         ComplaintReason::NoAnswer,
         ComplaintReason::Inappropriate,

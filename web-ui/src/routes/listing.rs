@@ -54,6 +54,9 @@ struct ListingPage {
     error: Option<String>,
     message: String,
     answer_days: u64,
+    hidden_reason: Option<String>,
+    corrections: Vec<(String, String)>,
+    report_link: Option<String>,
 }
 
 fn listing_page<B: Backend>(
@@ -87,6 +90,26 @@ fn listing_page<B: Backend>(
             "This listing was withdrawn.",
         )),
         _ => None,
+    };
+    let moderation = state.backend.moderation();
+    let hidden_reason = moderation
+        .hidden_by(&view.series)
+        .and_then(|label| moderation.log_entry(&label))
+        .map(|e| e.body.reason.clone());
+    let corrections = moderation
+        .corrections(&view.series)
+        .iter()
+        .map(|c| (page::date(c.at, l), c.note.clone()))
+        .collect();
+    let report_link = (viewer.is_some() && !is_author)
+        .then(|| format!("/signaler?annonce={}", view.series.to_hex()));
+    let why_not = if hidden_reason.is_some() && !is_author {
+        Some(l.pick(
+            "Cette annonce a été masquée par la modération.",
+            "This listing was hidden by the moderators.",
+        ))
+    } else {
+        why_not
     };
     let failed = error.is_some();
     let html = render(ListingPage {
@@ -130,6 +153,9 @@ fn listing_page<B: Backend>(
             .charter
             .answer_deadline_ms
             .div_ceil(24 * 3600 * 1000),
+        hidden_reason,
+        corrections,
+        report_link,
     })?;
     let status = if failed {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -151,7 +177,16 @@ pub async fn listing<B: Backend>(
         .backend
         .listing(&series)
         .ok_or(AppError::NotFound(l))?;
-    if view.withdrawn && visitor.user.as_ref().map(|u| u.key) != Some(view.author) {
+    let viewer = visitor.user.as_ref().map(|u| u.key);
+    let is_author = viewer == Some(view.author);
+    if view.withdrawn && !is_author {
+        return Err(AppError::NotFound(l));
+    }
+    // A hidden listing is shown only to its author and to moderators.
+    let moderation = state.backend.moderation();
+    let may_see_hidden =
+        is_author || viewer.is_some_and(|k| moderation.is_moderator_at(&k, state.backend.now()));
+    if moderation.hidden_by(&view.series).is_some() && !may_see_hidden {
         return Err(AppError::NotFound(l));
     }
     listing_page(&state, &visitor, &view, None, String::new())
@@ -180,6 +215,9 @@ pub async fn open_transaction<B: Backend>(
         .backend
         .listing(&series)
         .ok_or(AppError::NotFound(l))?;
+    if state.backend.moderation().hidden_by(&series).is_some() {
+        return Err(AppError::NotFound(l));
+    }
     if view.author == user.key {
         return Err(AppError::Forbidden(
             l,

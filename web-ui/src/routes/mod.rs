@@ -1,9 +1,11 @@
 //! Every route of the site, one file per part of the member's journey.
 
 mod account;
+mod complaints;
 mod home;
 mod join;
 mod listing;
+mod moderation;
 mod notify;
 mod profile;
 mod publish;
@@ -78,6 +80,18 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         )
         .route("/transaction/{id}/cloturer", post(transactions::close::<B>))
         .route("/membre/{key}", get(profile::profile::<B>))
+        .route(
+            "/signaler",
+            get(complaints::form::<B>).post(complaints::file::<B>),
+        )
+        .route("/signalements", get(complaints::mine::<B>))
+        .route("/moderation", get(moderation::queue::<B>))
+        .route(
+            "/moderation/signalement/{id}",
+            get(moderation::case::<B>).post(moderation::act::<B>),
+        )
+        .route("/moderation/journal", get(moderation::log::<B>))
+        .route("/moderation/annuler", post(moderation::retract::<B>))
         .route("/photo/{hash}", get(thumbnails::photo::<B>))
         .route("/photo/{hash}/mini", get(thumbnails::thumbnail::<B>))
 }

@@ -57,6 +57,22 @@ fn describe(kind: &NoticeKind, who: &str, about: &str, l: Lang) -> String {
             format!("{who} vous a parrainé."),
             format!("{who} sponsored you."),
         ),
+        NoticeKind::SponseeExpelled => l.pick_string(
+            format!("{who}, que vous avez parrainé(e), a été exclu(e) du réseau ({about}). Vous recevez un avertissement de parrain et pourrez parrainer moins de personnes."),
+            format!("{who}, whom you sponsored, was expelled from the network ({about}). You get a sponsor strike and may sponsor fewer people."),
+        ),
+        NoticeKind::SponsorExpelled => l.pick_string(
+            format!("Votre parrain {who} a été exclu du réseau. Si vous n'avez plus assez de parrains, vous êtes en période probatoire : demandez de nouveaux parrainages."),
+            format!("Your sponsor {who} was expelled from the network. If you lack sponsors now, you are on probation: ask for new sponsorships."),
+        ),
+        NoticeKind::Warned => l.pick_string(
+            format!("La modération vous a adressé un avertissement : {about}"),
+            format!("The moderators warned you: {about}"),
+        ),
+        NoticeKind::ComplaintUpdate => l.pick_string(
+            format!("Votre signalement a avancé : {about}"),
+            format!("Your report moved on: {about}"),
+        ),
         NoticeKind::SavedSearch { label, count } => l.pick_string(
             format!("{count} nouvelle(s) annonce(s) pour votre recherche « {label} »."),
             format!("{count} new listing(s) for your search \"{label}\"."),

@@ -152,6 +152,8 @@ struct ProfilePage {
     sponsees: Vec<Named>,
     recent: Vec<Card>,
     strikes: u32,
+    warnings: Vec<(String, String)>,
+    report_link: Option<String>,
 }
 
 /// `/membre/{key}`.
@@ -182,7 +184,25 @@ pub async fn profile<B: Backend>(
         });
     let viewer = visitor.user.as_ref().map(|u| u.key);
     let reputation = state.backend.reputation(&key);
-    let listings = state.backend.listings_by(&key);
+    let moderation = state.backend.moderation();
+    let may_see_hidden = viewer == Some(key)
+        || viewer.is_some_and(|k| moderation.is_moderator_at(&k, state.backend.now()));
+    let listings: Vec<_> = state
+        .backend
+        .listings_by(&key)
+        .into_iter()
+        .filter(|v| may_see_hidden || moderation.hidden_by(&v.series).is_none())
+        .collect();
+    let warnings = [key, member.identity]
+        .iter()
+        .flat_map(|k| moderation.warnings(k).to_vec())
+        .collect::<std::collections::BTreeSet<_>>()
+        .iter()
+        .filter_map(|label| moderation.log_entry(label))
+        .map(|e| (page::date(e.at, l), e.body.reason.clone()))
+        .collect();
+    let report_link = (viewer.is_some() && viewer != Some(key))
+        .then(|| format!("/signaler?membre={}", key.to_hex()));
     render(ProfilePage {
         p: state.page(&visitor),
         name: profile.display_name,
@@ -206,5 +226,7 @@ pub async fn profile<B: Backend>(
             .map(|v| card(&state.backend, v, None, l))
             .collect(),
         strikes: member.strikes,
+        warnings,
+        report_link,
     })
 }

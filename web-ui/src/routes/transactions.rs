@@ -157,6 +157,41 @@ struct ShowPage {
     can_write: bool,
     can_close: bool,
     error: Option<String>,
+    cancelled: Option<String>,
+    report_link: String,
+}
+
+/// The reason a moderator gave for cancelling the transaction, if one did.
+fn cancelled_reason<B: Backend>(
+    backend: &B,
+    transaction: &maillon_protocol::RecordId,
+) -> Option<String> {
+    let moderation = backend.moderation();
+    let label = moderation.cancelled_by(transaction)?;
+    Some(
+        moderation
+            .log_entry(&label)
+            .map(|e| e.body.reason.clone())
+            .unwrap_or_default(),
+    )
+}
+
+/// Refuses to write in a transaction a moderator cancelled.
+fn refuse_if_cancelled<B: Backend>(
+    backend: &B,
+    t: &TransactionView,
+    l: crate::session::Lang,
+) -> Result<(), AppError> {
+    match cancelled_reason(backend, &t.id) {
+        Some(_) => Err(AppError::Forbidden(
+            l,
+            l.pick(
+                "Cette transaction a été annulée par la modération.",
+                "This transaction was cancelled by the moderators.",
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn show_page<B: Backend>(
@@ -179,7 +214,8 @@ fn show_page<B: Backend>(
             names[1].name.clone()
         }
     };
-    let closed_by_me = t.closes.iter().any(|c| c.by == me);
+    let cancelled = cancelled_reason(&state.backend, &t.id);
+    let closed_by_me = t.closes.iter().any(|c| c.by == me) || cancelled.is_some();
     let failed = error.is_some();
     let html = render(ShowPage {
         p: state.page(visitor),
@@ -214,6 +250,8 @@ fn show_page<B: Backend>(
         can_write: !closed_by_me,
         can_close: !closed_by_me,
         error,
+        cancelled,
+        report_link: format!("/signaler?transaction={}", t.id.to_hex()),
     })?;
     let status = if failed {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -275,6 +313,7 @@ pub async fn message<B: Backend>(
     check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let t = own_transaction(&state, &visitor, &id)?;
+    refuse_if_cancelled(&state.backend, &t, visitor.lang)?;
     let user = require_user(&visitor)?.clone();
     let text = f.message.trim().to_string();
     if text.is_empty() || text.len() > 2000 {
@@ -330,6 +369,7 @@ pub async fn close<B: Backend>(
     check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let t = own_transaction(&state, &visitor, &id)?;
+    refuse_if_cancelled(&state.backend, &t, visitor.lang)?;
     let user = require_user(&visitor)?.clone();
     let outcome = match f.outcome.as_str() {
         "conclue" => Some(Outcome::Completed),

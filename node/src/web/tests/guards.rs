@@ -34,6 +34,8 @@ async fn every_page_renders_in_french_and_english() {
         "/notifications",
         "/publier",
         "/candidature",
+        "/signalements",
+        "/moderation/journal",
     ] {
         assert_eq!(member.get(uri).await.status, StatusCode::OK, "{uri}");
     }
@@ -53,6 +55,10 @@ async fn pages_for_members_send_visitors_to_sign_in() {
         "/notifications",
         "/publier",
         "/candidature",
+        "/signalements",
+        "/signaler",
+        "/moderation",
+        "/moderation/journal",
     ] {
         let page = visitor.get(uri).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{uri}");

@@ -3,9 +3,11 @@
 //!
 //! - [`journey`]: joining, sponsoring, publishing, transactions, notifications.
 //! - [`guards`]: bad input, XSS, CSRF, access control, rate limiting, languages.
+//! - [`moderation`]: complaints, moderators' actions and their effects, the public log.
 
 mod guards;
 mod journey;
+mod moderation;
 
 use std::sync::{Arc, OnceLock};
 
@@ -46,7 +48,7 @@ pub(super) fn secret(label: &str) -> SecretKey {
 
 /// A site over a loaded engine, with accounts for the labels given.
 pub(super) struct Site {
-    _engine: Engine,
+    engine: Engine,
     router: Router,
     pub dir: tempfile::TempDir,
     _shutdown: tokio::sync::watch::Sender<bool>,
@@ -101,7 +103,7 @@ impl Site {
         };
         let site = super::start(&engine, None, blobs, dir.path(), config, signal).expect("site");
         Site {
-            _engine: engine,
+            engine,
             router: site.router,
             dir,
             _shutdown: shutdown,
@@ -139,6 +141,21 @@ impl Site {
             answer.body
         );
         browser
+    }
+
+    /// Stores a record signed outside the site (a council's appointment, say) and waits
+    /// until the web's indexes have it.
+    pub async fn submit(&self, record: &Record) {
+        self.engine
+            .submit_wire(&record.to_wire(), Origin::Local)
+            .await
+            .expect("the record is accepted");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    /// The engine's clock.
+    pub fn now(&self) -> Timestamp {
+        self.engine.now()
     }
 
     /// Waits until the search index shows `text` (its feeder commits in batches).

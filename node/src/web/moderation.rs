@@ -1,0 +1,148 @@
+//! The moderation index: complaints, appointments, labels and retractions kept in memory,
+//! and the protocol's [`Moderation`] recomputed from them whenever one arrives. These
+//! records are few (thousands), so a full recomputation costs little and is always exact.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use maillon_protocol::kinds::Charter;
+use maillon_protocol::moderation::Moderation;
+use maillon_protocol::{Body, Kind, Record, RecordId};
+
+/// Every kind the moderation index reads.
+pub const KINDS: &[Kind] = &[
+    Kind::Complaint,
+    Kind::ModeratorAppointment,
+    Kind::ModerationLabel,
+    Kind::LabelRetraction,
+];
+
+/// The moderation records and what they add up to.
+#[derive(Debug)]
+pub struct ModerationIndex {
+    charter: Charter,
+    records: Vec<Record>,
+    ids: HashSet<RecordId>,
+    computed: Arc<Moderation>,
+}
+
+impl ModerationIndex {
+    /// An index of these records (others are ignored).
+    pub fn new(charter: Charter, records: impl IntoIterator<Item = Record>) -> ModerationIndex {
+        let mut index = ModerationIndex {
+            charter,
+            records: Vec::new(),
+            ids: HashSet::new(),
+            computed: Arc::default(),
+        };
+        for record in records {
+            index.keep(record);
+        }
+        index.recompute();
+        index
+    }
+
+    /// Takes in one record; returns whether the moderation state changed.
+    pub fn apply(&mut self, record: &Record) -> bool {
+        if let Some(Body::Erasure(_)) = record.body() {
+            // Erased complaints lose their body: forget them.
+            let author = record.header().author;
+            let until = record.header().created;
+            let before = self.records.len();
+            self.records.retain(|r| {
+                let h = r.header();
+                !(h.kind == Kind::Complaint && h.author == author && h.created <= until)
+            });
+            if self.records.len() == before {
+                return false;
+            }
+            self.ids = self.records.iter().map(Record::id).collect();
+            self.recompute();
+            return true;
+        }
+        if !self.keep(record.clone()) {
+            return false;
+        }
+        self.recompute();
+        true
+    }
+
+    fn keep(&mut self, record: Record) -> bool {
+        let wanted = KINDS.contains(&record.header().kind) && record.body().is_some();
+        if wanted && self.ids.insert(record.id()) {
+            self.records.push(record);
+            return true;
+        }
+        false
+    }
+
+    fn recompute(&mut self) {
+        self.computed = Arc::new(Moderation::compute(&self.charter, &self.records));
+    }
+
+    /// The current state, cheap to clone and read without holding the index.
+    pub fn current(&self) -> Arc<Moderation> {
+        Arc::clone(&self.computed)
+    }
+
+    /// A held moderation record.
+    pub fn record(&self, id: &RecordId) -> Option<&Record> {
+        self.records.iter().find(|r| r.id() == *id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use maillon_protocol::kinds::{
+        AppointmentAction, Complaint, ComplaintReason, ComplaintSubject, LabelAction,
+    };
+    use maillon_protocol::moderation::ComplaintStatus;
+    use maillon_protocol::testkit::{self, Signer, T0};
+
+    #[test]
+    fn labels_complaints_and_erasures_change_the_state() {
+        let council = testkit::key("council");
+        let signer = Signer::new(testkit::charter(&[&council], &[&council], 1));
+        let moderator = testkit::key("moderator");
+        let member = testkit::key("member");
+        let appoint = signer.appoint(
+            &council,
+            &[],
+            moderator.public_key(),
+            AppointmentAction::Appoint,
+            T0,
+        );
+        let mut index = ModerationIndex::new(signer.charter.clone(), [appoint.clone()]);
+        assert!(!index.apply(&appoint), "a duplicate changes nothing");
+        let complaint = signer.sign(
+            &member,
+            Complaint {
+                subject: ComplaintSubject::Member(moderator.public_key()),
+                reason: ComplaintReason::Other,
+                text: "Rien de grave.".into(),
+            },
+            T0.plus_ms(1),
+            None,
+        );
+        assert!(index.apply(&complaint));
+        assert_eq!(
+            index.current().complaint_status(&complaint.id()),
+            Some(ComplaintStatus::Received)
+        );
+        let warn = signer.member_label(
+            &moderator,
+            LabelAction::WarnMember,
+            member.public_key(),
+            None,
+            T0.plus_ms(2),
+        );
+        assert!(index.apply(&warn));
+        assert_eq!(index.current().warnings(&member.public_key()), &[warn.id()]);
+        assert!(index.record(&warn.id()).is_some());
+        let listing = signer.listing(&member, "Table", T0.plus_ms(3));
+        assert!(!index.apply(&listing), "other kinds are ignored");
+        assert!(index.apply(&signer.erase(&member, T0.plus_ms(4))));
+        assert_eq!(index.current().complaint_status(&complaint.id()), None);
+    }
+}
