@@ -99,6 +99,24 @@ pub fn action_label(action: LabelAction, l: Lang) -> &'static str {
     }
 }
 
+/// A moderation action as a button's verb.
+pub fn action_verb(action: LabelAction, l: Lang) -> &'static str {
+    match action {
+        LabelAction::HideListing => l.pick("Masquer l'annonce", "Hide the listing"),
+        LabelAction::CorrectListing => l.pick("Corriger l'annonce", "Correct the listing"),
+        LabelAction::CancelTransaction => {
+            l.pick("Annuler la transaction", "Cancel the transaction")
+        }
+        LabelAction::WarnMember => l.pick("Avertir le membre", "Warn the member"),
+        LabelAction::RequireSponsors => l.pick("Exiger plus de parrains", "Require more sponsors"),
+        LabelAction::ExpelMember => l.pick("Exclure le membre", "Expel the member"),
+        LabelAction::TakeUpComplaint => l.pick("Prendre en charge", "Take it up"),
+        LabelAction::CloseComplaint => {
+            l.pick("Clore sans autre mesure", "Close without further action")
+        }
+    }
+}
+
 fn subject_of(fields: (&str, &str, &str)) -> Option<ComplaintSubject> {
     match fields {
         (listing, "", "") => page::parse_id(listing).map(ComplaintSubject::Listing),

@@ -6,6 +6,7 @@ mod home;
 mod join;
 mod listing;
 mod moderation;
+mod moderation_log;
 mod notify;
 mod profile;
 mod publish;
@@ -90,8 +91,8 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
             "/moderation/signalement/{id}",
             get(moderation::case::<B>).post(moderation::act::<B>),
         )
-        .route("/moderation/journal", get(moderation::log::<B>))
-        .route("/moderation/annuler", post(moderation::retract::<B>))
+        .route("/moderation/journal", get(moderation_log::log::<B>))
+        .route("/moderation/annuler", post(moderation_log::retract::<B>))
         .route("/photo/{hash}", get(thumbnails::photo::<B>))
         .route("/photo/{hash}/mini", get(thumbnails::thumbnail::<B>))
 }

@@ -1,17 +1,16 @@
-//! The moderators' pages: the complaints queue, one complaint with its context and the
-//! actions (each a signed label with a reason), retractions, and the public moderation log
-//! that every member can read.
+//! The moderators' pages: the complaints queue, and one complaint with its context and the
+//! actions, each a signed label with a reason. The public log is in `moderation_log`.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use maillon_protocol::kinds::{ComplaintSubject, LabelAction, LabelRetraction, ModerationLabel};
-use maillon_protocol::moderation::{ComplaintStatus, LogEntry};
+use maillon_protocol::kinds::{ComplaintSubject, LabelAction, ModerationLabel};
+use maillon_protocol::moderation::ComplaintStatus;
 use maillon_protocol::{Body, PublicKey, RecordId};
 use serde::Deserialize;
 
-use super::complaints::{action_label, reason_label, status_words, subject_words};
+use super::complaints::{action_verb, reason_label, status_words, subject_words};
 use super::sponsor::{named, Named};
 use super::{check_csrf, render, require_user, sign_and_submit, V};
 use crate::backend::Backend;
@@ -58,6 +57,7 @@ pub struct ActionChoice {
     code: u8,
     label: &'static str,
     target: String,
+    confirm: Option<&'static str>,
     needs_note: bool,
     needs_count: bool,
 }
@@ -82,30 +82,8 @@ struct CasePage {
     error: Option<String>,
 }
 
-/// One line of the public log.
-#[derive(Clone, Debug)]
-pub struct LogLine {
-    label: String,
-    when: String,
-    moderator: Named,
-    action: &'static str,
-    target: String,
-    target_link: String,
-    reason: String,
-    retracted: Option<String>,
-    can_retract: bool,
-}
-
-#[derive(Template)]
-#[template(path = "moderation_log.html")]
-struct LogPage {
-    p: Page,
-    lines: Vec<LogLine>,
-    is_moderator: bool,
-}
-
 /// The signed-in moderator, or a refusal.
-fn require_moderator<'a, B: Backend>(
+pub(super) fn require_moderator<'a, B: Backend>(
     state: &Shared<B>,
     visitor: &'a Visitor,
 ) -> Result<&'a SignedIn, AppError> {
@@ -184,8 +162,14 @@ fn action_choices<B: Backend>(
 ) -> Vec<ActionChoice> {
     let choice = |action: LabelAction, target: String| ActionChoice {
         code: action as u8,
-        label: action_label(action, l),
+        label: action_verb(action, l),
         target,
+        confirm: (action == LabelAction::ExpelMember).then(|| {
+            l.pick(
+                "Exclure ce membre pour toujours ? Ses parrains recevront un avertissement.",
+                "Expel this member for good? Their sponsors will get a strike.",
+            )
+        }),
         needs_note: action == LabelAction::CorrectListing,
         needs_count: action == LabelAction::RequireSponsors,
     };
@@ -446,107 +430,5 @@ pub async fn act<B: Backend>(
             Ok(Redirect::to(&format!("/moderation/signalement/{}", id.to_hex())).into_response())
         }
         Err(message) => case_page(&state, &visitor, &id, Some(message)),
-    }
-}
-
-fn log_line<B: Backend>(backend: &B, entry: &LogEntry, moderator: bool, l: Lang) -> LogLine {
-    let action = entry.body.action;
-    let (target, target_link) = if action.targets_record() || action.handles_complaint() {
-        let id = RecordId(entry.body.target);
-        match action {
-            LabelAction::CancelTransaction => (
-                l.pick("une transaction", "a transaction").into(),
-                String::new(),
-            ),
-            LabelAction::TakeUpComplaint | LabelAction::CloseComplaint => (
-                l.pick("un signalement", "a report").into(),
-                if moderator {
-                    format!("/moderation/signalement/{}", id.to_hex())
-                } else {
-                    String::new()
-                },
-            ),
-            _ => subject_words(backend, &ComplaintSubject::Listing(id), l),
-        }
-    } else {
-        subject_words(
-            backend,
-            &ComplaintSubject::Member(PublicKey(entry.body.target)),
-            l,
-        )
-    };
-    LogLine {
-        label: entry.label.to_hex(),
-        when: page::date(entry.at, l),
-        moderator: named(backend, &[entry.moderator], l).remove(0),
-        action: action_label(action, l),
-        target,
-        target_link,
-        reason: entry.body.reason.clone(),
-        retracted: entry.retracted.as_ref().map(|(_, at, why)| {
-            l.pick_string(
-                format!("Annulée le {} : {why}", page::date(*at, l)),
-                format!("Retracted on {}: {why}", page::date(*at, l)),
-            )
-        }),
-        can_retract: moderator && entry.retracted.is_none() && action != LabelAction::ExpelMember,
-    }
-}
-
-/// `GET /moderation/journal`: every decision, its reason and its moderator.
-pub async fn log<B: Backend>(
-    State(state): State<Shared<B>>,
-    visitor: V,
-) -> Result<Response, AppError> {
-    let user = require_user(&visitor)?;
-    let l = visitor.lang;
-    let moderation = state.backend.moderation();
-    let is_moderator = moderation.is_moderator_at(&user.key, state.backend.now());
-    let lines = moderation
-        .log()
-        .iter()
-        .take(500)
-        .map(|e| log_line(&state.backend, e, is_moderator, l))
-        .collect();
-    render(LogPage {
-        p: state.page(&visitor),
-        lines,
-        is_moderator,
-    })
-}
-
-/// The retraction form's fields.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct RetractFields {
-    csrf: String,
-    label: String,
-    reason: String,
-}
-
-/// `POST /moderation/annuler`: retracts a label (never an expulsion).
-pub async fn retract<B: Backend>(
-    State(state): State<Shared<B>>,
-    visitor: V,
-    Form(f): Form<RetractFields>,
-) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let user = require_moderator(&state, &visitor)?.clone();
-    let l = visitor.lang;
-    let label = page::parse_id(&f.label).ok_or(AppError::NotFound(l))?;
-    let reason = f.reason.trim().to_string();
-    if reason.is_empty() || reason.len() > 1000 {
-        return Err(AppError::BadRequest(
-            l,
-            l.pick(
-                "Donnez la raison de l'annulation.",
-                "Give the reason for the retraction.",
-            ),
-        ));
-    }
-    let body = Body::from(LabelRetraction { label, reason });
-    match sign_and_submit(&state.backend, &user, body, None, l).await? {
-        Ok(_) => Ok(Redirect::to("/moderation/journal").into_response()),
-        Err(message) => Err(AppError::Refused(l, message)),
     }
 }
