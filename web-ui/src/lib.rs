@@ -110,6 +110,7 @@ impl<B: Backend> WebState<B> {
         if let Some(user) = &visitor.user {
             let member = self.backend.member(&user.key);
             page.is_member = member.status.is_in_good_standing();
+            page.is_council = site.charter.council.contains(&user.key);
             page.is_moderator = self
                 .backend
                 .moderation()

@@ -20,6 +20,8 @@ pub struct Page {
     /// Whether the signed-in visitor is in good standing (a candidate sees their
     /// application instead of "Publish" and "My transactions").
     pub is_member: bool,
+    /// Whether the signed-in visitor sits on the charter's council.
+    pub is_council: bool,
     /// Whether the signed-in visitor is a moderator now.
     pub is_moderator: bool,
     /// Unseen notifications.
@@ -43,6 +45,7 @@ impl Page {
             node_name: String::new(),
             user_name: None,
             is_member: false,
+            is_council: false,
             is_moderator: false,
             notifications: 0,
             csrf: String::new(),
@@ -60,6 +63,7 @@ impl Page {
             node_name: node_name.to_string(),
             user_name: None,
             is_member: false,
+            is_council: false,
             is_moderator: false,
             notifications: 0,
             csrf: visitor.csrf.clone(),

@@ -2,6 +2,7 @@
 
 mod account;
 mod complaints;
+mod council;
 mod home;
 mod join;
 mod listing;
@@ -88,6 +89,14 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         .route("/signalements", get(complaints::mine::<B>))
         .route("/moderation", get(moderation::queue::<B>))
         .route(
+            "/conseil",
+            get(council::council::<B>).post(council::propose::<B>),
+        )
+        .route(
+            "/conseil/proposition",
+            get(council::proposal::<B>).post(council::publish::<B>),
+        )
+        .route(
             "/moderation/signalement/{id}",
             get(moderation::case::<B>).post(moderation::act::<B>),
         )
@@ -151,7 +160,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| BackendError(format!("a background task failed: {e}")).into())
 }
 
-/// Signs a body as the member and submits it. A refusal comes back as a message for the form.
+/// Signs a body as the member, created now, and submits it. A refusal comes back as a
+/// message for the form.
 pub(crate) async fn sign_and_submit<B: Backend>(
     backend: &B,
     user: &SignedIn,
@@ -159,12 +169,37 @@ pub(crate) async fn sign_and_submit<B: Backend>(
     expires: Option<Timestamp>,
     lang: Lang,
 ) -> Result<Result<maillon_protocol::RecordId, String>, AppError> {
-    let site = backend.site();
     let draft = Draft {
         body,
         created: backend.now(),
         expires,
     };
+    submit_draft(backend, user, draft, lang).await
+}
+
+/// Signs a body without expiry created at `created` (a time others co-signed) and submits it.
+pub(crate) async fn sign_and_submit_at<B: Backend>(
+    backend: &B,
+    user: &SignedIn,
+    body: maillon_protocol::Body,
+    created: Timestamp,
+    lang: Lang,
+) -> Result<Result<maillon_protocol::RecordId, String>, AppError> {
+    let draft = Draft {
+        body,
+        created,
+        expires: None,
+    };
+    submit_draft(backend, user, draft, lang).await
+}
+
+async fn submit_draft<B: Backend>(
+    backend: &B,
+    user: &SignedIn,
+    draft: Draft,
+    lang: Lang,
+) -> Result<Result<maillon_protocol::RecordId, String>, AppError> {
+    let site = backend.site();
     let record = match Record::sign(&user.secret, &site.network, draft) {
         Ok(record) => record,
         Err(error) => {

@@ -392,3 +392,112 @@ async fn a_cancelled_transaction_takes_no_more_messages() {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+/// Posts the proposal of `link` with these co-signature codes.
+async fn publish_codes(browser: &mut Browser, link: &str, csrf: &str, codes: &str) -> Page {
+    let query = link.split_once('?').expect("a query").1;
+    let mut fields: Vec<(&str, &str)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    fields.push(("csrf", csrf));
+    fields.push(("codes", codes));
+    browser.post_form("/conseil/proposition", &fields).await
+}
+
+/// The text of the proposal page's own signature code.
+fn my_code(page: &Page) -> String {
+    let marker = "id=\"mon-code\" readonly>";
+    let start = page.body.find(marker).expect("a signature code") + marker.len();
+    let end = start + page.body[start..].find('<').expect("the code's end");
+    page.body[start..end].trim().to_string()
+}
+
+#[tokio::test]
+async fn the_council_appoints_a_moderator_with_two_signatures() {
+    let site = Site::start(&["founder-1", "founder-2", "member-1"]).await;
+    let mut proposer = site.signed_in("founder-1").await;
+    let mut cosigner = site.signed_in("founder-2").await;
+    let mut candidate = site.signed_in("member-1").await;
+    assert_eq!(
+        candidate.get("/conseil").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        candidate.get("/moderation").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let council = proposer.get("/conseil").await;
+    assert!(council.body.contains("Aucun pour le moment"));
+    let profile = format!("http://example.org/membre/{}", key_of("member-1").to_hex());
+    let bad = proposer
+        .post_form(
+            "/conseil",
+            &[
+                ("csrf", &council.csrf()),
+                ("membre", "personne"),
+                ("action", "nommer"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let proposed = proposer
+        .post_form(
+            "/conseil",
+            &[
+                ("csrf", &council.csrf()),
+                ("membre", &profile),
+                ("action", "nommer"),
+            ],
+        )
+        .await;
+    let link = proposed.location.expect("the proposal's page");
+    assert!(link.starts_with("/conseil/proposition?membre="));
+    let page = proposer.get(&link).await;
+    let code = my_code(&cosigner.get(&link).await);
+    assert_ne!(code, my_code(&page), "each member signs with their own key");
+
+    let csrf = page.csrf();
+    let none = publish_codes(&mut proposer, &link, &csrf, "").await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(none.body.contains("Il faut 1 code(s)"), "{}", none.body);
+    let garbage = publish_codes(&mut proposer, &link, &csrf, "abcdef").await;
+    assert!(garbage.body.contains("Code illisible"));
+    let statement = maillon_protocol::kinds::appointment_message(
+        &network().signer.network,
+        &key_of("member-1"),
+        AppointmentAction::Appoint,
+        maillon_protocol::Timestamp(0),
+    );
+    let outsider = format!(
+        "{}{}",
+        key_of("member-2").to_hex(),
+        secret("member-2").sign(&statement).to_hex()
+    );
+    let refused = publish_codes(&mut proposer, &link, &csrf, &outsider).await;
+    assert!(
+        refused.body.contains("un autre membre du conseil"),
+        "{}",
+        refused.body
+    );
+    let wrong_statement = format!(
+        "{}{}",
+        key_of("founder-2").to_hex(),
+        secret("founder-2").sign(&statement).to_hex()
+    );
+    let mismatch = publish_codes(&mut proposer, &link, &csrf, &wrong_statement).await;
+    assert!(
+        mismatch.body.contains("ne correspond pas"),
+        "{}",
+        mismatch.body
+    );
+    let done = publish_codes(&mut proposer, &link, &csrf, &code).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(proposer
+        .get("/conseil")
+        .await
+        .body
+        .contains(&format!("/membre/{}", key_of("member-1").to_hex())));
+    assert_eq!(candidate.get("/moderation").await.status, StatusCode::OK);
+}
