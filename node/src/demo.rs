@@ -118,6 +118,7 @@ pub async fn run(args: &DemoArgs) -> Result<()> {
         node.engine.submit_many(wires, Origin::Fetched).await?;
         running.push(node);
     }
+    appoint_moderator(&running[0], &network, now).await?;
     let photos = publish_with_photos(&running[0], &network, now).await?;
     println!("{photos} annonces avec photos publiées sur {}.", site(0).0);
     print_logins(&running, &network);
@@ -239,6 +240,36 @@ fn create_accounts(dir: &Path, network: &GeneratedNetwork, i: usize) -> Result<(
     Ok(())
 }
 
+/// The demo's moderator: a member with a login on the first node.
+pub const DEMO_MODERATOR: &str = "member-1";
+
+/// The council (founders 1 and 2, the charter's threshold) appoints [`DEMO_MODERATOR`].
+async fn appoint_moderator(
+    node: &RunningNode,
+    network: &GeneratedNetwork,
+    now: Timestamp,
+) -> Result<()> {
+    let key = |label: &str| {
+        network
+            .keys
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, k)| k.clone())
+            .with_context(|| format!("the demo network has no {label}"))
+    };
+    let record = network.signer.appoint(
+        &key("founder-1")?,
+        &[&key("founder-2")?],
+        key(DEMO_MODERATOR)?.public_key(),
+        maillon_protocol::kinds::AppointmentAction::Appoint,
+        now.minus_ms(120_000),
+    );
+    node.engine
+        .submit_wire(&record.to_wire(), Origin::Local)
+        .await?;
+    Ok(())
+}
+
 const PHOTO_LISTINGS: &[(&str, Category, u64, &str)] = &[
     (
         "Buffet de cuisine en merisier",
@@ -341,6 +372,7 @@ fn print_logins(nodes: &[RunningNode], network: &GeneratedNetwork) {
         println!("  {:<18} http://{}/", site(i).0, node.http_address);
     }
     println!("\nComptes de démonstration (phrase de passe : {DEMO_PASSPHRASE}) :");
+    println!("  (founder-1 à founder-3 forment le conseil ; {DEMO_MODERATOR} est modératrice)");
     for i in 0..nodes.len() {
         let logins: Vec<String> = demo_labels(i)
             .into_iter()
