@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
+use maillon_protocol::kinds::NodePolicy;
 use maillon_protocol::kinds::{Category, Charter, Intent, Listing, Outcome, Position, Profile};
 use maillon_protocol::membership::Status;
 use maillon_protocol::moderation::Moderation;
@@ -54,6 +55,8 @@ pub struct SiteInfo {
     pub node_name: String,
     /// The node's own position, used when a visitor has none.
     pub node_position: Option<Position>,
+    /// The member who runs the node, as its announcement says.
+    pub operator: Option<PublicKey>,
 }
 
 /// A member or candidate as the UI shows them.
@@ -284,6 +287,49 @@ pub enum AccountCreated {
     LoginTaken,
 }
 
+/// The last sync session with a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncView {
+    /// When it ended.
+    pub at: Timestamp,
+    /// Records fetched.
+    pub fetched: u64,
+    /// Records pushed.
+    pub pushed: u64,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// Another node, as this node's operator sees it.
+#[derive(Clone, Debug)]
+pub struct PeerView {
+    /// Its node key, if it is an announced node.
+    pub node: Option<PublicKey>,
+    /// Its name, from its announcement.
+    pub name: Option<String>,
+    /// Its libp2p peer id, if known.
+    pub peer_id: Option<String>,
+    /// Whether it is connected now.
+    pub connected: bool,
+    /// This node's policy on it, if one is in force.
+    pub policy: Option<NodePolicy>,
+    /// The last sync session with it.
+    pub last_sync: Option<SyncView>,
+}
+
+/// What the operator page shows.
+#[derive(Clone, Debug)]
+pub struct OperatorView {
+    /// The operator vouching for this node (its announcement's), if announced.
+    pub operator: Option<PublicKey>,
+    /// Records held.
+    pub records: u64,
+    /// Members in good standing.
+    pub members: u64,
+    /// Announced nodes and connected peers, this node excepted.
+    pub peers: Vec<PeerView>,
+}
+
 /// What the web UI needs from a node. It never sees libp2p or sled.
 pub trait Backend: Clone + Send + Sync + 'static {
     /// The network and the node.
@@ -325,6 +371,13 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// Listing authors who let transactions go unanswered past the deadline at least `min`
     /// times among those opened since `since` (cancelled ones left out), most misses first.
     fn missed_answers(&self, since: Timestamp, min: u32) -> Vec<(PublicKey, u32)>;
+    /// The operator page's view: peers, this node's policies, sync status.
+    fn operator_view(&self) -> impl Future<Output = Result<OperatorView, BackendError>> + Send;
+    /// Signs a policy on another node with this node's key and stores it.
+    fn set_policy(
+        &self,
+        policy: NodePolicy,
+    ) -> impl Future<Output = Result<Submitted, BackendError>> + Send;
     /// A blob, fetched from peers if this node lacks it.
     fn blob(
         &self,

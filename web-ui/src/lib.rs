@@ -111,6 +111,8 @@ impl<B: Backend> WebState<B> {
             let member = self.backend.member(&user.key);
             page.is_member = member.status.is_in_good_standing();
             page.is_council = site.charter.council.contains(&user.key);
+            page.is_operator =
+                site.operator == Some(user.key) || site.operator == Some(member.identity);
             page.is_moderator = self
                 .backend
                 .moderation()

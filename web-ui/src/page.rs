@@ -20,6 +20,8 @@ pub struct Page {
     /// Whether the signed-in visitor is in good standing (a candidate sees their
     /// application instead of "Publish" and "My transactions").
     pub is_member: bool,
+    /// Whether the signed-in visitor runs this node.
+    pub is_operator: bool,
     /// Whether the signed-in visitor sits on the charter's council.
     pub is_council: bool,
     /// Whether the signed-in visitor is a moderator now.
@@ -45,6 +47,7 @@ impl Page {
             node_name: String::new(),
             user_name: None,
             is_member: false,
+            is_operator: false,
             is_council: false,
             is_moderator: false,
             notifications: 0,
@@ -63,6 +66,7 @@ impl Page {
             node_name: node_name.to_string(),
             user_name: None,
             is_member: false,
+            is_operator: false,
             is_council: false,
             is_moderator: false,
             notifications: 0,

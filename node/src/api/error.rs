@@ -109,6 +109,9 @@ impl From<IngestError> for AppError {
                 "author_not_in_good_standing",
                 message,
             ),
+            IngestError::SuspendedNode(_) => {
+                AppError::new(StatusCode::FORBIDDEN, "suspended_node", message)
+            }
             IngestError::TooLargeToPark => {
                 AppError::new(StatusCode::SERVICE_UNAVAILABLE, "parking_full", message)
             }

@@ -8,7 +8,7 @@ use maillon_protocol::sync::SyncItem;
 use maillon_protocol::Record;
 use tokio::sync::{mpsc, watch};
 
-use super::standing::{check_standing, StandingRefusal};
+use super::standing::{check_node_policy, check_standing, StandingRefusal};
 use super::{refresh_if_needed, Job, Origin, Shared, StoredEvent};
 use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
 use crate::store::SledStore;
@@ -104,6 +104,8 @@ fn stage_one(
         if let Err(refusal) = standing_of(record.record(), shared, now) {
             return Err(IngestError::NotInGoodStanding(refusal));
         }
+        let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
+        check_node_policy(record.record(), &index, &shared.node_key)?;
     }
     ingest.stage(record, now)
 }

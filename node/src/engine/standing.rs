@@ -9,6 +9,7 @@
 //! passed this policy where it entered.
 
 use maillon_protocol::ids::{PublicKey, Timestamp};
+use maillon_protocol::kinds::PolicyLevel;
 use maillon_protocol::{Kind, Record};
 use thiserror::Error;
 
@@ -51,4 +52,29 @@ pub fn check_standing(record: &Record, index: &MembershipIndex) -> Result<(), St
         author: header.author,
         created: header.created,
     })
+}
+
+/// The author is a node that this node's operator suspended.
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+#[error("the node {0} is suspended by this node's policy: its new records are ignored")]
+pub struct SuspendedNode(pub PublicKey);
+
+/// Refuses records signed by a node key that `this_node` suspends (its announcements, bumps
+/// and policies). Like the standing policy, it applies where records enter, not to records
+/// fetched during reconciliation, so that sync still agrees.
+pub fn check_node_policy(
+    record: &Record,
+    index: &MembershipIndex,
+    this_node: &PublicKey,
+) -> Result<(), SuspendedNode> {
+    let author = record.header().author;
+    let suspended = index
+        .node_policies_of(this_node)
+        .iter()
+        .any(|p| p.target == author && p.level == PolicyLevel::Suspend);
+    if suspended {
+        Err(SuspendedNode(author))
+    } else {
+        Ok(())
+    }
 }

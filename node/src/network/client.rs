@@ -86,11 +86,21 @@ pub(crate) enum Command {
 pub struct Client {
     commands: mpsc::Sender<Command>,
     peer_id: PeerId,
+    sync_log: std::sync::Arc<super::sync_log::SyncLog>,
 }
 
 impl Client {
     pub(crate) fn new(commands: mpsc::Sender<Command>, peer_id: PeerId) -> Client {
-        Client { commands, peer_id }
+        Client {
+            commands,
+            peer_id,
+            sync_log: std::sync::Arc::default(),
+        }
+    }
+
+    /// The last sync session with each peer.
+    pub fn sync_log(&self) -> &super::sync_log::SyncLog {
+        &self.sync_log
     }
 
     /// This node's peer id.

@@ -14,6 +14,7 @@ pub mod gating;
 pub mod gossip;
 pub mod serve;
 pub mod sync_driver;
+pub mod sync_log;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -112,10 +112,24 @@ pub async fn run(
                 }
                 return;
             };
+            let mut entry = super::sync_log::SyncEntry {
+                at: engine.now(),
+                fetched: 0,
+                pushed: 0,
+                error: None,
+            };
             match outcome {
-                Ok(report) => tracing::debug!(%peer, ?report, "sync session done"),
-                Err(error) => tracing::debug!(%peer, %error, "sync session stopped"),
+                Ok(report) => {
+                    tracing::debug!(%peer, ?report, "sync session done");
+                    entry.fetched = report.fetched as u64;
+                    entry.pushed = report.pushed as u64;
+                }
+                Err(error) => {
+                    tracing::debug!(%peer, %error, "sync session stopped");
+                    entry.error = Some(error.to_string());
+                }
             }
+            client.sync_log().record(peer, entry);
             if let Ok(mut set) = running.lock() {
                 set.remove(&peer);
             }

@@ -5,11 +5,13 @@
 //! - [`social`]: profiles, codes, listings, transactions, kept in memory from the records.
 //! - [`accounts`]: members' sealed keys, one file per account.
 //! - [`moderation`]: complaints, appointments, labels, and what they add up to.
+//! - [`operator`]: the operator page's view of peers, policies and sync.
 //! - [`feeder`]: keeps the social and moderation indexes fed from the engine's stored events.
 
 pub mod accounts;
 pub mod feeder;
 pub mod moderation;
+pub mod operator;
 pub mod social;
 #[cfg(test)]
 mod tests;
@@ -17,12 +19,13 @@ mod tests;
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, RwLock};
 
+use maillon_protocol::kinds::NodePolicy;
 use maillon_protocol::kinds::Position;
 use maillon_protocol::trust::TrustReport;
 use maillon_protocol::{BlobHash, PublicKey, Record, RecordId, Timestamp};
 use maillon_web_ui::backend::{
-    Account, AccountCreated, Backend, BackendError, ListingView, MemberView, Reputation,
-    SearchPage, SearchQuery, SiteInfo, Submitted, TransactionView,
+    Account, AccountCreated, Backend, BackendError, ListingView, MemberView, OperatorView,
+    Reputation, SearchPage, SearchQuery, SiteInfo, Submitted, TransactionView,
 };
 
 use crate::blobs::BlobStore;
@@ -50,6 +53,7 @@ pub struct NodeBackend {
     accounts: Arc<AccountFiles>,
     search: Arc<SearchIndex>,
     node_position: Option<Position>,
+    node_secret: Arc<maillon_protocol::SecretKey>,
 }
 
 impl NodeBackend {
@@ -87,6 +91,7 @@ pub fn start(
     use crate::node::NodeError;
     let web_error = |e: &dyn std::fmt::Display| NodeError::Web(e.to_string());
     let accounts = AccountFiles::open(data_dir.join("accounts")).map_err(|e| web_error(&e))?;
+    let node_secret = Arc::new(crate::node::read_key(&data_dir.join("node.key"))?);
     let search =
         SearchIndex::open(&data_dir.join("search"), 20 * 1024 * 1024).map_err(|e| web_error(&e))?;
     let writer = search.writer().map_err(|e| web_error(&e))?;
@@ -134,6 +139,7 @@ pub fn start(
         accounts: Arc::new(accounts),
         search: Arc::new(search),
         node_position,
+        node_secret,
     };
     Ok(Site {
         router: maillon_web_ui::router(backend, config),
@@ -153,6 +159,12 @@ impl Backend for NodeBackend {
             node_key: self.engine.node_key(),
             node_name: self.engine.name().to_string(),
             node_position: self.node_position,
+            operator: self
+                .engine
+                .index_as_is()
+                .announced_nodes()
+                .get(&self.engine.node_key())
+                .map(|a| a.operator),
         }
     }
 
@@ -355,6 +367,24 @@ impl Backend for NodeBackend {
         self.social().missed_answers(since, self.now(), min, |t| {
             moderation.cancelled_by(t).is_some()
         })
+    }
+
+    async fn operator_view(&self) -> Result<OperatorView, BackendError> {
+        operator::view(self).await
+    }
+
+    async fn set_policy(&self, policy: NodePolicy) -> Result<Submitted, BackendError> {
+        let record = Record::sign(
+            &self.node_secret,
+            &self.engine.network(),
+            maillon_protocol::Draft {
+                body: policy.into(),
+                created: self.now(),
+                expires: None,
+            },
+        )
+        .map_err(backend_error)?;
+        self.submit(record).await
     }
 
     async fn blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BackendError> {

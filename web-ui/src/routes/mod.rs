@@ -9,6 +9,7 @@ mod listing;
 mod moderation;
 mod moderation_log;
 mod notify;
+mod operator;
 mod profile;
 mod publish;
 mod search;
@@ -88,6 +89,8 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         )
         .route("/signalements", get(complaints::mine::<B>))
         .route("/moderation", get(moderation::queue::<B>))
+        .route("/operateur", get(operator::operator::<B>))
+        .route("/operateur/politique", post(operator::set_policy::<B>))
         .route(
             "/conseil",
             get(council::council::<B>).post(council::propose::<B>),

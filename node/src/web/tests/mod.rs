@@ -28,6 +28,9 @@ use crate::ingest::parking::ParkingLimits;
 use crate::store::{SledConfig, SledStore};
 use crate::web::accounts::AccountFiles;
 
+/// The test node's key label.
+pub const NODE_KEY_LABEL: &str = "web-test-node";
+
 /// Every test account's passphrase.
 pub const PASSPHRASE: &str = "une phrase de passe";
 
@@ -83,7 +86,7 @@ impl Site {
         let engine = Engine::start(EngineParts {
             store: Arc::new(store),
             charter: net.records[0].clone(),
-            node_key: testkit::key("web-test-node").public_key(),
+            node_key: testkit::key(NODE_KEY_LABEL).public_key(),
             name: "Maillon Test".into(),
             parking: ParkingLimits::default(),
             clock: Arc::new(move || now.plus_ms(started.elapsed().as_millis() as u64)),
@@ -96,6 +99,11 @@ impl Site {
             .await
             .expect("engine runs");
         let blobs = BlobStore::open(dir.path().join("blobs")).expect("blobs");
+        std::fs::write(
+            dir.path().join("node.key"),
+            hex::encode(testkit::key(NODE_KEY_LABEL).seed()),
+        )
+        .expect("node key");
         let (shutdown, signal) = tokio::sync::watch::channel(false);
         let config = WebConfig {
             kdf: KdfParams::FOR_TESTS,
@@ -153,6 +161,11 @@ impl Site {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
+    /// The engine under the site.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// The engine's clock.
     pub fn now(&self) -> Timestamp {
         self.engine.now()
@@ -204,6 +217,7 @@ impl Page {
 }
 
 /// A cookie-keeping client of the router.
+#[derive(Clone)]
 pub(super) struct Browser {
     router: Router,
     cookie: Option<String>,

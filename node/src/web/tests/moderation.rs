@@ -501,3 +501,84 @@ async fn the_council_appoints_a_moderator_with_two_signatures() {
         .contains(&format!("/membre/{}", key_of("member-1").to_hex())));
     assert_eq!(candidate.get("/moderation").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_operator_limits_or_suspends_another_node_with_a_reason() {
+    let site = Site::start(&["founder-1", "founder-2"]).await;
+    let signer = Signer::new(network().signer.charter.clone());
+    let this = maillon_protocol::testkit::key(super::NODE_KEY_LABEL);
+    let other = maillon_protocol::testkit::key("neighbour-node");
+    let at = site.now();
+    site.submit(&signer.announce_node(&this, &secret("founder-1"), "Nœud de test", at))
+        .await;
+    site.submit(&signer.announce_node(&other, &secret("founder-2"), "Nœud voisin", at))
+        .await;
+    let mut stranger = site.signed_in("founder-2").await;
+    assert_eq!(
+        stranger.get("/operateur").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut operator = site.signed_in("founder-1").await;
+    let page = operator.get("/operateur").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Nœud voisin"));
+    assert!(
+        page.body.contains("jamais"),
+        "never synced: no network in this test"
+    );
+    assert!(operator.get("/").await.body.contains("href=\"/operateur\""));
+    let target = other.public_key().to_hex();
+    let post = |level: &'static str, reason: &'static str, node: String| {
+        let csrf = page.csrf();
+        let mut browser = operator.clone();
+        async move {
+            browser
+                .post_form(
+                    "/operateur/politique",
+                    &[
+                        ("csrf", &csrf),
+                        ("node", &node),
+                        ("level", level),
+                        ("reason", reason),
+                    ],
+                )
+                .await
+        }
+    };
+    let no_reason = post("suspendue", " ", target.clone()).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = post("suspendue", "Spam", key_of("member-1").to_hex()).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    let done = post("suspendue", "Relaie des annonces frauduleuses.", target).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let shown = operator.get("/operateur").await;
+    assert!(shown.body.contains("suspendue"));
+    assert!(shown.body.contains("Relaie des annonces frauduleuses."));
+    let policies = site.engine().index().node_policies_of(&this.public_key());
+    assert_eq!(policies.len(), 1);
+    assert_eq!(
+        policies[0].level,
+        maillon_protocol::kinds::PolicyLevel::Suspend
+    );
+    assert_eq!(policies[0].target, other.public_key());
+    // The suspended node's new records are refused where they enter; reconciliation still
+    // fetches them, so that sync agrees.
+    let later = signer.announce_node(&other, &secret("founder-2"), "Nœud voisin 2", site.now());
+    let refused = site
+        .engine()
+        .submit_wire(&later.to_wire(), crate::engine::Origin::Gossip)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(crate::ingest::pipeline::IngestError::SuspendedNode(_))
+        ),
+        "{refused:?}"
+    );
+    let fetched = site
+        .engine()
+        .submit_many(vec![later.to_wire()], crate::engine::Origin::Fetched)
+        .await
+        .expect("the engine runs");
+    assert!(fetched[0].is_ok());
+}

@@ -1,0 +1,86 @@
+//! The operator page's view: announced nodes and connected peers, this node's policy on
+//! each, and the last sync session with each.
+
+use std::collections::HashMap;
+
+use libp2p::PeerId;
+use maillon_web_ui::backend::{BackendError, OperatorView, PeerView, SyncView};
+
+use super::NodeBackend;
+use crate::network::gating::peer_id_of;
+
+/// Builds the view from the membership index, the network and the sync log.
+pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
+    let engine = &backend.engine;
+    let this = engine.node_key();
+    let connected: Vec<PeerId> = match &backend.network {
+        Some(client) => client.peers().await.map_err(super::backend_error)?,
+        None => Vec::new(),
+    };
+    let (operator, announced, policies, members) = {
+        let index = engine.index();
+        let announced: Vec<_> = index
+            .announced_nodes()
+            .iter()
+            .map(|(key, a)| (*key, a.clone()))
+            .collect();
+        let policies: HashMap<_, _> = index
+            .node_policies_of(&this)
+            .into_iter()
+            .map(|p| (p.target, p))
+            .collect();
+        let operator = index.announced_nodes().get(&this).map(|a| a.operator);
+        (
+            operator,
+            announced,
+            policies,
+            index.members_in_good_standing() as u64,
+        )
+    };
+    let last_sync = |peer: &PeerId| {
+        backend.network.as_ref().and_then(|client| {
+            client.sync_log().last(peer).map(|e| SyncView {
+                at: e.at,
+                fetched: e.fetched,
+                pushed: e.pushed,
+                error: e.error,
+            })
+        })
+    };
+    let mut peers: Vec<PeerView> = announced
+        .into_iter()
+        .filter(|(key, _)| *key != this)
+        .map(|(key, announcement)| {
+            let peer = peer_id_of(&key);
+            PeerView {
+                node: Some(key),
+                name: Some(announcement.name),
+                peer_id: peer.map(|p| p.to_string()),
+                connected: peer.is_some_and(|p| connected.contains(&p)),
+                policy: policies.get(&key).cloned(),
+                last_sync: peer.as_ref().and_then(last_sync),
+            }
+        })
+        .collect();
+    let known: Vec<PeerId> = peers
+        .iter()
+        .filter_map(|p| p.node.as_ref().and_then(peer_id_of))
+        .collect();
+    for peer in connected.iter().filter(|p| !known.contains(p)) {
+        peers.push(PeerView {
+            node: None,
+            name: None,
+            peer_id: Some(peer.to_string()),
+            connected: true,
+            policy: None,
+            last_sync: last_sync(peer),
+        });
+    }
+    peers.sort_by(|a, b| (!a.connected, &a.name).cmp(&(!b.connected, &b.name)));
+    Ok(OperatorView {
+        operator,
+        records: engine.sync_set().len() as u64,
+        members,
+        peers,
+    })
+}

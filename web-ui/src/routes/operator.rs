@@ -1,0 +1,202 @@
+//! The operator's page: other nodes, this node's policy on each (limit or suspend, with a
+//! reason, signed with the node's key), and the last sync session with each.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maillon_protocol::kinds::{NodePolicy, PolicyLevel};
+use serde::Deserialize;
+
+use super::{check_csrf, render, require_user, V};
+use crate::backend::{Backend, OperatorView, Submitted};
+use crate::error::AppError;
+use crate::page::{self, Page};
+use crate::session::{Lang, Visitor};
+use crate::Shared;
+
+/// One other node, as shown.
+#[derive(Clone, Debug)]
+pub struct PeerLine {
+    name: String,
+    node: String,
+    connected: bool,
+    policy: String,
+    policy_reason: String,
+    sync: String,
+}
+
+#[derive(Template)]
+#[template(path = "operator.html")]
+struct OperatorPage {
+    p: Page,
+    node_name: String,
+    records: u64,
+    members: u64,
+    peers: Vec<PeerLine>,
+    error: Option<String>,
+}
+
+fn level_label(level: PolicyLevel, l: Lang) -> &'static str {
+    match level {
+        PolicyLevel::Normal => l.pick("normale", "normal"),
+        PolicyLevel::Limit => l.pick("limitée", "limited"),
+        PolicyLevel::Suspend => l.pick("suspendue", "suspended"),
+    }
+}
+
+/// The view, if the visitor operates this node.
+async fn require_operator<B: Backend>(
+    state: &Shared<B>,
+    visitor: &Visitor,
+) -> Result<OperatorView, AppError> {
+    let user = require_user(visitor)?;
+    let l = visitor.lang;
+    let view = state.backend.operator_view().await?;
+    let identity = state.backend.member(&user.key).identity;
+    if view.operator.is_none_or(|o| o != user.key && o != identity) {
+        return Err(AppError::Forbidden(
+            l,
+            l.pick(
+                "Cette page est réservée à la personne qui exploite ce nœud.",
+                "This page is for the person who runs this node.",
+            ),
+        ));
+    }
+    Ok(view)
+}
+
+async fn operator_page<B: Backend>(
+    state: &Shared<B>,
+    visitor: &Visitor,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let view = require_operator(state, visitor).await?;
+    let l = visitor.lang;
+    let peers = view
+        .peers
+        .iter()
+        .map(|peer| PeerLine {
+            name: peer
+                .name
+                .clone()
+                .unwrap_or_else(|| l.pick("nœud inconnu", "unknown node").into()),
+            node: peer.node.map(|k| k.to_hex()).unwrap_or_default(),
+            connected: peer.connected,
+            policy: level_label(
+                peer.policy
+                    .as_ref()
+                    .map_or(PolicyLevel::Normal, |p| p.level),
+                l,
+            )
+            .into(),
+            policy_reason: peer
+                .policy
+                .as_ref()
+                .map(|p| p.reason.clone())
+                .unwrap_or_default(),
+            sync: match &peer.last_sync {
+                None => l.pick("jamais", "never").into(),
+                Some(s) => match &s.error {
+                    None => l.pick_string(
+                        format!(
+                            "{} : {} reçus, {} envoyés",
+                            page::date_time(s.at, l),
+                            s.fetched,
+                            s.pushed
+                        ),
+                        format!(
+                            "{}: {} received, {} sent",
+                            page::date_time(s.at, l),
+                            s.fetched,
+                            s.pushed
+                        ),
+                    ),
+                    Some(e) => l.pick_string(
+                        format!("{} : échec ({e})", page::date_time(s.at, l)),
+                        format!("{}: failed ({e})", page::date_time(s.at, l)),
+                    ),
+                },
+            },
+        })
+        .collect();
+    let failed = error.is_some();
+    let html = render(OperatorPage {
+        p: state.page(visitor),
+        node_name: state.backend.site().node_name,
+        records: view.records,
+        members: view.members,
+        peers,
+        error,
+    })?;
+    let code = if failed {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((code, html).into_response())
+}
+
+/// `GET /operateur`.
+pub async fn operator<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+) -> Result<Response, AppError> {
+    operator_page(&state, &visitor, None).await
+}
+
+/// The policy form's fields.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PolicyFields {
+    csrf: String,
+    node: String,
+    level: String,
+    reason: String,
+}
+
+/// `POST /operateur/politique`: limits, suspends or restores another node.
+pub async fn set_policy<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+    Form(f): Form<PolicyFields>,
+) -> Result<Response, AppError> {
+    check_csrf(&visitor, &f.csrf)?;
+    let view = require_operator(&state, &visitor).await?;
+    let l = visitor.lang;
+    let target = page::parse_key(&f.node)
+        .filter(|key| view.peers.iter().any(|p| p.node == Some(*key)))
+        .ok_or(AppError::BadRequest(
+            l,
+            l.pick("Nœud inconnu.", "Unknown node."),
+        ))?;
+    let level = match f.level.as_str() {
+        "normale" => PolicyLevel::Normal,
+        "limitee" => PolicyLevel::Limit,
+        "suspendue" => PolicyLevel::Suspend,
+        _ => {
+            let message = l.pick("Choisissez une politique.", "Choose a policy.");
+            return operator_page(&state, &visitor, Some(message.into())).await;
+        }
+    };
+    let reason = f.reason.trim().to_string();
+    if reason.is_empty() || reason.len() > 1000 {
+        let message = l.pick(
+            "Donnez la raison (1 000 caractères au plus) : elle est publiée avec la politique.",
+            "Give the reason (1,000 characters at most): it is published with the policy.",
+        );
+        return operator_page(&state, &visitor, Some(message.into())).await;
+    }
+    match state
+        .backend
+        .set_policy(NodePolicy {
+            target,
+            level,
+            reason,
+        })
+        .await?
+    {
+        Submitted::Rejected { message, .. } => operator_page(&state, &visitor, Some(message)).await,
+        _ => Ok(Redirect::to("/operateur").into_response()),
+    }
+}
