@@ -121,8 +121,8 @@ pub async fn run(
             match outcome {
                 Ok(report) => {
                     tracing::debug!(%peer, ?report, "sync session done");
-                    entry.fetched = report.fetched as u64;
-                    entry.pushed = report.pushed as u64;
+                    entry.fetched = report.fetched;
+                    entry.pushed = report.pushed;
                 }
                 Err(error) => {
                     tracing::debug!(%peer, %error, "sync session stopped");
