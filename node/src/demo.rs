@@ -235,6 +235,7 @@ fn create_accounts(dir: &Path, network: &GeneratedNetwork, i: usize) -> Result<(
             created: network.now,
             notifications_seen: Timestamp(0),
             saved_searches: Vec::new(),
+            pending_recovery: None,
         })?;
     }
     Ok(())

@@ -319,6 +319,7 @@ impl Cluster {
             created: now(),
             notifications_seen: now(),
             saved_searches: Vec::new(),
+            pending_recovery: None,
         };
         if accounts.create(&account)? == AccountCreated::LoginTaken {
             bail!("the login {login} is taken on node {i}");

@@ -264,6 +264,23 @@ pub struct Account {
     pub notifications_seen: Timestamp,
     /// Saved searches, as query strings of the search page.
     pub saved_searches: Vec<SavedSearch>,
+    /// A key recovery under way: the new key, waiting for the sponsors' signatures.
+    #[serde(default)]
+    pub pending_recovery: Option<PendingRecovery>,
+}
+
+/// A new key made for a member who lost their passphrase, sealed with the new passphrase,
+/// until their sponsors co-sign the recovery.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingRecovery {
+    /// The new public key.
+    #[serde(with = "key_hex")]
+    pub new_key: PublicKey,
+    /// The new secret key, sealed with the new passphrase.
+    pub sealed_key: SealedKey,
+    /// When the request was made.
+    #[serde(with = "millis")]
+    pub started: Timestamp,
 }
 
 /// A search the member asked to be told about.

@@ -327,6 +327,7 @@ mod tests {
             created: Timestamp(0),
             notifications_seen: Timestamp(seen),
             saved_searches: Vec::new(),
+            pending_recovery: None,
         }
     }
 

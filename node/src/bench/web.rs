@@ -113,6 +113,7 @@ fn create_viewer(fixture: &Fixture) -> BenchResult<()> {
         created: fixture.network.now,
         notifications_seen: fixture.network.now,
         saved_searches: Vec::new(),
+        pending_recovery: None,
     })?;
     Ok(())
 }

@@ -169,6 +169,7 @@ mod tests {
             created: Timestamp(1),
             notifications_seen: Timestamp(1),
             saved_searches: vec![],
+            pending_recovery: None,
         }
     }
 

@@ -206,6 +206,7 @@ pub async fn join<B: Backend>(
         created: now,
         notifications_seen: now,
         saved_searches: Vec::new(),
+        pending_recovery: None,
     };
     if state.backend.create_account(&account)? == AccountCreated::LoginTaken {
         e.login = Some(

@@ -12,6 +12,7 @@ mod notify;
 mod operator;
 mod profile;
 mod publish;
+mod recovery;
 mod search;
 mod signin;
 mod sponsor;
@@ -88,6 +89,18 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
             get(complaints::form::<B>).post(complaints::file::<B>),
         )
         .route("/signalements", get(complaints::mine::<B>))
+        .route(
+            "/recuperation",
+            get(recovery::start_form::<B>).post(recovery::start::<B>),
+        )
+        .route(
+            "/recuperation/suivi",
+            get(recovery::follow::<B>).post(recovery::finish::<B>),
+        )
+        .route(
+            "/recuperation/parrain",
+            get(recovery::sponsor_form::<B>).post(recovery::sponsor_sign::<B>),
+        )
         .route("/moderation", get(moderation::queue::<B>))
         .route("/operateur", get(operator::operator::<B>))
         .route("/operateur/politique", post(operator::set_policy::<B>))

@@ -72,6 +72,7 @@ impl Site {
                     created: net.now,
                     notifications_seen: Timestamp(0),
                     saved_searches: vec![],
+                    pending_recovery: None,
                 })
                 .expect("account");
         }

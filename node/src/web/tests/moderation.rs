@@ -582,3 +582,143 @@ async fn the_operator_limits_or_suspends_another_node_with_a_reason() {
         .expect("the engine runs");
     assert!(fetched[0].is_ok());
 }
+
+/// A member with at least three current sponsors, all generated members: (member, sponsors).
+async fn member_with_three_sponsors() -> (String, Vec<String>) {
+    let probe = Site::start(&[]).await;
+    let label_of = |key: &maillon_protocol::PublicKey| {
+        network()
+            .keys
+            .iter()
+            .find(|(_, k)| k.public_key() == *key)
+            .map(|(l, _)| l.clone())
+    };
+    for (label, key) in &network().keys {
+        let sponsors: Vec<String> = probe
+            .engine()
+            .index()
+            .member(&key.public_key())
+            .sponsors
+            .iter()
+            .filter_map(label_of)
+            .collect();
+        if label.starts_with("member-") && sponsors.len() >= 3 {
+            return (label.clone(), sponsors.into_iter().take(3).collect());
+        }
+    }
+    panic!("no member with three sponsors in the test network");
+}
+
+#[tokio::test]
+async fn three_sponsors_give_a_member_a_new_key_bound_to_the_same_identity() {
+    let (member, sponsors) = member_with_three_sponsors().await;
+    let mut labels: Vec<&str> = vec![member.as_str(), "founder-3"];
+    labels.extend(
+        sponsors
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != "founder-3"),
+    );
+    let site = Site::start(&labels).await;
+    let old_key = key_of(&member);
+    let mut visitor = site.visitor();
+    let form = visitor.get("/recuperation").await;
+    let new_passphrase = "un tout nouveau départ";
+    let started = visitor
+        .post_form(
+            "/recuperation",
+            &[
+                ("csrf", &form.csrf()),
+                ("login", &member),
+                ("passphrase", new_passphrase),
+                ("confirm", new_passphrase),
+            ],
+        )
+        .await;
+    let follow = started.location.expect("the follow-up page");
+    let page = visitor.get(&follow).await;
+    let marker = "id=\"lien\" readonly value=\"";
+    let start = page.body.find(marker).expect("a link for the sponsors") + marker.len();
+    let link =
+        page.body[start..start + page.body[start..].find('"').unwrap()].replace("&#38;", "&");
+    let mut codes = Vec::new();
+    for sponsor in &sponsors {
+        let mut browser = site.signed_in(sponsor).await;
+        let check = browser.get(&link).await;
+        assert_eq!(check.status, StatusCode::OK, "{link}: {}", check.body);
+        let (_, query) = link.split_once('?').unwrap();
+        let mut fields: Vec<(&str, &str)> =
+            query.split('&').filter_map(|p| p.split_once('=')).collect();
+        let csrf = check.csrf();
+        fields.push(("csrf", &csrf));
+        let signed = browser.post_form("/recuperation/parrain", &fields).await;
+        let marker = "id=\"code\" readonly>";
+        let start = signed.body.find(marker).expect("a code") + marker.len();
+        codes.push(signed.body[start..start + 192].to_string());
+    }
+    if !sponsors.iter().any(|s| s == "founder-3") {
+        let mut outsider = site.signed_in("founder-3").await;
+        assert_eq!(outsider.get(&link).await.status, StatusCode::FORBIDDEN);
+    }
+    let finish = |codes: String, passphrase: &'static str| {
+        let mut browser = visitor.clone();
+        let login = member.clone();
+        async move {
+            let csrf = browser.get("/recuperation").await.csrf();
+            browser
+                .post_form(
+                    "/recuperation/suivi",
+                    &[
+                        ("csrf", &csrf),
+                        ("login", &login),
+                        ("passphrase", passphrase),
+                        ("codes", &codes),
+                    ],
+                )
+                .await
+        }
+    };
+    let two = finish(codes[..2].join("\n"), new_passphrase).await;
+    assert_eq!(two.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(two.body.contains("Il faut les codes de 3"), "{}", two.body);
+    let wrong = finish(codes.join("\n"), "pas la bonne phrase").await;
+    assert!(
+        wrong.body.contains("Ce n&#39;est pas la nouvelle phrase")
+            || wrong.body.contains("Ce n'est pas la nouvelle phrase")
+    );
+    let done = finish(codes.join("\n"), new_passphrase).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    // The new key holds the same identity, standing and trust paths.
+    let account_key = {
+        let files =
+            crate::web::accounts::AccountFiles::open(site.dir.path().join("accounts")).unwrap();
+        files.get(&member).expect("the account").key
+    };
+    assert_ne!(account_key, old_key);
+    let index = site.engine().index();
+    let (old, new) = (index.member(&old_key), index.member(&account_key));
+    assert_eq!(new.identity, old.identity);
+    assert!(new.status.is_in_good_standing(), "{:?}", new.status);
+    let founder = key_of("founder-1");
+    assert_eq!(
+        index.trust(&founder, &account_key).distance,
+        index.trust(&founder, &old_key).distance
+    );
+    drop(index);
+    // The new passphrase opens the account.
+    let mut again = site.visitor();
+    let csrf = again.get("/connexion").await.csrf();
+    let signed_in = again
+        .post_form(
+            "/connexion",
+            &[
+                ("csrf", &csrf),
+                ("login", &member),
+                ("passphrase", new_passphrase),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.location.as_deref(), Some("/"));
+}
