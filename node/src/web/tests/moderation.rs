@@ -696,16 +696,17 @@ async fn three_sponsors_give_a_member_a_new_key_bound_to_the_same_identity() {
         files.get(&member).expect("the account").key
     };
     assert_ne!(account_key, old_key);
-    let index = site.engine().index();
-    let (old, new) = (index.member(&old_key), index.member(&account_key));
-    assert_eq!(new.identity, old.identity);
-    assert!(new.status.is_in_good_standing(), "{:?}", new.status);
-    let founder = key_of("founder-1");
-    assert_eq!(
-        index.trust(&founder, &account_key).distance,
-        index.trust(&founder, &old_key).distance
-    );
-    drop(index);
+    {
+        let index = site.engine().index();
+        let (old, new) = (index.member(&old_key), index.member(&account_key));
+        assert_eq!(new.identity, old.identity);
+        assert!(new.status.is_in_good_standing(), "{:?}", new.status);
+        let founder = key_of("founder-1");
+        assert_eq!(
+            index.trust(&founder, &account_key).distance,
+            index.trust(&founder, &old_key).distance
+        );
+    }
     // The new passphrase opens the account.
     let mut again = site.visitor();
     let csrf = again.get("/connexion").await.csrf();
