@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use maillon_protocol::Record;
+use maillon_protocol::{Body, Record};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -36,6 +36,24 @@ pub fn load(engine: &Engine) -> Result<SocialIndex, StoreError> {
     Ok(index)
 }
 
+/// Applies one stored record; an erasure makes the index forget the identity's bodies.
+async fn apply(engine: &Engine, index: &RwLock<SocialIndex>, record: &Record) {
+    if let Some(Body::Erasure(_)) = record.body() {
+        // Reading the membership index may recompute it: not on the async workers.
+        let (reader, author) = (engine.clone(), record.header().author);
+        let keys = tokio::task::spawn_blocking(move || reader.index().keys_of_identity(&author))
+            .await
+            .unwrap_or_else(|_| vec![author]);
+        let mut index = index.write().unwrap_or_else(|e| e.into_inner());
+        index.apply_erasure(&keys, record.header().created);
+        return;
+    }
+    index
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .apply(record);
+}
+
 /// Keeps `index` fed until `shutdown` turns true. Subscribe (`Engine::subscribe`) before
 /// [`load`], so that nothing stored in between is missed.
 pub fn spawn(
@@ -51,7 +69,7 @@ pub fn spawn(
                     if *shutdown.borrow() { return; }
                 }
                 event = events.recv() => match event {
-                    Ok(event) => index.write().unwrap_or_else(|e| e.into_inner()).apply(&event.record),
+                    Ok(event) => apply(&engine, &index, &event.record).await,
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "the social index lagged; reloading it from the store");
                         match load(&engine) {
