@@ -1,6 +1,10 @@
 //! Photos and other blobs, stored as files named by their hash, outside sled. A write goes
 //! to a temporary file that is synced and then renamed, so a blob file is either absent
 //! or complete; a read checks the content against its hash.
+//!
+//! A photo erased with its member's listings is deleted and marked: an empty file
+//! `<root>/erased/<64 hex digits>`. A marked blob is neither served nor stored again from a
+//! peer; only a member's own upload ([`BlobStore::put`]) lifts the mark.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,6 +27,9 @@ pub enum BlobError {
     /// The content does not match the hash it was asked under.
     #[error("the blob does not match its hash")]
     Mismatch,
+    /// The blob was erased with its member's data and is not stored again from a peer.
+    #[error("the blob was erased")]
+    Erased,
 }
 
 /// A folder of blobs: `<root>/<first 2 hex digits>/<64 hex digits>`.
@@ -43,29 +50,66 @@ impl BlobStore {
         self.root.join(&hex[..2]).join(hex)
     }
 
-    /// Stores a blob durably and returns its hash.
+    fn mark_path(&self, hash: &BlobHash) -> PathBuf {
+        self.root.join(ERASED_FOLDER).join(hash.to_hex())
+    }
+
+    /// Stores a blob durably and returns its hash. This is a member's own upload: it lifts
+    /// an erasure mark on the same content.
     pub async fn put(&self, blob: Vec<u8>) -> Result<BlobHash, BlobError> {
+        let hash = self.write(blob).await?;
+        let mark = self.mark_path(&hash);
+        blocking(move || remove_durably(&mark).map(|_| ())).await?;
+        Ok(hash)
+    }
+
+    async fn write(&self, blob: Vec<u8>) -> Result<BlobHash, BlobError> {
         if blob.len() > MAX_BLOB_BYTES {
             return Err(BlobError::TooLarge(blob.len()));
         }
         let hash = BlobHash::of_blob(&blob);
         let path = self.path(&hash);
-        tokio::task::spawn_blocking(move || write_atomically(&path, &blob))
-            .await
-            .map_err(|e| BlobError::Io(std::io::Error::other(e)))??;
+        blocking(move || write_atomically(&path, &blob)).await?;
         Ok(hash)
     }
 
-    /// Stores a blob fetched under `expected`, refusing content that does not match.
+    /// Stores a blob fetched under `expected`, refusing content that does not match and
+    /// blobs that were erased.
     pub async fn put_expected(&self, expected: &BlobHash, blob: Vec<u8>) -> Result<(), BlobError> {
         if BlobHash::of_blob(&blob) != *expected {
             return Err(BlobError::Mismatch);
         }
-        self.put(blob).await.map(|_| ())
+        if self.is_erased(expected) {
+            return Err(BlobError::Erased);
+        }
+        self.write(blob).await.map(|_| ())
     }
 
-    /// A blob's bytes, if held and intact.
+    /// Deletes a blob durably (the file is removed and its folder synced). Returns whether
+    /// it was held.
+    pub async fn delete(&self, hash: &BlobHash) -> Result<bool, BlobError> {
+        let path = self.path(hash);
+        blocking(move || remove_durably(&path)).await
+    }
+
+    /// Deletes a blob erased with its member's data and marks it, durably, so that it is
+    /// neither served nor fetched again. Returns whether the blob was held.
+    pub async fn erase(&self, hash: &BlobHash) -> Result<bool, BlobError> {
+        let mark = self.mark_path(hash);
+        blocking(move || write_atomically(&mark, &[])).await?;
+        self.delete(hash).await
+    }
+
+    /// Whether a blob carries an erasure mark.
+    pub fn is_erased(&self, hash: &BlobHash) -> bool {
+        self.mark_path(hash).exists()
+    }
+
+    /// A blob's bytes, if held, intact and not erased.
     pub async fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BlobError> {
+        if self.is_erased(hash) {
+            return Ok(None);
+        }
         let path = self.path(hash);
         let bytes = match tokio::fs::read(&path).await {
             Ok(bytes) => bytes,
@@ -83,6 +127,32 @@ impl BlobStore {
     pub fn contains(&self, hash: &BlobHash) -> bool {
         self.path(hash).exists()
     }
+}
+
+/// The folder of erasure marks; blob folders have two-character names, so it cannot clash.
+const ERASED_FOLDER: &str = "erased";
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, BlobError> {
+    Ok(tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BlobError::Io(std::io::Error::other(e)))??)
+}
+
+/// Removes a file and syncs its folder, so the removal survives a crash. `false` if there
+/// was no file.
+fn remove_durably(path: &std::path::Path) -> std::io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(error),
+    }
+    let folder = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("blob path has no folder"))?;
+    std::fs::File::open(folder)?.sync_all()?;
+    Ok(true)
 }
 
 fn write_atomically(path: &std::path::Path, blob: &[u8]) -> std::io::Result<()> {
@@ -124,5 +194,46 @@ mod tests {
             store.put(vec![0; MAX_BLOB_BYTES + 1]).await,
             Err(BlobError::TooLarge(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn deleted_blobs_are_gone_and_erased_ones_are_not_fetched_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("blobs");
+        let store = BlobStore::open(root.clone()).unwrap();
+        let kept = store.put(b"kept".to_vec()).await.unwrap();
+        let gone = store.put(b"gone".to_vec()).await.unwrap();
+        assert!(store.delete(&gone).await.unwrap());
+        assert!(
+            !store.delete(&gone).await.unwrap(),
+            "a second delete finds nothing"
+        );
+        assert!(!store.contains(&gone) && store.get(&gone).await.unwrap().is_none());
+        assert!(store.contains(&kept));
+        // A plain delete does not stop a later fetch.
+        store.put_expected(&gone, b"gone".to_vec()).await.unwrap();
+        assert!(store.contains(&gone));
+        // An erased blob is deleted, and neither read nor stored again from a peer...
+        assert!(store.erase(&gone).await.unwrap());
+        assert!(!store.contains(&gone) && store.is_erased(&gone));
+        assert!(matches!(
+            store.put_expected(&gone, b"gone".to_vec()).await,
+            Err(BlobError::Erased)
+        ));
+        assert!(!store.contains(&gone));
+        // ...also after reopening the folder...
+        let reopened = BlobStore::open(root).unwrap();
+        assert!(reopened.is_erased(&gone) && reopened.get(&gone).await.unwrap().is_none());
+        // ...until a member uploads the same content again.
+        assert_eq!(reopened.put(b"gone".to_vec()).await.unwrap(), gone);
+        assert!(!reopened.is_erased(&gone));
+        assert_eq!(
+            reopened.get(&gone).await.unwrap().as_deref(),
+            Some(&b"gone"[..])
+        );
+        // Erasing a blob never held still leaves the mark.
+        let never = BlobHash::of_blob(b"never");
+        assert!(!reopened.erase(&never).await.unwrap());
+        assert!(reopened.is_erased(&never));
     }
 }

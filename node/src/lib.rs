@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`bench`]: `maillon bench`, end-to-end benchmarks with same-run limits.
+//! - [`erasure`]: an erasure's photo deletion and the member's export archive.
 //! - [`config`]: TOML and environment configuration, validated in two stages.
 //! - [`generator`]: a deterministic, realistic network from a seed.
 //! - [`init`]: `maillon init`, founding or joining a network.
@@ -17,6 +18,7 @@ pub mod bench;
 pub mod blobs;
 pub mod config;
 pub mod engine;
+pub mod erasure;
 pub mod generator;
 pub mod ingest;
 pub mod init;

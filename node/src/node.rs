@@ -91,6 +91,7 @@ pub struct RunningNode {
     http: JoinHandle<()>,
     network: NetworkTasks,
     web_tasks: Vec<JoinHandle<()>>,
+    photo_eraser: JoinHandle<()>,
 }
 
 /// Reads a node key file (64 hex digits of seed).
@@ -152,10 +153,16 @@ pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
         clock: options.clock,
     })
     .await?;
+    let (shutdown, signal) = watch::channel(false);
+    let photo_eraser = crate::erasure::photos::spawn(
+        engine.clone(),
+        blobs.clone(),
+        engine.subscribe(),
+        signal.clone(),
+    );
     submit_own_announcement(&engine, &config.data_dir).await?;
     let keypair = Keypair::ed25519_from_bytes(key.seed())
         .map_err(|_| NodeError::BadKey(config.data_dir.join("node.key")))?;
-    let (shutdown, signal) = watch::channel(false);
     let (client, network) = network::start(
         engine.clone(),
         blobs.clone(),
@@ -188,6 +195,7 @@ pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
         http,
         network,
         web_tasks: site.tasks,
+        photo_eraser,
     })
 }
 
@@ -234,6 +242,7 @@ impl RunningNode {
         for task in self.web_tasks {
             let _ = task.await;
         }
+        let _ = self.photo_eraser.await;
         use crate::store::Store;
         self.engine.store().flush().await?;
         self.engine.stop();

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use maillon_protocol::ids::BlobHash;
 use maillon_protocol::sync::SyncItem;
 use maillon_protocol::Record;
 use tokio::sync::{mpsc, watch};
@@ -50,14 +51,15 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
     let started = std::time::Instant::now();
     ingest.expire_parked(now);
     let mut answers = Vec::with_capacity(batch.len());
-    let mut stored: Vec<(Record, Origin)> = Vec::new();
+    let mut stored: Vec<(Record, Origin, Vec<BlobHash>)> = Vec::new();
     for job in batch {
         let mut outcomes = Vec::with_capacity(job.records.len());
         for record in job.records {
             outcomes.push(stage_one(ingest, record, job.origin, shared, now));
             for record in ingest.take_stored() {
                 note(shared, &record);
-                stored.push((record, job.origin));
+                let photos = ingest.take_erased_photos(&record.id());
+                stored.push((record, job.origin, photos));
             }
         }
         answers.push((job.reply, outcomes));
@@ -86,9 +88,13 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
         let _ = reply.send(outcomes);
     }
     if committed.is_ok() {
-        for (record, origin) in stored {
+        for (record, origin, erased_photos) in stored {
             // No subscriber is not an error: the network layer may not be running.
-            let _ = shared.stored.send(StoredEvent { record, origin });
+            let _ = shared.stored.send(StoredEvent {
+                record,
+                origin,
+                erased_photos,
+            });
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct StoredEvent {
     pub record: Record,
     /// How it arrived.
     pub origin: Origin,
+    /// For an erasure: the photos named by the listing bodies it dropped on this node.
+    pub erased_photos: Vec<maillon_protocol::ids::BlobHash>,
 }
 
 /// The engine stopped or its channel is closed.

@@ -1,7 +1,9 @@
 //! The ingest pipeline: decode, canonical check, signature, validation against the state,
 //! durable store, then release of parked records that waited for this one.
 
-use maillon_protocol::ids::{NetworkId, RecordId, Timestamp};
+use std::collections::HashMap;
+
+use maillon_protocol::ids::{BlobHash, NetworkId, RecordId, Timestamp};
 use maillon_protocol::kinds::Body;
 use maillon_protocol::state::ApplyError;
 use maillon_protocol::validate::{validate, Verdict};
@@ -139,6 +141,7 @@ pub struct Ingest<S: Store> {
     state: StoreState<S>,
     parking: ParkingLot,
     stored: Vec<Record>,
+    erased_photos: HashMap<RecordId, Vec<BlobHash>>,
 }
 
 impl<S: Store> Ingest<S> {
@@ -148,6 +151,7 @@ impl<S: Store> Ingest<S> {
             state,
             parking: ParkingLot::new(limits),
             stored: Vec::new(),
+            erased_photos: HashMap::new(),
         }
     }
 
@@ -199,6 +203,12 @@ impl<S: Store> Ingest<S> {
         std::mem::take(&mut self.stored)
     }
 
+    /// The photos named by the listing bodies that the erasure `erasure` dropped (each once,
+    /// in no particular order), taken once. Empty for any other record.
+    pub fn take_erased_photos(&mut self, erasure: &RecordId) -> Vec<BlobHash> {
+        self.erased_photos.remove(erasure).unwrap_or_default()
+    }
+
     /// Drops parked records older than the lot's age bound; returns their ids.
     pub fn expire_parked(&mut self, now: Timestamp) -> Vec<RecordId> {
         self.parking.expire(now)
@@ -229,7 +239,10 @@ impl<S: Store> Ingest<S> {
                 }
                 self.state.note(&record);
                 if let Some(Body::Erasure(_)) = record.body() {
-                    self.apply_erasure(&record)?;
+                    let photos = self.apply_erasure(&record)?;
+                    if !photos.is_empty() {
+                        self.erased_photos.insert(record.id(), photos);
+                    }
                 }
                 self.stored.push(record);
                 Ok(Accepted::Stored)
@@ -258,10 +271,11 @@ impl<S: Store> Ingest<S> {
     }
 
     /// Replaces every erasable record of the author's identity created up to the erasure by
-    /// its bare header.
-    fn apply_erasure(&self, erasure: &Record) -> Result<(), IngestError> {
+    /// its bare header; returns the photos the dropped listing bodies named.
+    fn apply_erasure(&self, erasure: &Record) -> Result<Vec<BlobHash>, IngestError> {
         let store = self.state.store();
         let until = erasure.header().created;
+        let mut photos = Vec::new();
         for key in self.state.keys_of_identity(&erasure.header().author) {
             for id in store.by_author(&key, usize::MAX)? {
                 let Some(bytes) = store.get(&id)? else {
@@ -270,11 +284,16 @@ impl<S: Store> Ingest<S> {
                 let record = decode_stored(&bytes)?;
                 let h = record.header();
                 if h.kind.is_erasable() && h.created <= until && record.body().is_some() {
+                    if let Some(Body::Listing(listing)) = record.body() {
+                        photos.extend(listing.photos.iter().copied());
+                    }
                     store.replace_with_bare_header(&id)?;
                 }
             }
         }
-        Ok(())
+        photos.sort();
+        photos.dedup();
+        Ok(photos)
     }
 }
 

@@ -177,6 +177,12 @@ impl MembershipIndex {
         }
     }
 
+    /// Every key of the identity `key` belongs to, as of the last refresh: the identity
+    /// (its first key) first, then the keys bound to it by rotations and recoveries.
+    pub fn keys_of_identity(&self, key: &PublicKey) -> Vec<PublicKey> {
+        self.table.keys_of_identity(key)
+    }
+
     /// Trust paths between two keys with the default bounds of [`TrustQuery`].
     pub fn trust(&self, from: &PublicKey, to: &PublicKey) -> TrustReport {
         self.trust_with(from, to, TrustQuery::default())

@@ -27,7 +27,8 @@ pub enum BlobFetchError {
 }
 
 /// Returns the blob from the local store, or fetches it from `peer`, checks it and stores
-/// it. `None` if the peer does not hold it either.
+/// it. `None` if the peer does not hold it either, or if the blob was erased here (it is
+/// then not asked for).
 pub async fn fetch_blob(
     blobs: &BlobStore,
     client: &Client,
@@ -36,6 +37,9 @@ pub async fn fetch_blob(
 ) -> Result<Option<Vec<u8>>, BlobFetchError> {
     if let Some(blob) = blobs.get(hash).await? {
         return Ok(Some(blob));
+    }
+    if blobs.is_erased(hash) {
+        return Ok(None);
     }
     match client.request(peer, &SyncRequest::FetchBlob(*hash)).await? {
         SyncResponse::Blob(None) => Ok(None),

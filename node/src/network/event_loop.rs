@@ -69,6 +69,7 @@ impl EventLoop {
             Ok(StoredEvent {
                 record,
                 origin: Origin::Local,
+                ..
             }) => {
                 let family = record.header().kind.family();
                 let topic = gossip::topic(&self.engine.network(), family);

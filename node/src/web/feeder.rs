@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use maillon_protocol::{Kind, Record};
+use maillon_protocol::{Body, Kind, PublicKey, Record, Timestamp};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -24,6 +24,8 @@ pub trait FedIndex: Send + Sync + Sized + 'static {
     fn build(engine: &Engine, records: Vec<Record>) -> Self;
     /// Takes in one stored record.
     fn take(&mut self, record: &Record);
+    /// Forgets the bodies of records by `keys` (one identity) created up to `until`.
+    fn erase(&mut self, keys: &[PublicKey], until: Timestamp);
 }
 
 impl FedIndex for SocialIndex {
@@ -44,6 +46,10 @@ impl FedIndex for SocialIndex {
     fn take(&mut self, record: &Record) {
         self.apply(record);
     }
+
+    fn erase(&mut self, keys: &[PublicKey], until: Timestamp) {
+        self.apply_erasure(keys, until);
+    }
 }
 
 impl FedIndex for ModerationIndex {
@@ -60,6 +66,28 @@ impl FedIndex for ModerationIndex {
     fn take(&mut self, record: &Record) {
         self.apply(record);
     }
+
+    fn erase(&mut self, keys: &[PublicKey], until: Timestamp) {
+        self.apply_erasure(keys, until);
+    }
+}
+
+/// Applies one stored record; an erasure makes the index forget the identity's bodies.
+async fn apply<I: FedIndex>(engine: &Engine, index: &RwLock<I>, record: &Record) {
+    if let Some(Body::Erasure(_)) = record.body() {
+        // Reading the membership index may recompute it: not on the async workers.
+        let (reader, author) = (engine.clone(), record.header().author);
+        let keys = tokio::task::spawn_blocking(move || reader.index().keys_of_identity(&author))
+            .await
+            .unwrap_or_else(|_| vec![author]);
+        let mut index = index.write().unwrap_or_else(|e| e.into_inner());
+        index.erase(&keys, record.header().created);
+        return;
+    }
+    index
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(record);
 }
 
 /// Loads every record the index reads, oldest first.
@@ -97,7 +125,7 @@ pub fn spawn<I: FedIndex>(
                     if *shutdown.borrow() { return; }
                 }
                 event = events.recv() => match event {
-                    Ok(event) => index.write().unwrap_or_else(|e| e.into_inner()).take(&event.record),
+                    Ok(event) => apply(&engine, &index, &event.record).await,
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, index = I::NAME, "lagged; reloading it from the store");
                         match load::<I>(&engine) {

@@ -44,25 +44,25 @@ impl ModerationIndex {
 
     /// Takes in one record; returns whether the moderation state changed.
     pub fn apply(&mut self, record: &Record) -> bool {
-        if let Some(Body::Erasure(_)) = record.body() {
-            // Erased complaints lose their body: forget them.
-            let author = record.header().author;
-            let until = record.header().created;
-            let before = self.records.len();
-            self.records.retain(|r| {
-                let h = r.header();
-                !(h.kind == Kind::Complaint && h.author == author && h.created <= until)
-            });
-            if self.records.len() == before {
-                return false;
-            }
-            self.ids = self.records.iter().map(Record::id).collect();
-            self.recompute();
-            return true;
-        }
         if !self.keep(record.clone()) {
             return false;
         }
+        self.recompute();
+        true
+    }
+
+    /// Forgets the complaints of `keys` (one identity) made up to `until`: their bodies are
+    /// erased. Returns whether the moderation state changed.
+    pub fn apply_erasure(&mut self, keys: &[maillon_protocol::PublicKey], until: maillon_protocol::Timestamp) -> bool {
+        let before = self.records.len();
+        self.records.retain(|r| {
+            let h = r.header();
+            !(h.kind == Kind::Complaint && keys.contains(&h.author) && h.created <= until)
+        });
+        if self.records.len() == before {
+            return false;
+        }
+        self.ids = self.records.iter().map(Record::id).collect();
         self.recompute();
         true
     }
@@ -142,7 +142,8 @@ mod tests {
         assert!(index.record(&warn.id()).is_some());
         let listing = signer.listing(&member, "Table", T0.plus_ms(3));
         assert!(!index.apply(&listing), "other kinds are ignored");
-        assert!(index.apply(&signer.erase(&member, T0.plus_ms(4))));
+        assert!(!index.apply(&signer.erase(&member, T0.plus_ms(4))), "erasures come as keys");
+        assert!(index.apply_erasure(&[member.public_key()], T0.plus_ms(4)));
         assert_eq!(index.current().complaint_status(&complaint.id()), None);
     }
 }

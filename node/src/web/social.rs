@@ -202,6 +202,43 @@ impl SocialIndex {
         self.transactions.insert(view.id, view);
     }
 
+    /// Forgets what the erasure of an identity dropped: the bodies of its records created
+    /// at or before `until`, signed by any of `keys`. The index then holds what a rebuild
+    /// from the store (where those records are bare headers) gives: the profile goes;
+    /// a listing series whose first version is erased goes, with the transactions opened
+    /// on it; the identity's transactions, messages and closes go.
+    pub fn apply_erasure(&mut self, keys: &[PublicKey], until: Timestamp) {
+        let erased = |key: &PublicKey, at: Timestamp| at <= until && keys.contains(key);
+        self.profiles.retain(|key, (at, _)| !erased(key, *at));
+        let gone: Vec<RecordId> = self
+            .listings
+            .values()
+            .filter(|v| erased(&v.author, v.published))
+            .map(|v| v.series)
+            .collect();
+        for series in &gone {
+            self.listings.remove(series);
+        }
+        for list in self.listings_by_author.values_mut() {
+            list.retain(|s| self.listings.contains_key(s));
+        }
+        self.transactions.retain(|_, t| {
+            !erased(&t.opener, t.opened_at) && self.listings.contains_key(&t.listing)
+        });
+        for t in self.transactions.values_mut() {
+            t.messages.retain(|m| !erased(&m.from, m.at));
+            t.closes.retain(|c| !erased(&c.by, c.at));
+            if t.answered_at.is_some_and(|a| erased(&t.author, a)) {
+                // Only reachable when the listing outlives the erasure yet was answered
+                // before it; a later answer is not told apart from a message here.
+                t.answered_at = None;
+            }
+        }
+        for list in self.transactions_by_member.values_mut() {
+            list.retain(|id| self.transactions.contains_key(id));
+        }
+    }
+
     /// The newest profile of a key.
     pub fn profile(&self, key: &PublicKey) -> Option<&Profile> {
         self.profiles.get(key).map(|(_, p)| p)

@@ -15,6 +15,15 @@ impl MembershipTable {
         self.identities.resolve(key)
     }
 
+    /// Every key of the identity `key` belongs to: the identity first, then the keys
+    /// bound to it by rotations and recoveries, in key order.
+    pub fn keys_of_identity(&self, key: &PublicKey) -> Vec<PublicKey> {
+        let identity = self.identities.resolve(key);
+        let mut keys = vec![identity];
+        keys.extend(self.identities.aliases_of(&identity));
+        keys
+    }
+
     pub(crate) fn node(&self, key: &PublicKey) -> Option<u32> {
         self.index.get(&self.identities.resolve(key)).copied()
     }

@@ -1,0 +1,99 @@
+//! Deletes the photos of erased listings. The ingest pipeline reports, with each erasure it
+//! stores, the photos named by the listing bodies it dropped; this task deletes each of
+//! them from the blob folder (with an erasure mark, see `blobs`) unless a listing whose
+//! body is still held names it too.
+
+use std::collections::HashSet;
+
+use maillon_protocol::ids::BlobHash;
+use maillon_protocol::{Body, Kind};
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::ErasureError;
+use crate::blobs::BlobStore;
+use crate::engine::{Engine, StoredEvent};
+use crate::store::{index::decode_stored, Store};
+
+/// Deletes `candidates` from `blobs`, except those a held listing body still names.
+/// Returns the photos deleted or marked. Reads every listing of the store once (on the
+/// blocking pool): erasures are rare.
+pub async fn erase_photos(
+    engine: &Engine,
+    blobs: &BlobStore,
+    candidates: Vec<BlobHash>,
+) -> Result<Vec<BlobHash>, ErasureError> {
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reader = engine.clone();
+    let wanted: HashSet<BlobHash> = candidates.iter().copied().collect();
+    let still_named =
+        tokio::task::spawn_blocking(move || named_by_held_listings(reader.store(), &wanted))
+            .await
+            .map_err(|e| ErasureError::Task(e.to_string()))??;
+    let mut erased = Vec::new();
+    for hash in candidates {
+        if !still_named.contains(&hash) {
+            blobs.erase(&hash).await?;
+            erased.push(hash);
+        }
+    }
+    Ok(erased)
+}
+
+/// The hashes of `wanted` that some listing whose body is held names.
+pub fn named_by_held_listings<S: Store>(
+    store: &S,
+    wanted: &HashSet<BlobHash>,
+) -> Result<HashSet<BlobHash>, ErasureError> {
+    let mut named = HashSet::new();
+    for id in store.by_kind(Kind::Listing, usize::MAX)? {
+        let Some(bytes) = store.get(&id)? else {
+            continue;
+        };
+        if let Some(Body::Listing(listing)) = decode_stored(&bytes)?.body() {
+            named.extend(listing.photos.iter().filter(|h| wanted.contains(h)));
+        }
+    }
+    Ok(named)
+}
+
+/// Erases the photos each stored erasure reports, until `shutdown` turns true. A lagging
+/// receiver loses the reports it missed: those photos stay on disk (logged).
+pub fn spawn(
+    engine: Engine,
+    blobs: BlobStore,
+    mut events: broadcast::Receiver<StoredEvent>,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() { return; }
+                    continue;
+                }
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(event) if !event.erased_photos.is_empty() => {
+                    let id = event.record.id();
+                    match erase_photos(&engine, &blobs, event.erased_photos).await {
+                        Ok(erased) => tracing::info!(%id, photos = erased.len(), "erased photos"),
+                        Err(error) => {
+                            tracing::error!(%id, %error, "erasing the photos of an erasure failed")
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => tracing::error!(
+                    missed,
+                    "the photo eraser lagged; photos of a missed erasure may remain"
+                ),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    })
+}

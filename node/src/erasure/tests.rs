@@ -1,0 +1,229 @@
+//! Erasure on one node: the social index forgets live what a rebuild from the store no
+//! longer holds, and photos still named by a held listing are kept.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use maillon_protocol::ids::{BlobHash, Timestamp};
+use maillon_protocol::kinds::{
+    Listing, Outcome, TransactionAnswer, TransactionClose, TransactionMessage, TransactionOpen,
+};
+use maillon_protocol::{testkit, Body, PublicKey, Record, SecretKey};
+
+use super::photos::named_by_held_listings;
+use crate::generator::{self, GeneratedNetwork};
+use crate::ingest::parking::ParkingLimits;
+use crate::ingest::pipeline::{Ingest, Submitted};
+use crate::ingest::state::StoreState;
+use crate::store::{index::decode_stored, MemoryStore, Store};
+use crate::web::social::{SocialIndex, KINDS};
+
+struct World {
+    network: GeneratedNetwork,
+    store: Arc<MemoryStore>,
+    ingest: Ingest<MemoryStore>,
+    fed: Vec<Record>,
+}
+
+impl World {
+    async fn new() -> World {
+        let network = generator::generate(11, 10);
+        let store = Arc::new(MemoryStore::new());
+        let Some(Body::Charter(charter)) = network.records[0].body().cloned() else {
+            panic!()
+        };
+        let state = StoreState::load(store.clone(), charter).unwrap();
+        let mut world = World {
+            ingest: Ingest::new(state, ParkingLimits::default()),
+            network,
+            store,
+            fed: Vec::new(),
+        };
+        for record in world.network.records.clone() {
+            world.submit(&record).await;
+        }
+        world
+    }
+
+    async fn submit(&mut self, record: &Record) -> Submitted {
+        let outcome = self
+            .ingest
+            .submit(&record.to_wire(), self.network.now.plus_ms(testkit::DAY))
+            .await
+            .unwrap_or_else(|e| panic!("{:?} refused: {e}", record.header().kind));
+        self.fed.push(record.clone());
+        outcome
+    }
+
+    fn key(&self, i: usize) -> SecretKey {
+        self.network.keys[i].1.clone()
+    }
+
+    fn listing(
+        &self,
+        author: &SecretKey,
+        title: &str,
+        photos: &[BlobHash],
+        at: Timestamp,
+    ) -> Record {
+        let Some(Body::Listing(base)) = self
+            .network
+            .signer
+            .listing(author, title, at)
+            .body()
+            .cloned()
+        else {
+            panic!()
+        };
+        let body = Listing {
+            photos: photos.to_vec(),
+            ..base
+        };
+        self.network
+            .signer
+            .sign(author, body, at, Some(at.plus_ms(testkit::DAY)))
+    }
+
+    /// The social index rebuilt from what the store holds now.
+    fn rebuilt(&self) -> SocialIndex {
+        let mut records = Vec::new();
+        for kind in KINDS {
+            for id in self.store.by_kind(*kind, usize::MAX).unwrap() {
+                records.push(decode_stored(&self.store.get(&id).unwrap().unwrap()).unwrap());
+            }
+        }
+        records.sort_by_key(|r| (r.header().created, r.id()));
+        let mut index = SocialIndex::new(7 * testkit::DAY);
+        records.iter().for_each(|r| index.apply(r));
+        index
+    }
+}
+
+fn view(index: &SocialIndex, keys: &[PublicKey], now: Timestamp) -> String {
+    let mut out = String::new();
+    for key in keys {
+        out += &format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n",
+            index.profile(key),
+            index.listings_by(key, now),
+            index.transactions_of(key),
+            index.reputation(key, now)
+        );
+    }
+    out + &index.listing_count().to_string()
+}
+
+#[tokio::test]
+async fn the_social_index_forgets_erased_bodies_live_as_a_rebuild_does() {
+    let mut w = World::new().await;
+    let signer = w.network.signer.clone();
+    let (erased, other) = (w.key(5), w.key(6));
+    let t = w.network.now;
+    let shared = BlobHash::of_blob(b"shared photo");
+    let own = BlobHash::of_blob(b"own photo");
+    let profile = signer.profile(&erased, "Jeanne", w.key(0).public_key(), t);
+    let mine = w.listing(&erased, "Vaisselier", &[own, shared], t.plus_ms(1));
+    let theirs = w.listing(&other, "Table", &[shared], t.plus_ms(2));
+    let sign = |key: &SecretKey, body: Body, at: u64| signer.sign(key, body, t.plus_ms(at), None);
+    let open_mine = sign(
+        &other,
+        Body::TransactionOpen(TransactionOpen {
+            listing: mine.id(),
+            message: "Toujours là ?".into(),
+        }),
+        3,
+    );
+    let answer = sign(
+        &erased,
+        Body::TransactionAnswer(TransactionAnswer {
+            transaction: open_mine.id(),
+            message: "Oui.".into(),
+        }),
+        4,
+    );
+    let open_theirs = sign(
+        &erased,
+        Body::TransactionOpen(TransactionOpen {
+            listing: theirs.id(),
+            message: "Je prends.".into(),
+        }),
+        5,
+    );
+    let message = sign(
+        &other,
+        Body::TransactionMessage(TransactionMessage {
+            transaction: open_theirs.id(),
+            message: "Venez samedi.".into(),
+        }),
+        6,
+    );
+    let close = sign(
+        &other,
+        Body::TransactionClose(TransactionClose {
+            transaction: open_theirs.id(),
+            outcome: Outcome::Completed,
+            rating: Some(5),
+            review: "Parfait.".into(),
+        }),
+        7,
+    );
+    for record in [
+        &profile,
+        &mine,
+        &theirs,
+        &open_mine,
+        &answer,
+        &open_theirs,
+        &message,
+        &close,
+    ] {
+        w.submit(record).await;
+    }
+    let now = t.plus_ms(10);
+    let keys = [erased.public_key(), other.public_key()];
+    let mut live = w.rebuilt();
+    assert!(live.profile(&erased.public_key()).is_some());
+    assert_eq!(live.transactions_of(&other.public_key()).len(), 2);
+
+    let erasure = signer.erase(&erased, t.plus_ms(8));
+    w.submit(&erasure).await;
+    live.apply_erasure(&[erased.public_key()], erasure.header().created);
+    let rebuilt = w.rebuilt();
+    assert_eq!(view(&live, &keys, now), view(&rebuilt, &keys, now));
+    // What the erased member wrote is gone; the other member's listing stays.
+    assert!(live.profile(&erased.public_key()).is_none());
+    assert!(live.listing(&mine.id()).is_none() && live.listing(&theirs.id()).is_some());
+    assert!(live.transactions_of(&erased.public_key()).is_empty());
+    assert!(live.transactions_of(&other.public_key()).is_empty());
+    let text = view(&live, &keys, now);
+    for gone in [
+        "Jeanne",
+        "Vaisselier",
+        "Toujours là",
+        "Je prends",
+        "Venez samedi",
+        "Parfait",
+    ] {
+        assert!(!text.contains(gone), "{gone} is still in the index");
+    }
+    // A record the member signs after the erasure counts again.
+    let later = w.listing(&erased, "Chaise", &[], t.plus_ms(9));
+    w.submit(&later).await;
+    live.apply(&later);
+    assert_eq!(live.listings_by(&erased.public_key(), now).len(), 1);
+
+    // Of the erased listing's photos, only the one another held listing names is kept.
+    let wanted: HashSet<BlobHash> = [own, shared].into();
+    let named = named_by_held_listings(w.store.as_ref(), &wanted).unwrap();
+    assert_eq!(named, [shared].into());
+    assert_eq!(w.ingest.take_erased_photos(&erasure.id()), {
+        let mut both = vec![own, shared];
+        both.sort();
+        both
+    });
+    assert!(
+        w.ingest.take_erased_photos(&erasure.id()).is_empty(),
+        "taken once"
+    );
+    assert_eq!(w.fed.len(), w.store.len().unwrap() as usize);
+}
