@@ -395,6 +395,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
         policy: NodePolicy,
     ) -> impl Future<Output = Result<Submitted, BackendError>> + Send;
+    /// Everything this node holds of a member's identity (records as JSON, photos), as one
+    /// zip archive.
+    fn export_member(
+        &self,
+        key: &PublicKey,
+    ) -> impl Future<Output = Result<Vec<u8>, BackendError>> + Send;
     /// A blob, fetched from peers if this node lacks it.
     fn blob(
         &self,

@@ -107,7 +107,7 @@ fn view(index: &SocialIndex, keys: &[PublicKey], now: Timestamp) -> String {
             index.profile(key),
             index.listings_by(key, now),
             index.transactions_of(key),
-            index.reputation(key, now)
+            index.reputation(key, now, |_| false)
         );
     }
     out + &index.listing_count().to_string()

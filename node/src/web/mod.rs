@@ -387,6 +387,18 @@ impl Backend for NodeBackend {
         self.submit(record).await
     }
 
+    async fn export_member(&self, key: &PublicKey) -> Result<Vec<u8>, BackendError> {
+        // Reading the membership index may recompute it: not on the async workers.
+        let (engine, key) = (self.engine.clone(), *key);
+        let keys = tokio::task::spawn_blocking(move || engine.index().keys_of_identity(&key))
+            .await
+            .map_err(backend_error)?;
+        let store = self.engine.store();
+        crate::erasure::export::export_member(store, &self.blobs, &keys, self.now())
+            .await
+            .map_err(backend_error)
+    }
+
     async fn blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BackendError> {
         if let Some(blob) = self.blobs.get(hash).await.map_err(backend_error)? {
             return Ok(Some(blob));

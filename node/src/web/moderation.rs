@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use maillon_protocol::kinds::Charter;
 use maillon_protocol::moderation::Moderation;
-use maillon_protocol::{Body, Kind, Record, RecordId};
+use maillon_protocol::{Kind, Record, RecordId};
 
 /// Every kind the moderation index reads.
 pub const KINDS: &[Kind] = &[
@@ -53,7 +53,11 @@ impl ModerationIndex {
 
     /// Forgets the complaints of `keys` (one identity) made up to `until`: their bodies are
     /// erased. Returns whether the moderation state changed.
-    pub fn apply_erasure(&mut self, keys: &[maillon_protocol::PublicKey], until: maillon_protocol::Timestamp) -> bool {
+    pub fn apply_erasure(
+        &mut self,
+        keys: &[maillon_protocol::PublicKey],
+        until: maillon_protocol::Timestamp,
+    ) -> bool {
         let before = self.records.len();
         self.records.retain(|r| {
             let h = r.header();
@@ -142,7 +146,10 @@ mod tests {
         assert!(index.record(&warn.id()).is_some());
         let listing = signer.listing(&member, "Table", T0.plus_ms(3));
         assert!(!index.apply(&listing), "other kinds are ignored");
-        assert!(!index.apply(&signer.erase(&member, T0.plus_ms(4))), "erasures come as keys");
+        assert!(
+            !index.apply(&signer.erase(&member, T0.plus_ms(4))),
+            "erasures come as keys"
+        );
         assert!(index.apply_erasure(&[member.public_key()], T0.plus_ms(4)));
         assert_eq!(index.current().complaint_status(&complaint.id()), None);
     }

@@ -3,6 +3,7 @@
 mod account;
 mod complaints;
 mod council;
+mod erasure;
 mod home;
 mod join;
 mod listing;
@@ -52,6 +53,11 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         .route("/compte", get(account::account::<B>))
         .route("/compte/phrase", post(account::change_passphrase::<B>))
         .route("/compte/kit", post(account::recovery_kit::<B>))
+        .route("/compte/export", post(erasure::export::<B>))
+        .route(
+            "/compte/effacer",
+            get(erasure::erase_form::<B>).post(erasure::erase::<B>),
+        )
         .route("/candidature", get(sponsor::candidacy::<B>))
         .route("/parrainer", get(sponsor::code_form::<B>))
         .route(

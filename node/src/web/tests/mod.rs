@@ -4,7 +4,11 @@
 //! - [`journey`]: joining, sponsoring, publishing, transactions, notifications.
 //! - [`guards`]: bad input, XSS, CSRF, access control, rate limiting, languages.
 //! - [`moderation`]: complaints, moderators' actions and their effects, the public log.
+//! - [`governance`]: the council's appointments, node policies, key recovery.
+//! - [`erasure`]: exporting one's data and erasing one's account.
 
+mod erasure;
+mod governance;
 mod guards;
 mod journey;
 mod moderation;
