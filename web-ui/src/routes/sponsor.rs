@@ -64,6 +64,7 @@ pub fn relation_label(relation: Relation, l: Lang) -> &'static str {
 struct CandidacyPage {
     p: Page,
     is_member: bool,
+    probation_until: Option<String>,
     counted: u32,
     required: u32,
     raised: bool,
@@ -118,9 +119,14 @@ pub async fn candidacy<B: Backend>(
             page::date(s.created, l)
         );
     }
+    let probation_until = match member.status {
+        Status::Probation { until, .. } => Some(page::date(until, l)),
+        _ => None,
+    };
     render(CandidacyPage {
         p: state.page(&visitor),
-        is_member: member.status.is_in_good_standing(),
+        is_member: member.status.is_in_good_standing() && probation_until.is_none(),
+        probation_until,
         counted,
         required,
         raised: required > charter_required,

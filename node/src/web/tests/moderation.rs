@@ -392,3 +392,79 @@ async fn a_cancelled_transaction_takes_no_more_messages() {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+/// Labels of (expelled member, one of their sponsors, a sponsee who would lack sponsors).
+async fn expulsion_cast() -> (String, String, String) {
+    let probe = Site::start(&[]).await;
+    let label_of = |key: &maillon_protocol::PublicKey| {
+        network()
+            .keys
+            .iter()
+            .find(|(_, k)| k.public_key() == *key)
+            .map(|(l, _)| l.clone())
+    };
+    let index = probe.engine().index();
+    let required = index.charter().sponsors_required as usize;
+    for (label, key) in network().keys.iter().skip(3) {
+        let member = index.member(&key.public_key());
+        let short = member
+            .sponsees
+            .iter()
+            .find(|s| index.member(s).sponsors.len() <= required)
+            .and_then(label_of);
+        let sponsor = member.sponsors.first().and_then(label_of);
+        if let (Some(sponsee), Some(sponsor)) = (short, sponsor) {
+            if sponsee != sponsor {
+                return (label.clone(), sponsor, sponsee);
+            }
+        }
+    }
+    panic!("no member whose sponsee has just enough sponsors");
+}
+
+#[tokio::test]
+async fn an_expulsion_notifies_the_sponsors_and_puts_the_sponsees_on_probation() {
+    let (expelled, sponsor, sponsee) = expulsion_cast().await;
+    let moderator_label = ["member-1", "member-2", "member-3"]
+        .into_iter()
+        .find(|l| ![&expelled, &sponsor, &sponsee].contains(&&l.to_string()))
+        .unwrap();
+    let site = Site::start(&[&sponsor, &sponsee, moderator_label]).await;
+    appoint(&site, moderator_label, AppointmentAction::Appoint).await;
+    let signer = Signer::new(network().signer.charter.clone());
+    site.submit(&signer.member_label(
+        &secret(moderator_label),
+        LabelAction::ExpelMember,
+        key_of(&expelled),
+        None,
+        site.now(),
+    ))
+    .await;
+    let mut on_probation = site.signed_in(&sponsee).await;
+    let page = on_probation.get("/candidature").await;
+    assert!(page.body.contains("Période probatoire"), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"code\""),
+        "the code to gather new sponsors"
+    );
+    let notices = on_probation.get("/notifications").await;
+    assert!(
+        notices.body.contains("a été exclu du réseau"),
+        "{}",
+        notices.body
+    );
+    let mut struck = site.signed_in(&sponsor).await;
+    let notices = struck.get("/notifications").await;
+    assert!(
+        notices
+            .body
+            .contains("que vous avez parrainé(e), a été exclu(e)"),
+        "{}",
+        notices.body
+    );
+    let profile = struck
+        .get(&format!("/membre/{}", key_of(&sponsor).to_hex()))
+        .await;
+    assert_eq!(profile.status, StatusCode::OK);
+    assert!(site.engine().index().member(&key_of(&sponsor)).strikes >= 1);
+}
