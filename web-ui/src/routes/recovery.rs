@@ -37,6 +37,7 @@ struct FollowPage {
     p: Page,
     login: String,
     link: String,
+    request_code: String,
     fingerprint: String,
     needed: u64,
     codes: String,
@@ -163,6 +164,7 @@ fn follow_page<B: Backend>(
             account.key.to_hex(),
             pending.new_key.to_hex()
         ),
+        request_code: format!("{}{}", account.key.to_hex(), pending.new_key.to_hex()),
         fingerprint: page::fingerprint(&pending.new_key),
         needed: state.backend.site().charter.recovery_threshold,
         codes,
@@ -192,6 +194,27 @@ pub struct KeysParam {
     csrf: String,
     ancien: String,
     nouveau: String,
+    /// Both keys in one code, as the member sends it: 64 hex digits each.
+    code: String,
+}
+
+impl KeysParam {
+    fn keys(&self) -> Option<(PublicKey, PublicKey)> {
+        let code: String = self
+            .code
+            .chars()
+            .filter(|c| c.is_ascii_hexdigit())
+            .collect();
+        let (old, new) = if code.len() == 128 {
+            (page::parse_key(&code[..64])?, page::parse_key(&code[64..])?)
+        } else {
+            (
+                page::parse_key(&self.ancien)?,
+                page::parse_key(&self.nouveau)?,
+            )
+        };
+        (old != new).then_some((old, new))
+    }
 }
 
 /// The sponsor's sponsorship of `old`'s identity, if the viewer is one of its sponsors.
@@ -217,17 +240,14 @@ fn sponsor_page<B: Backend>(
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
     let user: &SignedIn = require_user(visitor)?;
-    let (old, new) = match (page::parse_key(&q.ancien), page::parse_key(&q.nouveau)) {
-        (Some(old), Some(new)) if old != new => (old, new),
-        _ => {
-            return Err(AppError::BadRequest(
-                l,
-                l.pick(
-                    "Lien de récupération incomplet.",
-                    "Incomplete recovery link.",
-                ),
-            ))
-        }
+    let Some((old, new)) = q.keys() else {
+        return Err(AppError::BadRequest(
+            l,
+            l.pick(
+                "Code ou lien de récupération incomplet : vérifiez-le avec la personne qui vous l'a envoyé.",
+                "Incomplete recovery code or link: check it with the person who sent it.",
+            ),
+        ));
     };
     if sponsorship_by(&state.backend, &old, &user.key).is_none() {
         return Err(AppError::Forbidden(

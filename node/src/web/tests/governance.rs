@@ -254,6 +254,19 @@ async fn three_sponsors_give_a_member_a_new_key_bound_to_the_same_identity() {
     let start = page.body.find(marker).expect("a link for the sponsors") + marker.len();
     let link =
         page.body[start..start + page.body[start..].find('"').unwrap()].replace("&#38;", "&");
+    let marker = "id=\"code-demande\" readonly>";
+    let start = page.body.find(marker).expect("a request code") + marker.len();
+    let request_code = page.body[start..start + 128].to_string();
+    let mut by_code = site.signed_in(&sponsors[0]).await;
+    let via_code = by_code
+        .get(&format!("/recuperation/parrain?code={request_code}"))
+        .await;
+    assert_eq!(
+        via_code.status,
+        StatusCode::OK,
+        "the code opens the same page"
+    );
+    assert!(via_code.body.contains("id=\"empreinte\""));
     let mut codes = Vec::new();
     for sponsor in &sponsors {
         let mut browser = site.signed_in(sponsor).await;
