@@ -1,9 +1,10 @@
 //! The moderation index: complaints, appointments, labels and retractions kept in memory,
-//! and the protocol's [`Moderation`] recomputed from them whenever one arrives. These
-//! records are few (thousands), so a full recomputation costs little and is always exact.
+//! and the protocol's [`Moderation`] computed from them when first read after a change.
+//! A full recomputation is exact and cheap for the thousands of such records a network
+//! holds; being lazy, a burst of arrivals (a cold sync) costs one computation, not one each.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use maillon_protocol::kinds::Charter;
 use maillon_protocol::moderation::Moderation;
@@ -23,7 +24,8 @@ pub struct ModerationIndex {
     charter: Charter,
     records: Vec<Record>,
     ids: HashSet<RecordId>,
-    computed: Arc<Moderation>,
+    /// The state, or `None` when a change came since it was computed.
+    computed: Mutex<Option<Arc<Moderation>>>,
 }
 
 impl ModerationIndex {
@@ -33,12 +35,11 @@ impl ModerationIndex {
             charter,
             records: Vec::new(),
             ids: HashSet::new(),
-            computed: Arc::default(),
+            computed: Mutex::new(None),
         };
         for record in records {
             index.keep(record);
         }
-        index.recompute();
         index
     }
 
@@ -47,7 +48,7 @@ impl ModerationIndex {
         if !self.keep(record.clone()) {
             return false;
         }
-        self.recompute();
+        self.invalidate();
         true
     }
 
@@ -67,7 +68,7 @@ impl ModerationIndex {
             return false;
         }
         self.ids = self.records.iter().map(Record::id).collect();
-        self.recompute();
+        self.invalidate();
         true
     }
 
@@ -80,13 +81,18 @@ impl ModerationIndex {
         false
     }
 
-    fn recompute(&mut self) {
-        self.computed = Arc::new(Moderation::compute(&self.charter, &self.records));
+    fn invalidate(&mut self) {
+        *self.computed.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
-    /// The current state, cheap to clone and read without holding the index.
+    /// The current state, cheap to clone and read without holding the index; computed here
+    /// if a record arrived since the last time.
     pub fn current(&self) -> Arc<Moderation> {
-        Arc::clone(&self.computed)
+        let mut computed = self.computed.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(
+            computed
+                .get_or_insert_with(|| Arc::new(Moderation::compute(&self.charter, &self.records))),
+        )
     }
 
     /// A held moderation record.
