@@ -109,8 +109,11 @@ impl From<IngestError> for AppError {
                 "author_not_in_good_standing",
                 message,
             ),
-            IngestError::SuspendedNode(_) => {
+            IngestError::NodePolicy(NodePolicyRefusal::Suspended(_)) => {
                 AppError::new(StatusCode::FORBIDDEN, "suspended_node", message)
+            }
+            IngestError::NodePolicy(NodePolicyRefusal::Limited(_)) => {
+                AppError::new(StatusCode::TOO_MANY_REQUESTS, "limited_node", message)
             }
             IngestError::TooLargeToPark => {
                 AppError::new(StatusCode::SERVICE_UNAVAILABLE, "parking_full", message)
@@ -119,6 +122,8 @@ impl From<IngestError> for AppError {
         }
     }
 }
+
+use crate::engine::standing::NodePolicyRefusal;
 
 impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> AppError {

@@ -111,9 +111,30 @@ fn stage_one(
             return Err(IngestError::NotInGoodStanding(refusal));
         }
         let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
-        check_node_policy(record.record(), &index, &shared.node_key)?;
+        let since = now.minus_ms(24 * 3600 * 1000);
+        check_node_policy(record.record(), &index, &shared.node_key, |author| {
+            signed_since(&shared.store, author, since)
+        })??;
     }
     ingest.stage(record, now)
+}
+
+/// How many stored records `author` signed at or after `since` (among its newest 256).
+fn signed_since(
+    store: &SledStore,
+    author: &maillon_protocol::PublicKey,
+    since: maillon_protocol::Timestamp,
+) -> Result<usize, crate::store::StoreError> {
+    use crate::store::Store;
+    let mut count = 0;
+    for id in store.by_author(author, 256)? {
+        if let Some(bytes) = store.get(&id)? {
+            if crate::store::index::decode_stored(&bytes)?.header().created >= since {
+                count += 1;
+            }
+        }
+    }
+    Ok(count)
 }
 
 /// Checks the standing policy, recomputing the membership table once if it is stale and

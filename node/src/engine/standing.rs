@@ -54,27 +54,42 @@ pub fn check_standing(record: &Record, index: &MembershipIndex) -> Result<(), St
     })
 }
 
-/// The author is a node that this node's operator suspended.
-#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
-#[error("the node {0} is suspended by this node's policy: its new records are ignored")]
-pub struct SuspendedNode(pub PublicKey);
+/// Records a node under a Limit policy may sign per day, as this node counts them where
+/// records enter (its announcements, bumps and policies).
+pub const LIMITED_NODE_RECORDS_PER_DAY: usize = 4;
 
-/// Refuses records signed by a node key that `this_node` suspends (its announcements, bumps
-/// and policies). Like the standing policy, it applies where records enter, not to records
-/// fetched during reconciliation, so that sync still agrees.
-pub fn check_node_policy(
+/// The author is a node that this node's operator limited or suspended.
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+pub enum NodePolicyRefusal {
+    /// Suspended: every new record is refused.
+    #[error("the node {0} is suspended by this node's policy: its new records are ignored")]
+    Suspended(PublicKey),
+    /// Limited, and over its daily allowance.
+    #[error("the node {0} is limited by this node's policy: at most {LIMITED_NODE_RECORDS_PER_DAY} of its records a day")]
+    Limited(PublicKey),
+}
+
+/// Refuses records signed by a node key that `this_node` suspends, and, for a node it
+/// limits, records beyond [`LIMITED_NODE_RECORDS_PER_DAY`] in the last day
+/// (`signed_last_day` counts those already stored). Like the standing policy, it applies
+/// where records enter, not to records fetched during reconciliation, so sync still agrees.
+pub fn check_node_policy<E>(
     record: &Record,
     index: &MembershipIndex,
     this_node: &PublicKey,
-) -> Result<(), SuspendedNode> {
+    signed_last_day: impl FnOnce(&PublicKey) -> Result<usize, E>,
+) -> Result<Result<(), NodePolicyRefusal>, E> {
     let author = record.header().author;
-    let suspended = index
+    let level = index
         .node_policies_of(this_node)
         .iter()
-        .any(|p| p.target == author && p.level == PolicyLevel::Suspend);
-    if suspended {
-        Err(SuspendedNode(author))
-    } else {
-        Ok(())
-    }
+        .find(|p| p.target == author)
+        .map(|p| p.level);
+    Ok(match level {
+        Some(PolicyLevel::Suspend) => Err(NodePolicyRefusal::Suspended(author)),
+        Some(PolicyLevel::Limit) if signed_last_day(&author)? >= LIMITED_NODE_RECORDS_PER_DAY => {
+            Err(NodePolicyRefusal::Limited(author))
+        }
+        _ => Ok(()),
+    })
 }

@@ -44,9 +44,9 @@ pub enum IngestError {
     /// The author was not in good standing when they signed (the node's policy).
     #[error(transparent)]
     NotInGoodStanding(#[from] crate::engine::standing::StandingRefusal),
-    /// The author is a node this node suspends (the operator's policy).
+    /// The author is a node this node limits or suspends (the operator's policy).
     #[error(transparent)]
-    SuspendedNode(#[from] crate::engine::standing::SuspendedNode),
+    NodePolicy(#[from] crate::engine::standing::NodePolicyRefusal),
     /// The parking lot cannot hold it.
     #[error("the record is too large to wait for its refs")]
     TooLargeToPark,

@@ -5,6 +5,8 @@ use maillon_protocol::kinds::AppointmentAction;
 use maillon_protocol::testkit::Signer;
 
 use super::{key_of, network, secret, Browser, Page, Site};
+use crate::engine::standing::{NodePolicyRefusal, LIMITED_NODE_RECORDS_PER_DAY};
+use crate::ingest::pipeline::IngestError;
 
 /// Posts the proposal of `link` with these co-signature codes.
 async fn publish_codes(browser: &mut Browser, link: &str, csrf: &str, codes: &str) -> Page {
@@ -184,7 +186,7 @@ async fn the_operator_limits_or_suspends_another_node_with_a_reason() {
     assert!(
         matches!(
             refused,
-            Err(crate::ingest::pipeline::IngestError::SuspendedNode(_))
+            Err(IngestError::NodePolicy(NodePolicyRefusal::Suspended(_)))
         ),
         "{refused:?}"
     );
@@ -194,6 +196,55 @@ async fn the_operator_limits_or_suspends_another_node_with_a_reason() {
         .await
         .expect("the engine runs");
     assert!(fetched[0].is_ok());
+
+    // Limited instead: a few records a day, then refusals.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let shown = operator.get("/operateur").await;
+    let csrf = shown.csrf();
+    let limited = operator
+        .post_form(
+            "/operateur/politique",
+            &[
+                ("csrf", &csrf),
+                ("node", &other.public_key().to_hex()),
+                ("level", "limitee"),
+                ("reason", "Trop de mises en avant."),
+            ],
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::SEE_OTHER, "{}", limited.body);
+    // The policy takes effect when the membership index next refreshes (within a second).
+    let level = site.engine().index().node_policies_of(&this.public_key())[0].level;
+    assert_eq!(level, maillon_protocol::kinds::PolicyLevel::Limit);
+    let mut outcomes = Vec::new();
+    for n in 0..LIMITED_NODE_RECORDS_PER_DAY + 2 {
+        let record = signer.announce_node(
+            &other,
+            &secret("founder-2"),
+            &format!("Nœud voisin {}", n + 3),
+            site.now().plus_ms(n as u64),
+        );
+        outcomes.push(
+            site.engine()
+                .submit_wire(&record.to_wire(), crate::engine::Origin::Gossip)
+                .await,
+        );
+    }
+    let refused = outcomes
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Err(IngestError::NodePolicy(NodePolicyRefusal::Limited(_)))
+            )
+        })
+        .count();
+    // Two announcements of the day are already stored (the first and the fetched one).
+    assert_eq!(
+        outcomes.len() - refused,
+        LIMITED_NODE_RECORDS_PER_DAY - 2,
+        "{outcomes:?}"
+    );
 }
 
 /// A member with at least three current sponsors, all generated members: (member, sponsors).
