@@ -19,10 +19,18 @@ struct Home {
     is_candidate: bool,
 }
 
-/// `/`: a search box and the newest listings.
+/// What the home page may be told after an action.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct AfterParams {
+    efface: Option<String>,
+}
+
+/// `/`: the newest listings and the search form.
 pub async fn home<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
+    axum::extract::Query(after): axum::extract::Query<AfterParams>,
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
     let query = SearchQuery {
@@ -40,8 +48,17 @@ pub async fn home<B: Backend>(
     let is_candidate = viewer
         .map(|key| !state.backend.member(&key).status.is_in_good_standing())
         .unwrap_or(false);
+    let mut p = state.page(&visitor);
+    if after.efface.is_some() && visitor.user.is_none() {
+        p.flash = Some(l.pick_string(
+            "Votre compte a été effacé. Les autres sites du réseau effacent vos données à leur tour."
+                .to_string(),
+            "Your account was erased. The network's other sites are erasing your data too."
+                .to_string(),
+        ));
+    }
     render(Home {
-        p: state.page(&visitor),
+        p,
         recent,
         is_candidate,
     })

@@ -70,6 +70,12 @@ async fn a_member_exports_their_data_then_erases_their_account() {
         .await;
     assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.body);
     assert_eq!(erased.location.as_deref(), Some("/?efface=1"));
+    let mut after = site.visitor();
+    assert!(after
+        .get("/?efface=1")
+        .await
+        .body
+        .contains("Votre compte a été effacé"));
 
     // The account is gone from this node, and the listing from every page.
     let mut again = site.visitor();
