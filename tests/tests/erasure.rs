@@ -430,7 +430,25 @@ async fn erased_bodies_offered_again_are_refused_everywhere() {
         .unwrap()
         .is_none());
     assert!(!blobs.contains(&own) && blobs.is_erased(&own));
-    nodes[0].node().blobs.erase(&own).await.unwrap();
+    // Another member's new listing that names the same photo lifts the mark: the photo
+    // may then be fetched for it.
+    let neighbour = &cluster.network.keys[7].1;
+    let reuse = listing_with(&cluster, neighbour, "Même photo", vec![own], now());
+    let (code, body) = nodes[0].post(&reuse.to_wire()).await.unwrap();
+    assert_eq!(code, 201, "{body}");
+    wait_until("the mark to be lifted", Duration::from_secs(10), || async {
+        Ok(!blobs.is_erased(&own))
+    })
+    .await
+    .unwrap();
+    assert!(fetch_blob_from_any(blobs, client, &own)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(blobs.contains(&own));
+    for node in &nodes {
+        node.node().blobs.erase(&own).await.unwrap();
+    }
     // Offered by a peer over gossip: nobody stores it.
     for record in std::iter::once(&story.unpublished).chain(&story.erased) {
         nodes[2]

@@ -1,7 +1,8 @@
 //! Deletes the photos of erased listings. The ingest pipeline reports, with each erasure it
 //! stores, the photos named by the listing bodies it dropped; this task deletes each of
 //! them from the blob folder (with an erasure mark, see `blobs`) unless a listing whose
-//! body is still held names it too.
+//! body is still held names it too. A listing stored later that names a marked photo lifts
+//! the mark, so the photo can be fetched again for that listing.
 
 use std::collections::HashSet;
 
@@ -60,6 +61,15 @@ pub fn named_by_held_listings<S: Store>(
     Ok(named)
 }
 
+/// Lifts the erasure marks of photos a listing just stored names.
+async fn unmark_named(blobs: &BlobStore, photos: &[BlobHash]) {
+    for hash in photos.iter().filter(|h| blobs.is_erased(h)) {
+        if let Err(error) = blobs.unmark(hash).await {
+            tracing::error!(%error, "lifting the erasure mark of a photo failed");
+        }
+    }
+}
+
 /// Erases the photos each stored erasure reports, until `shutdown` turns true. A lagging
 /// receiver loses the reports it missed: those photos stay on disk (logged).
 pub fn spawn(
@@ -87,7 +97,11 @@ pub fn spawn(
                         }
                     }
                 }
-                Ok(_) => {}
+                Ok(event) => {
+                    if let Some(Body::Listing(listing)) = event.record.body() {
+                        unmark_named(&blobs, &listing.photos).await;
+                    }
+                }
                 Err(RecvError::Lagged(missed)) => tracing::error!(
                     missed,
                     "the photo eraser lagged; photos of a missed erasure may remain"
