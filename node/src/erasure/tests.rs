@@ -227,3 +227,54 @@ async fn the_social_index_forgets_erased_bodies_live_as_a_rebuild_does() {
     );
     assert_eq!(w.fed.len(), w.store.len().unwrap() as usize);
 }
+
+#[tokio::test]
+async fn an_erasure_by_a_recovered_key_strips_the_records_of_every_key_of_the_identity() {
+    let mut w = World::new().await;
+    let signer = w.network.signer.clone();
+    let old = w.key(7);
+    let new = testkit::key("erasure-recovered-key");
+    let (sponsors, ids): (Vec<SecretKey>, Vec<_>) = w
+        .network
+        .records
+        .iter()
+        .filter_map(|r| match r.body() {
+            Some(Body::Sponsorship(s)) if s.candidate == old.public_key() => {
+                let (_, key) = w
+                    .network
+                    .keys
+                    .iter()
+                    .find(|(_, k)| k.public_key() == r.header().author)?;
+                Some((key.clone(), r.id()))
+            }
+            _ => None,
+        })
+        .take(3)
+        .unzip();
+    let t = w.network.now;
+    let photo = BlobHash::of_blob(b"old key photo");
+    let by_old = w.listing(&old, "Buffet ancien", &[photo], t);
+    w.submit(&by_old).await;
+    let refs: Vec<&SecretKey> = sponsors.iter().collect();
+    let recovery = signer.recover(old.public_key(), &new, &refs, &ids, t.plus_ms(1));
+    w.submit(&recovery).await;
+    let by_new = w.listing(&new, "Buffet neuf", &[], t.plus_ms(2));
+    w.submit(&by_new).await;
+    let erasure = signer.erase(&new, t.plus_ms(3));
+    w.submit(&erasure).await;
+    for record in [&by_old, &by_new] {
+        let held = decode_stored(&w.store.get(&record.id()).unwrap().unwrap()).unwrap();
+        assert!(held.body().is_none(), "{}", record.id());
+    }
+    let join = w
+        .network
+        .records
+        .iter()
+        .find(|r| {
+            r.header().author == old.public_key() && r.header().kind == maillon_protocol::Kind::Join
+        })
+        .unwrap();
+    let held = decode_stored(&w.store.get(&join.id()).unwrap().unwrap()).unwrap();
+    assert!(held.body().is_some(), "a join is not erasable");
+    assert_eq!(w.ingest.take_erased_photos(&erasure.id()), vec![photo]);
+}
