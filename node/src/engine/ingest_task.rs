@@ -10,7 +10,7 @@ use maillon_protocol::Record;
 use tokio::sync::{mpsc, watch};
 
 use super::standing::{check_standing, StandingRefusal};
-use super::{refresh_if_needed, ErasedPhotos, Job, Origin, Shared, StoredEvent};
+use super::{refresh_if_needed, Job, Origin, Shared, StoredEvent};
 use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
 use crate::store::SledStore;
 
@@ -91,7 +91,7 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
         for (record, origin, photos) in stored {
             if !photos.is_empty() {
                 // The receiver is gone only when the node is stopping.
-                let _ = shared.erased_photos.send(ErasedPhotos {
+                let _ = shared.erased_photos.send(super::ErasedPhotos {
                     erasure: record.id(),
                     photos,
                 });
