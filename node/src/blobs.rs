@@ -100,6 +100,13 @@ impl BlobStore {
         self.delete(hash).await
     }
 
+    /// Lifts the erasure mark of a blob, durably: a listing held with its body names it
+    /// again. Returns whether there was a mark.
+    pub async fn unmark(&self, hash: &BlobHash) -> Result<bool, BlobError> {
+        let mark = self.mark_path(hash);
+        blocking(move || remove_durably(&mark)).await
+    }
+
     /// Whether a blob carries an erasure mark.
     pub fn is_erased(&self, hash: &BlobHash) -> bool {
         self.mark_path(hash).exists()
@@ -231,9 +238,15 @@ mod tests {
             reopened.get(&gone).await.unwrap().as_deref(),
             Some(&b"gone"[..])
         );
-        // Erasing a blob never held still leaves the mark.
+        // Erasing a blob never held still leaves the mark, until it is lifted.
         let never = BlobHash::of_blob(b"never");
         assert!(!reopened.erase(&never).await.unwrap());
         assert!(reopened.is_erased(&never));
+        assert!(reopened.unmark(&never).await.unwrap());
+        assert!(!reopened.is_erased(&never) && !reopened.unmark(&never).await.unwrap());
+        reopened
+            .put_expected(&never, b"never".to_vec())
+            .await
+            .unwrap();
     }
 }

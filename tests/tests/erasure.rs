@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use maillon_node::engine::Origin;
+use maillon_node::erasure::export::export_identity;
 use maillon_node::ingest::pipeline::IngestError;
 use maillon_node::network::blob_fetch::{fetch_blob, fetch_blob_from_any};
 use maillon_node::store::{index::decode_stored, Store};
@@ -149,6 +150,7 @@ async fn publish(nodes: &[TestNode], story: &Story, seed: &str) {
         }
         let (code, _) = web_status(node, &story.listing).await;
         assert_eq!(code, 200, "the listing page is up before the erasure");
+        assert!(profile_page(node, story).await.contains("Jeanne Effacée"));
     }
 }
 
@@ -156,6 +158,41 @@ async fn web_status(node: &TestNode, listing: &Record) -> (u16, String) {
     let url = format!("{}/annonce/{}", node.base, listing.id().to_hex());
     let response = reqwest::get(url).await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn profile_page(node: &TestNode, story: &Story) -> String {
+    let url = format!(
+        "{}/membre/{}",
+        node.base,
+        story.member.public_key().to_hex()
+    );
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
+/// The node's export of the member: records.json and the names of the files.
+async fn export(node: &TestNode, story: &Story) -> (serde_json::Value, Vec<String>) {
+    let bytes = export_identity(
+        &node.node().engine,
+        &node.node().blobs,
+        &story.member.public_key(),
+    )
+    .await
+    .unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let names = archive.file_names().map(String::from).collect();
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("records.json").unwrap(), &mut json)
+        .unwrap();
+    (serde_json::from_str(&json).unwrap(), names)
+}
+
+fn exported<'a>(json: &'a serde_json::Value, record: &Record) -> &'a serde_json::Value {
+    json["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == record.id().to_hex())
+        .unwrap()
 }
 
 fn stored(node: &TestNode, record: &Record) -> Option<Record> {
@@ -189,7 +226,8 @@ async fn erased_on(node: &TestNode, story: &Story) -> anyhow::Result<bool> {
     if blobs.contains(&story.own_photo) || !blobs.is_erased(&story.own_photo) {
         return Ok(false);
     }
-    Ok(web_status(node, &story.listing).await.0 == 404)
+    Ok(web_status(node, &story.listing).await.0 == 404
+        && !profile_page(node, story).await.contains("Jeanne Effacée"))
 }
 
 /// The checks that must hold once erased, beyond [`erased_on`].
@@ -243,6 +281,13 @@ async fn an_erasure_removes_the_members_data_from_every_node_within_ten_seconds(
     wait_for_peers(&nodes, 1).await.unwrap();
     let story = story(&cluster, "a");
     publish(&nodes, &story, "a").await;
+    // The member exports first: their listing and its photo are in the archive.
+    let (json, files) = export(&nodes[1], &story).await;
+    assert_eq!(
+        exported(&json, &story.listing)["body"]["title"],
+        "Armoire normande"
+    );
+    assert!(files.contains(&format!("photos/{}.jpg", story.own_photo.to_hex())));
     let started = Instant::now();
     let (code, body) = nodes[1].post(&story.erasure.to_wire()).await.unwrap();
     assert_eq!(code, 201, "{body}");
@@ -250,6 +295,20 @@ async fn an_erasure_removes_the_members_data_from_every_node_within_ten_seconds(
         wait_erased(node, &story, "the erasure to apply on every node").await;
     }
     assert!(started.elapsed() < ERASURE_DEADLINE);
+    // An export now holds only the bare headers, and no photo.
+    let (json, files) = export(&nodes[1], &story).await;
+    assert_eq!(exported(&json, &story.listing)["body_erased"], true);
+    assert!(!files.iter().any(|f| f.starts_with("photos/")), "{files:?}");
+    // A restarted node rebuilds its indexes from the store: the bodies stay forgotten.
+    let mut nodes = nodes;
+    nodes[2].stop().await.unwrap();
+    let bootstrap = vec![nodes[0].address()];
+    nodes[2] = cluster
+        .start(2, Cluster::settings(bootstrap), false)
+        .await
+        .unwrap();
+    assert!(erased_on(&nodes[2], &story).await.unwrap());
+    assert_rest_is_kept(&nodes[2], &story).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -371,7 +430,25 @@ async fn erased_bodies_offered_again_are_refused_everywhere() {
         .unwrap()
         .is_none());
     assert!(!blobs.contains(&own) && blobs.is_erased(&own));
-    nodes[0].node().blobs.erase(&own).await.unwrap();
+    // Another member's new listing that names the same photo lifts the mark: the photo
+    // may then be fetched for it.
+    let neighbour = &cluster.network.keys[7].1;
+    let reuse = listing_with(&cluster, neighbour, "Même photo", vec![own], now());
+    let (code, body) = nodes[0].post(&reuse.to_wire()).await.unwrap();
+    assert_eq!(code, 201, "{body}");
+    wait_until("the mark to be lifted", Duration::from_secs(10), || async {
+        Ok(!blobs.is_erased(&own))
+    })
+    .await
+    .unwrap();
+    assert!(fetch_blob_from_any(blobs, client, &own)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(blobs.contains(&own));
+    for node in &nodes {
+        node.node().blobs.erase(&own).await.unwrap();
+    }
     // Offered by a peer over gossip: nobody stores it.
     for record in std::iter::once(&story.unpublished).chain(&story.erased) {
         nodes[2]

@@ -83,6 +83,12 @@ async fn a_key_recovery_posted_on_one_node_holds_on_every_node() {
         trust_before.push(trust(&nodes[2], other, &lost).await);
     }
     assert_eq!(before["status"], "member");
+    assert!(
+        trust_before
+            .iter()
+            .all(|t| t["distance"].as_u64().is_some()),
+        "{trust_before:?}"
+    );
 
     let sponsor_refs: Vec<&SecretKey> = sponsors.iter().collect();
     let recovery = signer.recover(lost, &new, &sponsor_refs, &ids, now());

@@ -88,13 +88,16 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
         let _ = reply.send(outcomes);
     }
     if committed.is_ok() {
-        for (record, origin, erased_photos) in stored {
+        for (record, origin, photos) in stored {
+            if !photos.is_empty() {
+                // The receiver is gone only when the node is stopping.
+                let _ = shared.erased_photos.send(super::ErasedPhotos {
+                    erasure: record.id(),
+                    photos,
+                });
+            }
             // No subscriber is not an error: the network layer may not be running.
-            let _ = shared.stored.send(StoredEvent {
-                record,
-                origin,
-                erased_photos,
-            });
+            let _ = shared.stored.send(StoredEvent { record, origin });
         }
     }
 }

@@ -49,8 +49,18 @@ pub struct StoredEvent {
     pub record: Record,
     /// How it arrived.
     pub origin: Origin,
-    /// For an erasure: the photos named by the listing bodies it dropped on this node.
-    pub erased_photos: Vec<maillon_protocol::ids::BlobHash>,
+}
+
+/// The photos named by the listing bodies an erasure dropped on this node, reported once the
+/// erasure is durable. They go through their own unbounded channel, not the broadcast of
+/// stored records, so that a burst of records cannot make the photo eraser miss one; erasures
+/// are rare, so the channel stays small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasedPhotos {
+    /// The erasure.
+    pub erasure: RecordId,
+    /// The photos, each once.
+    pub photos: Vec<maillon_protocol::ids::BlobHash>,
 }
 
 /// The engine stopped or its channel is closed.
@@ -109,6 +119,8 @@ pub(crate) struct Shared {
     index: RwLock<MembershipIndex>,
     sync_set: RwLock<SyncSet>,
     stored: broadcast::Sender<StoredEvent>,
+    erased_photos: mpsc::UnboundedSender<ErasedPhotos>,
+    erased_receiver: std::sync::Mutex<Option<mpsc::UnboundedReceiver<ErasedPhotos>>>,
     wanted: RwLock<Vec<RecordId>>,
     kind_counts: RwLock<[u64; KIND_SLOTS]>,
     last_refresh: std::sync::Mutex<LastRefresh>,
@@ -137,6 +149,7 @@ impl Engine {
         let state = StoreState::load(Arc::clone(&store), charter.clone())?;
         let ingest = Ingest::new(state, parts.parking);
         let (stored, _) = broadcast::channel(4096);
+        let (erased_photos, erased_receiver) = mpsc::unbounded_channel();
         let (stop_sender, stop) = tokio::sync::watch::channel(false);
         let shared = Arc::new(Shared {
             network: charter.network_id(),
@@ -148,6 +161,8 @@ impl Engine {
             index: RwLock::new(index),
             sync_set: RwLock::new(sync_set),
             stored,
+            erased_photos,
+            erased_receiver: std::sync::Mutex::new(Some(erased_receiver)),
             wanted: RwLock::new(Vec::new()),
             kind_counts: RwLock::new(kind_counts),
             stop: stop_sender,
@@ -328,6 +343,15 @@ impl Engine {
     /// Subscribes to records as they are stored.
     pub fn subscribe(&self) -> broadcast::Receiver<StoredEvent> {
         self.shared.stored.subscribe()
+    }
+
+    /// Takes the receiver of [`ErasedPhotos`]; only the first call gets it.
+    pub fn take_erased_photos(&self) -> Option<mpsc::UnboundedReceiver<ErasedPhotos>> {
+        self.shared
+            .erased_receiver
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Records held per kind number.

@@ -14,6 +14,7 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::json::body_json;
 use crate::blobs::{BlobError, BlobStore};
+use crate::engine::Engine;
 use crate::store::{index::decode_stored, Store, StoreError};
 
 /// The `format` field of `records.json`.
@@ -105,6 +106,21 @@ pub async fn export_member<S: Store + Sync>(
         zip.write_all(bytes)?;
     }
     Ok(zip.finish()?.into_inner())
+}
+
+/// Builds the zip export of the identity `key` belongs to (every key bound to it), from
+/// this node's store and blob folder.
+pub async fn export_identity(
+    engine: &Engine,
+    blobs: &BlobStore,
+    key: &PublicKey,
+) -> Result<Vec<u8>, ExportError> {
+    // Reading the membership index may recompute it: not on the async workers.
+    let (reader, key) = (engine.clone(), *key);
+    let keys = tokio::task::spawn_blocking(move || reader.index().keys_of_identity(&key))
+        .await
+        .map_err(|e| ExportError::Io(std::io::Error::other(e)))?;
+    export_member(engine.store(), blobs, &keys, engine.now()).await
 }
 
 /// One record as JSON: its header fields and its decoded body (`null` once erased).

@@ -1,7 +1,9 @@
-//! Deletes the photos of erased listings. The ingest pipeline reports, with each erasure it
-//! stores, the photos named by the listing bodies it dropped; this task deletes each of
+//! Deletes the photos of erased listings. The ingest task reports, for each erasure it
+//! stores, the photos named by the listing bodies it dropped (`Engine::take_erased_photos`,
+//! a channel of its own that never drops a report); this task deletes each of
 //! them from the blob folder (with an erasure mark, see `blobs`) unless a listing whose
-//! body is still held names it too.
+//! body is still held names it too. A listing stored later that names a marked photo lifts
+//! the mark, so the photo can be fetched again for that listing.
 
 use std::collections::HashSet;
 
@@ -60,37 +62,62 @@ pub fn named_by_held_listings<S: Store>(
     Ok(named)
 }
 
-/// Erases the photos each stored erasure reports, until `shutdown` turns true. A lagging
-/// receiver loses the reports it missed: those photos stay on disk (logged).
+/// Lifts the erasure marks of photos a listing just stored names.
+async fn unmark_named(blobs: &BlobStore, photos: &[BlobHash]) {
+    for hash in photos.iter().filter(|h| blobs.is_erased(h)) {
+        if let Err(error) = blobs.unmark(hash).await {
+            tracing::error!(%error, "lifting the erasure mark of a photo failed");
+        }
+    }
+}
+
+/// Erases the photos each stored erasure reports, and lifts the marks of photos that new
+/// listings name, until `shutdown` turns true. Takes the engine's [`crate::engine::ErasedPhotos`]
+/// receiver. Stored events a lagging receiver misses only leave marks in place.
 pub fn spawn(
     engine: Engine,
     blobs: BlobStore,
     mut events: broadcast::Receiver<StoredEvent>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
+    let mut erasures = engine.take_erased_photos();
+    if erasures.is_none() {
+        tracing::error!("the erased photos are already taken: this task will not delete them");
+    }
     tokio::spawn(async move {
         loop {
+            let next = async {
+                match erasures.as_mut() {
+                    Some(receiver) => receiver.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             let event = tokio::select! {
                 changed = shutdown.changed() => {
                     if changed.is_err() || *shutdown.borrow() { return; }
                     continue;
                 }
-                event = events.recv() => event,
-            };
-            match event {
-                Ok(event) if !event.erased_photos.is_empty() => {
-                    let id = event.record.id();
-                    match erase_photos(&engine, &blobs, event.erased_photos).await {
-                        Ok(erased) => tracing::info!(%id, photos = erased.len(), "erased photos"),
+                Some(erased) = next => {
+                    let id = erased.erasure;
+                    match erase_photos(&engine, &blobs, erased.photos).await {
+                        Ok(done) => tracing::info!(%id, photos = done.len(), "erased photos"),
                         Err(error) => {
                             tracing::error!(%id, %error, "erasing the photos of an erasure failed")
                         }
                     }
+                    continue;
                 }
-                Ok(_) => {}
-                Err(RecvError::Lagged(missed)) => tracing::error!(
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(event) => {
+                    if let Some(Body::Listing(listing)) = event.record.body() {
+                        unmark_named(&blobs, &listing.photos).await;
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => tracing::warn!(
                     missed,
-                    "the photo eraser lagged; photos of a missed erasure may remain"
+                    "the photo eraser lagged; marks of photos new listings name may remain"
                 ),
                 Err(RecvError::Closed) => return,
             }

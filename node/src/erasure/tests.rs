@@ -227,3 +227,148 @@ async fn the_social_index_forgets_erased_bodies_live_as_a_rebuild_does() {
     );
     assert_eq!(w.fed.len(), w.store.len().unwrap() as usize);
 }
+
+#[tokio::test]
+async fn an_erasure_by_a_recovered_key_strips_the_records_of_every_key_of_the_identity() {
+    let mut w = World::new().await;
+    let signer = w.network.signer.clone();
+    let old = w.key(7);
+    let new = testkit::key("erasure-recovered-key");
+    let (sponsors, ids): (Vec<SecretKey>, Vec<_>) = w
+        .network
+        .records
+        .iter()
+        .filter_map(|r| match r.body() {
+            Some(Body::Sponsorship(s)) if s.candidate == old.public_key() => {
+                let (_, key) = w
+                    .network
+                    .keys
+                    .iter()
+                    .find(|(_, k)| k.public_key() == r.header().author)?;
+                Some((key.clone(), r.id()))
+            }
+            _ => None,
+        })
+        .take(3)
+        .unzip();
+    let t = w.network.now;
+    let photo = BlobHash::of_blob(b"old key photo");
+    let by_old = w.listing(&old, "Buffet ancien", &[photo], t);
+    w.submit(&by_old).await;
+    let refs: Vec<&SecretKey> = sponsors.iter().collect();
+    let recovery = signer.recover(old.public_key(), &new, &refs, &ids, t.plus_ms(1));
+    w.submit(&recovery).await;
+    let by_new = w.listing(&new, "Buffet neuf", &[], t.plus_ms(2));
+    w.submit(&by_new).await;
+    let erasure = signer.erase(&new, t.plus_ms(3));
+    w.submit(&erasure).await;
+    for record in [&by_old, &by_new] {
+        let held = decode_stored(&w.store.get(&record.id()).unwrap().unwrap()).unwrap();
+        assert!(held.body().is_none(), "{}", record.id());
+    }
+    let join = w
+        .network
+        .records
+        .iter()
+        .find(|r| {
+            r.header().author == old.public_key() && r.header().kind == maillon_protocol::Kind::Join
+        })
+        .unwrap();
+    let held = decode_stored(&w.store.get(&join.id()).unwrap().unwrap()).unwrap();
+    assert!(held.body().is_some(), "a join is not erasable");
+    assert_eq!(w.ingest.take_erased_photos(&erasure.id()), vec![photo]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_photos_of_an_erasure_early_in_a_burst_are_deleted_though_the_broadcast_lags() {
+    use crate::blobs::BlobStore;
+    use crate::engine::{Engine, EngineParts, Origin};
+    use crate::store::{SledConfig, SledStore};
+
+    let network = generator::generate(13, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(&SledConfig {
+        path: dir.path().join("db"),
+        cache_capacity_bytes: 8 << 20,
+    })
+    .unwrap();
+    let now = network.now.plus_ms(testkit::DAY);
+    let engine = Engine::start(EngineParts {
+        store: Arc::new(store),
+        charter: network.records[0].clone(),
+        node_key: testkit::key("burst-node").public_key(),
+        name: "Nœud".into(),
+        parking: ParkingLimits::default(),
+        clock: Arc::new(move || now),
+    })
+    .await
+    .unwrap();
+    let blobs = BlobStore::open(dir.path().join("blobs")).unwrap();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let wires = network.records.iter().map(Record::to_wire).collect();
+    for outcome in engine.submit_many(wires, Origin::Fetched).await.unwrap() {
+        outcome.unwrap();
+    }
+    let photo = blobs.put(b"photo of the burst".to_vec()).await.unwrap();
+    let (member, other) = (&network.keys[5].1, &network.keys[6].1);
+    let Some(Body::Listing(base)) = network
+        .signer
+        .listing(member, "Bahut", network.now)
+        .body()
+        .cloned()
+    else {
+        panic!()
+    };
+    let listing = network.signer.sign(
+        member,
+        Listing {
+            photos: vec![photo],
+            ..base
+        },
+        network.now,
+        Some(network.now.plus_ms(testkit::DAY * 30)),
+    );
+    // The erasure first, then more records than the broadcast of stored records holds.
+    let mut burst = vec![
+        listing.to_wire(),
+        network
+            .signer
+            .erase(member, network.now.plus_ms(1))
+            .to_wire(),
+    ];
+    burst.extend((0..4200u64).map(|i| {
+        network
+            .signer
+            .listing(other, &format!("Annonce {i}"), network.now.plus_ms(2 + i))
+            .to_wire()
+    }));
+    let mut probe = engine.subscribe();
+    for outcome in engine.submit_many(burst, Origin::Fetched).await.unwrap() {
+        outcome.unwrap();
+    }
+    // The answer comes before the events are sent: let the ingest task send them all.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let first = probe.recv().await;
+    assert!(
+        matches!(
+            first,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_))
+        ),
+        "the burst overflows the broadcast: {:?} {}",
+        first.map(|e| e.record.header().kind),
+        probe.len()
+    );
+    // The eraser starts late, as a busy one would read late: the report waits for it.
+    let task = super::photos::spawn(engine.clone(), blobs.clone(), engine.subscribe(), shutdown);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while blobs.contains(&photo) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the photo was not deleted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(blobs.is_erased(&photo));
+    stop.send_replace(true);
+    task.await.unwrap();
+}
