@@ -388,13 +388,7 @@ impl Backend for NodeBackend {
     }
 
     async fn export_member(&self, key: &PublicKey) -> Result<Vec<u8>, BackendError> {
-        // Reading the membership index may recompute it: not on the async workers.
-        let (engine, key) = (self.engine.clone(), *key);
-        let keys = tokio::task::spawn_blocking(move || engine.index().keys_of_identity(&key))
-            .await
-            .map_err(backend_error)?;
-        let store = self.engine.store();
-        crate::erasure::export::export_member(store, &self.blobs, &keys, self.now())
+        crate::erasure::export::export_identity(&self.engine, &self.blobs, key)
             .await
             .map_err(backend_error)
     }
