@@ -209,6 +209,19 @@ pub fn parse_id(text: &str) -> Option<RecordId> {
     RecordId::from_hex(text).ok()
 }
 
+/// A co-signature code to send to someone: the signer's key then the signature, in hex.
+pub fn signature_code(key: &PublicKey, signature: &maillon_protocol::Signature) -> String {
+    format!("{}{}", key.to_hex(), signature.to_hex())
+}
+
+/// Reads a [`signature_code`]; `None` unless it is 192 hex digits.
+pub fn parse_signature_code(code: &str) -> Option<(PublicKey, maillon_protocol::Signature)> {
+    let bytes = hex::decode(code.trim()).ok().filter(|b| b.len() == 96)?;
+    let key = PublicKey(bytes[..32].try_into().ok()?);
+    let signature = maillon_protocol::Signature(bytes[32..].try_into().ok()?);
+    Some((key, signature))
+}
+
 /// A short fingerprint of a key for people to compare: "3f2a·91c0".
 pub fn fingerprint(key: &PublicKey) -> String {
     let hex = key.to_hex();
@@ -218,6 +231,20 @@ pub fn fingerprint(key: &PublicKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signature_codes_round_trip_and_refuse_anything_else() {
+        let key = maillon_protocol::testkit::key("conseil");
+        let signature = key.sign(b"message");
+        let code = signature_code(&key.public_key(), &signature);
+        assert_eq!(code.len(), 192);
+        assert_eq!(
+            parse_signature_code(&format!("  {code}\n")),
+            Some((key.public_key(), signature))
+        );
+        assert_eq!(parse_signature_code(&code[..190]), None);
+        assert_eq!(parse_signature_code(&code.replace('a', "z")), None);
+    }
 
     #[test]
     fn prices_read_and_print_the_french_way() {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::{blocking, check_csrf, render, require_user, V};
+use super::{blocking, check_csrf, render, render_form, require_user, V};
 use crate::backend::{Backend, BackendError};
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
@@ -37,21 +37,18 @@ fn account_page<B: Backend>(
     let member = state.backend.member(&user.key);
     let status = super::profile::status_text(&member.status, visitor.lang);
     let failed = passphrase_error.is_some() || kit_error.is_some();
-    let page = render(AccountPage {
-        p: state.page(visitor),
-        login: user.login.clone(),
-        profile_link: format!("/membre/{}", user.key.to_hex()),
-        status,
-        passphrase_error,
-        kit_error,
-        done,
-    })?;
-    let status = if failed {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((status, page).into_response())
+    render_form(
+        AccountPage {
+            p: state.page(visitor),
+            login: user.login.clone(),
+            profile_link: format!("/membre/{}", user.key.to_hex()),
+            status,
+            passphrase_error,
+            kit_error,
+            done,
+        },
+        failed,
+    )
 }
 
 /// `GET /compte`.

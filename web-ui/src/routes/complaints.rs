@@ -11,7 +11,7 @@ use maillon_protocol::{Body, PublicKey};
 use serde::Deserialize;
 
 use super::sponsor::named;
-use super::{check_csrf, render, require_user, sign_and_submit, V};
+use super::{check_csrf, render, render_form, require_user, sign_and_submit, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -197,36 +197,33 @@ fn form_page<B: Backend>(
         ))?;
     let (about, _) = describe_subject(&state.backend, user, &subject, l)?;
     let failed = error.is_some();
-    let html = render(ComplaintPage {
-        p: state.page(visitor),
-        about,
-        hidden: [
-            ("annonce", f.annonce.clone()),
-            ("transaction", f.transaction.clone()),
-            ("membre", f.membre.clone()),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .collect(),
-        reasons: ComplaintReason::ALL
-            .iter()
-            .map(|r| {
-                (
-                    *r as u8,
-                    reason_label(*r, l),
-                    f.reason == (*r as u8).to_string(),
-                )
-            })
+    render_form(
+        ComplaintPage {
+            p: state.page(visitor),
+            about,
+            hidden: [
+                ("annonce", f.annonce.clone()),
+                ("transaction", f.transaction.clone()),
+                ("membre", f.membre.clone()),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
             .collect(),
-        text: f.text.clone(),
-        error,
-    })?;
-    let status = if failed {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((status, html).into_response())
+            reasons: ComplaintReason::ALL
+                .iter()
+                .map(|r| {
+                    (
+                        *r as u8,
+                        reason_label(*r, l),
+                        f.reason == (*r as u8).to_string(),
+                    )
+                })
+                .collect(),
+            text: f.text.clone(),
+            error,
+        },
+        failed,
+    )
 }
 
 /// `GET /signaler?annonce=…|transaction=…|membre=…`.

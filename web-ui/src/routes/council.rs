@@ -15,7 +15,7 @@ use maillon_protocol::{Body, PublicKey, Signature, Timestamp};
 use serde::Deserialize;
 
 use super::sponsor::{named, Named};
-use super::{check_csrf, render, require_user, sign_and_submit_at, V};
+use super::{check_csrf, render_form, require_user, sign_and_submit_at, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -122,18 +122,15 @@ fn council_page<B: Backend>(
         .moderation()
         .moderators_at(state.backend.now());
     let failed = error.is_some();
-    let html = render(CouncilPage {
-        p: state.page(visitor),
-        moderators: named(&state.backend, &moderators, l),
-        threshold: state.backend.site().charter.council_threshold,
-        error,
-    })?;
-    let code = if failed {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((code, html).into_response())
+    render_form(
+        CouncilPage {
+            p: state.page(visitor),
+            moderators: named(&state.backend, &moderators, l),
+            threshold: state.backend.site().charter.council_threshold,
+            error,
+        },
+        failed,
+    )
 }
 
 /// `GET /conseil`: the moderators in office and the proposal form.
@@ -203,21 +200,6 @@ pub async fn propose<B: Backend>(
     Ok(Redirect::to(&format!("/conseil/proposition?{}", proposal.query())).into_response())
 }
 
-/// A co-signature code: the council member's key then the signature, in hex.
-fn signature_code(key: &PublicKey, signature: &Signature) -> String {
-    format!("{}{}", key.to_hex(), signature.to_hex())
-}
-
-fn parse_code(code: &str) -> Option<(PublicKey, Signature)> {
-    let bytes = hex::decode(code.trim()).ok()?;
-    if bytes.len() != 96 {
-        return None;
-    }
-    let key = PublicKey(bytes[..32].try_into().ok()?);
-    let signature = Signature(bytes[32..].try_into().ok()?);
-    Some((key, signature))
-}
-
 fn proposal_page<B: Backend>(
     state: &Shared<B>,
     visitor: &Visitor,
@@ -236,36 +218,33 @@ fn proposal_page<B: Backend>(
         proposal.created,
     );
     let failed = error.is_some();
-    let html = render(ProposalPage {
-        p: state.page(visitor),
-        link: format!("/conseil/proposition?{query}"),
-        hidden: vec![
-            ("membre", proposal.moderator.to_hex()),
-            (
-                "action",
-                if proposal.action == AppointmentAction::Appoint {
-                    "nommer"
-                } else {
-                    "retirer"
-                }
-                .into(),
-            ),
-            ("date", proposal.created.0.to_string()),
-        ],
-        moderator: named(&state.backend, &[proposal.moderator], l).remove(0),
-        appoint: proposal.action == AppointmentAction::Appoint,
-        date: page::date_time(proposal.created, l),
-        needed: site.charter.council_threshold.saturating_sub(1),
-        my_code: signature_code(&user.key, &user.secret.sign(&message)),
-        codes,
-        error,
-    })?;
-    let code = if failed {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((code, html).into_response())
+    render_form(
+        ProposalPage {
+            p: state.page(visitor),
+            link: format!("/conseil/proposition?{query}"),
+            hidden: vec![
+                ("membre", proposal.moderator.to_hex()),
+                (
+                    "action",
+                    if proposal.action == AppointmentAction::Appoint {
+                        "nommer"
+                    } else {
+                        "retirer"
+                    }
+                    .into(),
+                ),
+                ("date", proposal.created.0.to_string()),
+            ],
+            moderator: named(&state.backend, &[proposal.moderator], l).remove(0),
+            appoint: proposal.action == AppointmentAction::Appoint,
+            date: page::date_time(proposal.created, l),
+            needed: site.charter.council_threshold.saturating_sub(1),
+            my_code: page::signature_code(&user.key, &user.secret.sign(&message)),
+            codes,
+            error,
+        },
+        failed,
+    )
 }
 
 /// `GET /conseil/proposition?membre=…&action=…&date=…`: the proposal, the council member's
@@ -311,7 +290,7 @@ fn check_codes<B: Backend>(
     );
     let mut signatures: Vec<(PublicKey, Signature)> = Vec::new();
     for line in codes.lines().map(str::trim).filter(|line| !line.is_empty()) {
-        let Some((key, signature)) = parse_code(line) else {
+        let Some((key, signature)) = page::parse_signature_code(line) else {
             return Err(l.pick_string(
                 format!("Code illisible : {line}"),
                 format!("Unreadable code: {line}"),

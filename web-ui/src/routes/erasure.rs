@@ -11,7 +11,7 @@ use maillon_protocol::kinds::Erasure;
 use maillon_protocol::Body;
 use serde::Deserialize;
 
-use super::{blocking, check_csrf, render, require_user, sign_and_submit, CsrfOnly, V};
+use super::{blocking, check_csrf, render_form, require_user, sign_and_submit, CsrfOnly, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
@@ -33,16 +33,13 @@ fn erase_page<B: Backend>(
 ) -> Result<Response, AppError> {
     require_user(visitor)?;
     let failed = error.is_some();
-    let html = render(ErasePage {
-        p: state.page(visitor),
-        error,
-    })?;
-    let code = if failed {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((code, html).into_response())
+    render_form(
+        ErasePage {
+            p: state.page(visitor),
+            error,
+        },
+        failed,
+    )
 }
 
 /// `POST /compte/export`: everything this node holds of the member, as a zip archive.

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maillon_protocol::kinds::TransactionOpen;
@@ -12,7 +11,7 @@ use serde::Deserialize;
 use super::profile::{responsiveness_text, review_lines, trust_line, ReviewLine, TrustLine};
 use super::search::{category_label, intent_label};
 use super::sponsor::{named, Named};
-use super::{check_csrf, render, require_user, sign_and_submit, V};
+use super::{check_csrf, render_form, require_user, sign_and_submit, V};
 use crate::backend::{Backend, ListingView};
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -112,57 +111,54 @@ fn listing_page<B: Backend>(
         why_not
     };
     let failed = error.is_some();
-    let html = render(ListingPage {
-        p: state.page(visitor),
-        series: view.series.to_hex(),
-        title: listing.title.clone(),
-        description: listing.description.clone(),
-        price: page::price(listing.price_cents, l),
-        intent: intent_label(listing.intent, l),
-        category: category_label(listing.category, l),
-        town: format!("{} ({})", listing.town, listing.postcode),
-        distance: origin
-            .map(|o| page::distance(distance_km(o, listing.position), l))
-            .unwrap_or_default(),
-        published: page::date(view.published, l),
-        updated: page::date(view.updated, l),
-        photos: listing
-            .photos
-            .iter()
-            .map(|h| PhotoLinks {
-                full: format!("/photo/{}", h.to_hex()),
-                thumbnail: format!("/photo/{}/mini", h.to_hex()),
-            })
-            .collect(),
-        author: named(&state.backend, &[view.author], l).remove(0),
-        trust: trust_line(&state.backend, viewer.as_ref(), &view.author, l),
-        responsiveness: responsiveness_text(reputation.due, reputation.answered_in_time, l),
-        reviews: review_lines(&state.backend, &view.author, l, 3),
-        is_author,
-        can_transact: !is_author && why_not.is_none(),
-        why_not: if is_author {
-            None
-        } else {
-            why_not.map(str::to_string)
+    render_form(
+        ListingPage {
+            p: state.page(visitor),
+            series: view.series.to_hex(),
+            title: listing.title.clone(),
+            description: listing.description.clone(),
+            price: page::price(listing.price_cents, l),
+            intent: intent_label(listing.intent, l),
+            category: category_label(listing.category, l),
+            town: format!("{} ({})", listing.town, listing.postcode),
+            distance: origin
+                .map(|o| page::distance(distance_km(o, listing.position), l))
+                .unwrap_or_default(),
+            published: page::date(view.published, l),
+            updated: page::date(view.updated, l),
+            photos: listing
+                .photos
+                .iter()
+                .map(|h| PhotoLinks {
+                    full: format!("/photo/{}", h.to_hex()),
+                    thumbnail: format!("/photo/{}/mini", h.to_hex()),
+                })
+                .collect(),
+            author: named(&state.backend, &[view.author], l).remove(0),
+            trust: trust_line(&state.backend, viewer.as_ref(), &view.author, l),
+            responsiveness: responsiveness_text(reputation.due, reputation.answered_in_time, l),
+            reviews: review_lines(&state.backend, &view.author, l, 3),
+            is_author,
+            can_transact: !is_author && why_not.is_none(),
+            why_not: if is_author {
+                None
+            } else {
+                why_not.map(str::to_string)
+            },
+            error,
+            message,
+            answer_days: state
+                .backend
+                .site()
+                .charter
+                .answer_deadline_ms
+                .div_ceil(24 * 3600 * 1000),
+            hidden_reason,
+            corrections,
+            report_link,
         },
-        error,
-        message,
-        answer_days: state
-            .backend
-            .site()
-            .charter
-            .answer_deadline_ms
-            .div_ceil(24 * 3600 * 1000),
-        hidden_reason,
-        corrections,
-        report_link,
-    })?;
-    let status = if failed {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, html).into_response())
+        failed,
+    )
 }
 
 /// `/annonce/{series}`.

@@ -145,6 +145,16 @@ pub(crate) fn render(template: impl Template) -> Result<Response, AppError> {
     Ok(Html(template.render()?).into_response())
 }
 
+/// Renders a form's page: 422 when it shows errors, 200 otherwise.
+pub(crate) fn render_form(template: impl Template, failed: bool) -> Result<Response, AppError> {
+    let status = if failed {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, Html(template.render()?)).into_response())
+}
+
 /// The signed-in member, or a redirect to the sign-in page.
 pub(crate) fn require_user(visitor: &Visitor) -> Result<&SignedIn, AppError> {
     visitor.user.as_ref().ok_or(AppError::SignInRequired)

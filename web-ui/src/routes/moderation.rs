@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::complaints::{action_verb, reason_label, status_words, subject_words};
 use super::sponsor::{named, Named};
-use super::{check_csrf, render, require_user, sign_and_submit, V};
+use super::{check_csrf, render, render_form, require_user, sign_and_submit, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -279,29 +279,26 @@ fn case_page<B: Backend>(
         }
     }
     let failed = error.is_some();
-    let html = render(CasePage {
-        p: state.page(visitor),
-        id: id.to_hex(),
-        complainant: people[0].who.clone(),
-        reason: reason_label(complaint.reason, l),
-        text: complaint.text.clone(),
-        filed: page::date(filed, l),
-        about,
-        about_link,
-        status,
-        outcome,
-        listing,
-        messages,
-        involved: people,
-        actions: action_choices(backend, id, &complaint.subject, l),
-        error,
-    })?;
-    let code = if failed {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((code, html).into_response())
+    render_form(
+        CasePage {
+            p: state.page(visitor),
+            id: id.to_hex(),
+            complainant: people[0].who.clone(),
+            reason: reason_label(complaint.reason, l),
+            text: complaint.text.clone(),
+            filed: page::date(filed, l),
+            about,
+            about_link,
+            status,
+            outcome,
+            listing,
+            messages,
+            involved: people,
+            actions: action_choices(backend, id, &complaint.subject, l),
+            error,
+        },
+        failed,
+    )
 }
 
 /// `GET /moderation/signalement/{id}`.

@@ -8,7 +8,7 @@ use axum::Form;
 use maillon_protocol::kinds::{NodePolicy, PolicyLevel};
 use serde::Deserialize;
 
-use super::{check_csrf, render, require_user, V};
+use super::{check_csrf, render_form, require_user, V};
 use crate::backend::{Backend, OperatorView, Submitted};
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -121,20 +121,17 @@ async fn operator_page<B: Backend>(
         })
         .collect();
     let failed = error.is_some();
-    let html = render(OperatorPage {
-        p: state.page(visitor),
-        node_name: state.backend.site().node_name,
-        records: view.records,
-        members: view.members,
-        peers,
-        error,
-    })?;
-    let code = if failed {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((code, html).into_response())
+    render_form(
+        OperatorPage {
+            p: state.page(visitor),
+            node_name: state.backend.site().node_name,
+            records: view.records,
+            members: view.members,
+            peers,
+            error,
+        },
+        failed,
+    )
 }
 
 /// `GET /operateur`.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::join::sign_in_response;
 use super::sponsor::{named, Named};
-use super::{blocking, check_csrf, render, require_user, sign_and_submit, V};
+use super::{blocking, check_csrf, render, render_form, require_user, sign_and_submit, V};
 use crate::backend::{Backend, BackendError, PendingRecovery};
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
@@ -71,17 +71,14 @@ fn start_page<B: Backend>(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let failed = error.is_some();
-    let html = render(StartPage {
-        p: state.page(visitor),
-        login,
-        error,
-    })?;
-    let code = if failed {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((code, html).into_response())
+    render_form(
+        StartPage {
+            p: state.page(visitor),
+            login,
+            error,
+        },
+        failed,
+    )
 }
 
 /// `GET /recuperation`.
@@ -156,26 +153,23 @@ fn follow_page<B: Backend>(
     let account = state.backend.account(login)?.ok_or(AppError::NotFound(l))?;
     let pending = account.pending_recovery.ok_or(AppError::NotFound(l))?;
     let failed = error.is_some();
-    let html = render(FollowPage {
-        p: state.page(visitor),
-        login: account.login.clone(),
-        link: format!(
-            "/recuperation/parrain?ancien={}&nouveau={}",
-            account.key.to_hex(),
-            pending.new_key.to_hex()
-        ),
-        request_code: format!("{}{}", account.key.to_hex(), pending.new_key.to_hex()),
-        fingerprint: page::fingerprint(&pending.new_key),
-        needed: state.backend.site().charter.recovery_threshold,
-        codes,
-        error,
-    })?;
-    let code = if failed {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((code, html).into_response())
+    render_form(
+        FollowPage {
+            p: state.page(visitor),
+            login: account.login.clone(),
+            link: format!(
+                "/recuperation/parrain?ancien={}&nouveau={}",
+                account.key.to_hex(),
+                pending.new_key.to_hex()
+            ),
+            request_code: format!("{}{}", account.key.to_hex(), pending.new_key.to_hex()),
+            fingerprint: page::fingerprint(&pending.new_key),
+            needed: state.backend.site().charter.recovery_threshold,
+            codes,
+            error,
+        },
+        failed,
+    )
 }
 
 /// `GET /recuperation/suivi?login=…`: the link for the sponsors and the form for their codes.
@@ -316,15 +310,12 @@ fn check_codes<B: Backend>(
     let message = key_binding_message(&site.network, old, new);
     let mut found: Vec<(PublicKey, Signature, RecordId)> = Vec::new();
     for line in codes.lines().map(str::trim).filter(|line| !line.is_empty()) {
-        let bytes = hex::decode(line).ok().filter(|b| b.len() == 96);
-        let Some(bytes) = bytes else {
+        let Some((key, signature)) = page::parse_signature_code(line) else {
             return Err(l.pick_string(
                 format!("Code illisible : {line}"),
                 format!("Unreadable code: {line}"),
             ));
         };
-        let key = PublicKey(bytes[..32].try_into().map_err(|_| "?".to_string())?);
-        let signature = Signature(bytes[32..].try_into().map_err(|_| "?".to_string())?);
         if verify(&key, &message, &signature).is_err() {
             return Err(l
                 .pick(

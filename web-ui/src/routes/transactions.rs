@@ -3,14 +3,13 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maillon_protocol::kinds::{Outcome, TransactionAnswer, TransactionClose, TransactionMessage};
 use serde::Deserialize;
 
 use super::sponsor::named;
-use super::{check_csrf, render, require_user, sign_and_submit, V};
+use super::{check_csrf, render, render_form, require_user, sign_and_submit, V};
 use crate::backend::{Backend, TransactionView};
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -217,48 +216,45 @@ fn show_page<B: Backend>(
     let cancelled = cancelled_reason(&state.backend, &t.id);
     let closed_by_me = t.closes.iter().any(|c| c.by == me) || cancelled.is_some();
     let failed = error.is_some();
-    let html = render(ShowPage {
-        p: state.page(visitor),
-        id: t.id.to_hex(),
-        title: t.listing_title.clone(),
-        listing_link: format!("/annonce/{}", t.listing.to_hex()),
-        state: state_text(t, &me, now, l).0,
-        lines: t
-            .messages
-            .iter()
-            .map(|m| Line {
-                who: name_of(&m.from),
-                when: page::date_time(m.at, l),
-                text: m.text.clone(),
-                mine: m.from == me,
-            })
-            .collect(),
-        closings: t
-            .closes
-            .iter()
-            .map(|c| Closing {
-                who: name_of(&c.by),
-                outcome: outcome_label(c.outcome, l),
-                stars: c
-                    .rating
-                    .map(|n| "★".repeat(n.min(5) as usize))
-                    .unwrap_or_default(),
-                review: c.review.clone(),
-            })
-            .collect(),
-        must_answer: t.author == me && t.answered_at.is_none(),
-        can_write: !closed_by_me,
-        can_close: !closed_by_me,
-        error,
-        cancelled,
-        report_link: format!("/signaler?transaction={}", t.id.to_hex()),
-    })?;
-    let status = if failed {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, html).into_response())
+    render_form(
+        ShowPage {
+            p: state.page(visitor),
+            id: t.id.to_hex(),
+            title: t.listing_title.clone(),
+            listing_link: format!("/annonce/{}", t.listing.to_hex()),
+            state: state_text(t, &me, now, l).0,
+            lines: t
+                .messages
+                .iter()
+                .map(|m| Line {
+                    who: name_of(&m.from),
+                    when: page::date_time(m.at, l),
+                    text: m.text.clone(),
+                    mine: m.from == me,
+                })
+                .collect(),
+            closings: t
+                .closes
+                .iter()
+                .map(|c| Closing {
+                    who: name_of(&c.by),
+                    outcome: outcome_label(c.outcome, l),
+                    stars: c
+                        .rating
+                        .map(|n| "★".repeat(n.min(5) as usize))
+                        .unwrap_or_default(),
+                    review: c.review.clone(),
+                })
+                .collect(),
+            must_answer: t.author == me && t.answered_at.is_none(),
+            can_write: !closed_by_me,
+            can_close: !closed_by_me,
+            error,
+            cancelled,
+            report_link: format!("/signaler?transaction={}", t.id.to_hex()),
+        },
+        failed,
+    )
 }
 
 fn own_transaction<B: Backend>(
