@@ -27,3 +27,6 @@ fi
 # Benchmarks are not run here: `cargo bench -p maillon-protocol` runs them (docs/PERFORMANCE.md).
 cargo test --workspace --lib --bins --tests --examples
 cargo test --workspace --doc
+
+# The README's first command, exactly as written: three sites that agree, stopped by SIGINT.
+./scripts/check-demo.sh

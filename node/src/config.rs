@@ -26,6 +26,8 @@ pub struct RawConfig {
     pub store: RawStore,
     /// `[parking]`
     pub parking: RawParking,
+    /// `[relay]`
+    pub relay: RawRelay,
 }
 
 /// `[node]`: who this node is and where it keeps its data.
@@ -39,7 +41,7 @@ pub struct RawNode {
 }
 
 /// `[network]`: the network to join and how to reach peers.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawNetwork {
     /// The charter file (wire bytes of the charter record).
@@ -50,6 +52,72 @@ pub struct RawNetwork {
     pub bootstrap: Vec<String>,
     /// Whether to find peers on the local network with mDNS.
     pub mdns: bool,
+    /// Addresses where this node is reachable from outside (a forwarded port), announced
+    /// to peers as they are.
+    pub external_addresses: Vec<String>,
+    /// Connected nodes under which this node dials the others it knows.
+    pub min_peers: usize,
+    /// The longest wait, in seconds, between two dials of a node that cannot be reached.
+    pub redial_max_secs: u64,
+    /// How often, in seconds, each connection is pinged.
+    pub ping_interval_secs: u64,
+    /// How long, in seconds, a ping may go unanswered before the link counts as dead.
+    pub ping_timeout_secs: u64,
+    /// Whether, when AutoNAT finds this node unreachable, it listens through relays.
+    pub use_relays: bool,
+    /// Whether AutoNAT may count private addresses as reachable (a LAN without internet).
+    pub autonat_private_addresses: bool,
+}
+
+impl Default for RawNetwork {
+    fn default() -> Self {
+        let settings = crate::network::NetworkSettings::default();
+        RawNetwork {
+            charter_file: PathBuf::new(),
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            mdns: false,
+            external_addresses: Vec::new(),
+            min_peers: settings.redial.min_peers,
+            redial_max_secs: settings.redial.max_backoff.as_secs(),
+            ping_interval_secs: settings.ping_interval.as_secs(),
+            ping_timeout_secs: settings.ping_timeout.as_secs(),
+            use_relays: settings.use_relays,
+            autonat_private_addresses: settings.autonat_private_addresses,
+        }
+    }
+}
+
+/// `[relay]`: the relay service a reachable node offers to nodes behind routers.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRelay {
+    /// Whether this node relays for others (only useful on a node reachable from outside).
+    pub serve: bool,
+    /// Reservations held at once.
+    pub max_reservations: usize,
+    /// Relayed connections at once.
+    pub max_circuits: usize,
+    /// Relayed connections at once for one node.
+    pub max_circuits_per_peer: usize,
+    /// Minutes one relayed connection may last (then it is redialled).
+    pub max_circuit_minutes: u64,
+    /// MiB one relayed connection may carry (then it is redialled).
+    pub max_circuit_mib: u64,
+}
+
+impl Default for RawRelay {
+    fn default() -> Self {
+        let limits = crate::network::RelayLimits::default();
+        RawRelay {
+            serve: false,
+            max_reservations: limits.max_reservations,
+            max_circuits: limits.max_circuits,
+            max_circuits_per_peer: limits.max_circuits_per_peer,
+            max_circuit_minutes: limits.max_circuit_duration.as_secs() / 60,
+            max_circuit_mib: limits.max_circuit_bytes >> 20,
+        }
+    }
 }
 
 /// `[http]`: the web UI and JSON API.
@@ -143,6 +211,27 @@ pub struct Config {
     pub parking: ParkingLimits,
     /// The website's settings from `[http]`.
     pub site: SiteSettings,
+    /// How links to other nodes are kept up, from `[network]` and `[relay]`.
+    pub links: LinkSettings,
+}
+
+/// How this node keeps its links to other nodes: validated `[network]` and `[relay]` values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkSettings {
+    /// Addresses announced as reachable from outside.
+    pub external_addresses: Vec<String>,
+    /// Dead-link detection: ping interval.
+    pub ping_interval: Duration,
+    /// Dead-link detection: ping timeout.
+    pub ping_timeout: Duration,
+    /// Redialling.
+    pub redial: crate::network::RedialSettings,
+    /// Listening through relays when unreachable.
+    pub use_relays: bool,
+    /// AutoNAT on private addresses.
+    pub autonat_private_addresses: bool,
+    /// The relay service offered, if any.
+    pub relay: Option<crate::network::RelayLimits>,
 }
 
 /// The website settings an operator chooses (`[http]`); the rest of
@@ -291,7 +380,9 @@ impl RawConfig {
                 "max_records, max_mib and max_age_secs must all be above 0",
             ));
         }
+        let links = validate_links(&self.network, &self.relay)?;
         Ok(Config {
+            links,
             name,
             data_dir: base.join(&self.node.data_dir),
             charter_file: base.join(&self.network.charter_file),
@@ -313,6 +404,96 @@ impl RawConfig {
             },
         })
     }
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        let settings = crate::network::NetworkSettings::default();
+        LinkSettings {
+            external_addresses: Vec::new(),
+            ping_interval: settings.ping_interval,
+            ping_timeout: settings.ping_timeout,
+            redial: settings.redial,
+            use_relays: settings.use_relays,
+            autonat_private_addresses: settings.autonat_private_addresses,
+            relay: None,
+        }
+    }
+}
+
+fn validate_links(network: &RawNetwork, relay: &RawRelay) -> Result<LinkSettings, ConfigError> {
+    if let Some(bad) = network
+        .external_addresses
+        .iter()
+        .find(|a| !looks_like_multiaddr(a))
+    {
+        return Err(invalid(
+            "network.external_addresses",
+            format!("`{bad}` is not a multiaddress such as /ip4/203.0.113.7/tcp/4001"),
+        ));
+    }
+    if !(1..=1000).contains(&network.min_peers) {
+        return Err(invalid("network.min_peers", "must be between 1 and 1000"));
+    }
+    if !(1..=3600).contains(&network.redial_max_secs) {
+        return Err(invalid(
+            "network.redial_max_secs",
+            "must be between 1 and 3600 seconds",
+        ));
+    }
+    for (field, value) in [
+        ("network.ping_interval_secs", network.ping_interval_secs),
+        ("network.ping_timeout_secs", network.ping_timeout_secs),
+    ] {
+        if !(1..=600).contains(&value) {
+            return Err(invalid(field, "must be between 1 and 600 seconds"));
+        }
+    }
+    let limits = if relay.serve {
+        if relay.max_reservations == 0
+            || relay.max_circuits == 0
+            || relay.max_circuits_per_peer == 0
+        {
+            return Err(invalid(
+                "relay",
+                "max_reservations, max_circuits and max_circuits_per_peer must be above 0 when serve = true",
+            ));
+        }
+        if !(1..=24 * 60).contains(&relay.max_circuit_minutes) {
+            return Err(invalid(
+                "relay.max_circuit_minutes",
+                "must be between 1 and 1440 minutes",
+            ));
+        }
+        if !(1..=4096).contains(&relay.max_circuit_mib) {
+            return Err(invalid(
+                "relay.max_circuit_mib",
+                "must be between 1 and 4096 MiB",
+            ));
+        }
+        Some(crate::network::RelayLimits {
+            max_reservations: relay.max_reservations,
+            max_circuits: relay.max_circuits,
+            max_circuits_per_peer: relay.max_circuits_per_peer,
+            max_circuit_duration: Duration::from_secs(relay.max_circuit_minutes * 60),
+            max_circuit_bytes: relay.max_circuit_mib << 20,
+        })
+    } else {
+        None
+    };
+    Ok(LinkSettings {
+        external_addresses: network.external_addresses.clone(),
+        ping_interval: Duration::from_secs(network.ping_interval_secs),
+        ping_timeout: Duration::from_secs(network.ping_timeout_secs),
+        redial: crate::network::RedialSettings {
+            min_peers: network.min_peers,
+            max_backoff: Duration::from_secs(network.redial_max_secs),
+            ..crate::network::RedialSettings::default()
+        },
+        use_relays: network.use_relays,
+        autonat_private_addresses: network.autonat_private_addresses,
+        relay: limits,
+    })
 }
 
 fn looks_like_multiaddr(text: &str) -> bool {

@@ -194,6 +194,7 @@ async fn start_node(
         cache_capacity_bytes: 64 << 20,
         parking: ParkingLimits::default(),
         site: Default::default(),
+        links: Default::default(),
     };
     let settings = NetworkSettings {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],

@@ -116,6 +116,18 @@ pub fn network_settings(config: &Config) -> Result<NetworkSettings, NodeError> {
             .map(parse)
             .collect::<Result<_, _>>()?,
         mdns: config.mdns,
+        external_addresses: config
+            .links
+            .external_addresses
+            .iter()
+            .map(parse)
+            .collect::<Result<_, _>>()?,
+        ping_interval: config.links.ping_interval,
+        ping_timeout: config.links.ping_timeout,
+        redial: config.links.redial.clone(),
+        use_relays: config.links.use_relays,
+        autonat_private_addresses: config.links.autonat_private_addresses,
+        relay: config.links.relay.clone(),
         ..NetworkSettings::default()
     })
 }

@@ -116,6 +116,7 @@ impl Cluster {
             cache_capacity_bytes: 16 << 20,
             parking: ParkingLimits::default(),
             site: Default::default(),
+            links: Default::default(),
         })
     }
 

@@ -328,10 +328,34 @@ pub struct PeerView {
     pub peer_id: Option<String>,
     /// Whether it is connected now.
     pub connected: bool,
+    /// How it is connected, when it is.
+    pub link: Option<LinkKind>,
     /// This node's policy on it, if one is in force.
     pub policy: Option<NodePolicy>,
     /// The last sync session with it.
     pub last_sync: Option<SyncView>,
+}
+
+/// How a connected node is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// A plain connection.
+    Direct,
+    /// Through another node's relay.
+    Relayed,
+    /// A direct connection opened through both routers (hole punching).
+    HolePunched,
+}
+
+/// Whether this node can be reached from outside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reachability {
+    /// Not known yet.
+    Unknown,
+    /// Other nodes reach it directly.
+    Public,
+    /// Behind a router: other nodes reach it through relays.
+    Private,
 }
 
 /// What the operator page shows.
@@ -345,6 +369,10 @@ pub struct OperatorView {
     pub members: u64,
     /// Announced nodes and connected peers, this node excepted.
     pub peers: Vec<PeerView>,
+    /// Whether this node can be reached from outside.
+    pub reachability: Reachability,
+    /// How many relays this node listens through.
+    pub relays: usize,
 }
 
 /// What the web UI needs from a node. It never sees libp2p or sled.

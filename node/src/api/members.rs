@@ -9,17 +9,34 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiState, AppError};
 use crate::engine::status::NodeStatus;
+use crate::network::LinkReport;
+
+/// The node's status, with how it reaches its peers.
+#[derive(Debug, Serialize)]
+pub struct StatusAnswer {
+    /// The engine's status.
+    #[serde(flatten)]
+    pub node: NodeStatus,
+    /// Whether this node can be dialled from outside (`public`, `private`, `unknown`), the
+    /// relays it listens through, and each connected peer's link (`direct`, `relayed`,
+    /// `hole_punched`); absent when the network is not running.
+    pub links: Option<LinkReport>,
+}
 
 /// The node's status.
-pub async fn status(State(state): State<ApiState>) -> Result<Json<NodeStatus>, AppError> {
-    let (peer_id, peers) = match &state.network {
-        Some(client) => {
-            let peers = client.peers().await.map(|p| p.len() as u64).unwrap_or(0);
-            (Some(client.peer_id().to_string()), peers)
-        }
-        None => (None, 0),
+pub async fn status(State(state): State<ApiState>) -> Result<Json<StatusAnswer>, AppError> {
+    let (peer_id, links) = match &state.network {
+        Some(client) => (
+            Some(client.peer_id().to_string()),
+            client.links().await.ok(),
+        ),
+        None => (None, None),
     };
-    Ok(Json(state.engine.status(peer_id, peers)?))
+    let peers = links.as_ref().map_or(0, |l| l.peers.len() as u64);
+    Ok(Json(StatusAnswer {
+        node: state.engine.status(peer_id, peers)?,
+        links,
+    }))
 }
 
 /// A member as the API reports them.

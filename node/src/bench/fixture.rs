@@ -124,6 +124,7 @@ impl Fixture {
             cache_capacity_bytes: 64 << 20,
             parking: ParkingLimits::default(),
             site: Default::default(),
+            links: Default::default(),
         })
     }
 

@@ -1,5 +1,7 @@
 //! The composed libp2p behaviour: gossipsub, sync request-response, identify, Kademlia,
-//! optional mDNS, and the block list used for bans, gating and operator suspensions.
+//! optional mDNS, ping (dead links are noticed and closed), the pieces that reach nodes
+//! behind routers (AutoNAT, circuit relay v2 client and optional server, DCUtR hole
+//! punching), and the block list used for bans, gating and operator suspensions.
 
 // The derive generates `BehaviourEvent`, whose variants carry no documentation.
 #![allow(missing_docs)]
@@ -12,7 +14,7 @@ use libp2p::kad::{self, store::MemoryStore};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{gossipsub, identify, mdns, StreamProtocol};
+use libp2p::{autonat, dcutr, gossipsub, identify, mdns, ping, relay, StreamProtocol};
 use maillon_protocol::ids::NetworkId;
 use maillon_protocol::sync::protocol_name;
 
@@ -34,6 +36,16 @@ pub struct Behaviour {
     pub kademlia: kad::Behaviour<MemoryStore>,
     /// Peer discovery on the LAN, when enabled.
     pub mdns: Toggle<mdns::tokio::Behaviour>,
+    /// Liveness: a connection whose pings go unanswered is closed.
+    pub ping: ping::Behaviour,
+    /// Whether this node can be dialled from outside.
+    pub autonat: autonat::Behaviour,
+    /// Reaching and being reached through a relay.
+    pub relay_client: relay::client::Behaviour,
+    /// The relay service this node offers, when its configuration says so.
+    pub relay_server: Toggle<relay::Behaviour>,
+    /// Hole punching over a relayed connection.
+    pub dcutr: dcutr::Behaviour,
 }
 
 /// Knobs of the behaviour.
@@ -45,12 +57,62 @@ pub struct BehaviourSettings {
     pub mdns: bool,
     /// Timeout of one sync request.
     pub request_timeout: Duration,
+    /// How often each connection is pinged.
+    pub ping_interval: Duration,
+    /// How long a ping may go unanswered.
+    pub ping_timeout: Duration,
+    /// The relay service offered to other nodes, if any.
+    pub relay: Option<RelayLimits>,
+    /// Whether AutoNAT may count private addresses (tests and LANs).
+    pub autonat_private_addresses: bool,
+}
+
+/// The bounds of the relay service a reachable node offers to nodes behind routers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayLimits {
+    /// Reservations held at once, all nodes together.
+    pub max_reservations: usize,
+    /// Relayed connections at once, all nodes together.
+    pub max_circuits: usize,
+    /// Relayed connections at once for one node.
+    pub max_circuits_per_peer: usize,
+    /// How long one relayed connection may last before it is closed (it is then redialled).
+    pub max_circuit_duration: Duration,
+    /// Bytes one relayed connection may carry before it is closed.
+    pub max_circuit_bytes: u64,
+}
+
+impl Default for RelayLimits {
+    fn default() -> Self {
+        RelayLimits {
+            max_reservations: 64,
+            max_circuits: 32,
+            max_circuits_per_peer: 4,
+            max_circuit_duration: Duration::from_secs(30 * 60),
+            max_circuit_bytes: 64 << 20,
+        }
+    }
+}
+
+impl RelayLimits {
+    fn config(&self) -> relay::Config {
+        relay::Config {
+            max_reservations: self.max_reservations,
+            max_reservations_per_peer: 2,
+            max_circuits: self.max_circuits,
+            max_circuits_per_peer: self.max_circuits_per_peer,
+            max_circuit_duration: self.max_circuit_duration,
+            max_circuit_bytes: self.max_circuit_bytes,
+            ..relay::Config::default()
+        }
+    }
 }
 
 impl Behaviour {
     /// Builds the behaviour for a network and a node key.
     pub fn new(
         key: &Keypair,
+        relay_client: relay::client::Behaviour,
         network: &NetworkId,
         settings: &BehaviourSettings,
     ) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
@@ -88,6 +150,28 @@ impl Behaviour {
             )),
             kademlia,
             mdns: mdns.into(),
+            ping: ping::Behaviour::new(
+                ping::Config::new()
+                    .with_interval(settings.ping_interval)
+                    .with_timeout(settings.ping_timeout),
+            ),
+            autonat: autonat::Behaviour::new(
+                peer_id,
+                autonat::Config {
+                    boot_delay: Duration::from_secs(5),
+                    retry_interval: Duration::from_secs(60),
+                    refresh_interval: Duration::from_secs(300),
+                    only_global_ips: !settings.autonat_private_addresses,
+                    ..autonat::Config::default()
+                },
+            ),
+            relay_client,
+            relay_server: settings
+                .relay
+                .as_ref()
+                .map(|limits| relay::Behaviour::new(peer_id, limits.config()))
+                .into(),
+            dcutr: dcutr::Behaviour::new(peer_id),
         })
     }
 }

@@ -64,6 +64,9 @@ pub(crate) enum Command {
     Peers {
         reply: oneshot::Sender<Vec<PeerId>>,
     },
+    Links {
+        reply: oneshot::Sender<super::links::LinkReport>,
+    },
     ListenAddresses {
         reply: oneshot::Sender<Vec<Multiaddr>>,
     },
@@ -165,6 +168,12 @@ impl Client {
     /// Connected peers that pass the gate.
     pub async fn peers(&self) -> Result<Vec<PeerId>, NetworkError> {
         self.ask(|reply| Command::Peers { reply }).await
+    }
+
+    /// How each connected peer that passes the gate is reached, and whether this node can
+    /// be dialled from outside.
+    pub async fn links(&self) -> Result<super::links::LinkReport, NetworkError> {
+        self.ask(|reply| Command::Links { reply }).await
     }
 
     /// Addresses the swarm listens on.

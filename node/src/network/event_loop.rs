@@ -1,5 +1,5 @@
 //! The one task that owns the [`Swarm`]: it runs swarm events, client commands, stored
-//! records to publish, and a periodic tick for gating and bans.
+//! records to publish, and a periodic tick for gating, bans, redialling and relays.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -8,13 +8,16 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{identify, kad, mdns, PeerId, Swarm};
+use libp2p::{autonat, dcutr, identify, kad, mdns, ping, relay, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Semaphore};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::client::{Client, Command, NetworkError};
-use super::gating::{Gate, GateVerdict};
+use super::gating::{peer_id_of, Gate, GateVerdict};
+use super::links::{dialled_address, LinkReport, Links, PeerLink, Reachability, Relays};
+use super::redial::Redial;
 use super::{gossip, serve, sync_driver, NetworkEvent, NetworkSettings};
 use crate::blobs::BlobStore;
 use crate::engine::{Engine, Origin, StoredEvent};
@@ -36,6 +39,10 @@ pub struct EventLoop {
     pub(super) policy_blocked: HashSet<PeerId>,
     pub(super) gossip_slots: Arc<Semaphore>,
     pub(super) serve_slots: Arc<Semaphore>,
+    pub(super) redial: Redial,
+    pub(super) links: Links,
+    pub(super) relays: Relays,
+    pub(super) reachability: Reachability,
 }
 
 impl EventLoop {
@@ -104,32 +111,125 @@ impl EventLoop {
 
     fn on_tick(&mut self) {
         let now = Instant::now();
-        self.banned.retain(|peer, until| {
-            let active = *until > now;
-            if !active && !self.policy_blocked.contains(peer) {
-                self.swarm.behaviour_mut().blocked.unblock_peer(*peer);
+        let expired: Vec<PeerId> = self
+            .banned
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in expired {
+            self.banned.remove(&peer);
+            tracing::info!(%peer, "ban over");
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .remove_blacklisted_peer(&peer);
+            if !self.policy_blocked.contains(&peer) {
+                self.swarm.behaviour_mut().blocked.unblock_peer(peer);
             }
-            active
-        });
+        }
         self.refresh_gate();
-        let graylist = gossip::score_thresholds().graylist_threshold;
+        // A low gossip score is not a reason to cut a node off: it also falls when a link
+        // is dead or slow (a partition, a reboot). Gossipsub ignores such a peer while its
+        // score is under the graylist; bans are only for invalid records (`penalise`).
         let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for peer in connected {
-            let score = self
-                .swarm
-                .behaviour()
-                .gossipsub
-                .peer_score(&peer)
-                .unwrap_or(0.0);
-            if score < 0.0 {
-                tracing::debug!(%peer, score, "negative gossip score");
-            }
-            if score < graylist {
-                self.ban(peer, &format!("gossip score {score:.1}"));
-            } else if self.gate.verdict(&peer, now) == GateVerdict::Refused {
+            if self.gate.verdict(&peer, now) == GateVerdict::Refused {
                 tracing::info!(%peer, "disconnecting a peer that is not an announced node");
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
+        }
+        self.close_dead_links(now);
+        self.redial_due(now);
+        self.listen_through_relays();
+    }
+
+    /// Closes every connection that answered no ping for `ping_interval + ping_timeout`:
+    /// a dead link (a partition, a rebooted router) is noticed within that time.
+    fn close_dead_links(&mut self, now: Instant) {
+        let limit = self.settings.ping_interval + self.settings.ping_timeout;
+        for connection in self.links.silent(now, limit) {
+            tracing::info!(?connection, "closing a connection that answered no ping");
+            self.links.closing(connection);
+            // A graceful close may wait on the dead socket until TCP_USER_TIMEOUT; the
+            // link stops counting now, and the peer is redialled meanwhile.
+            let _ = self.swarm.close_connection(connection);
+        }
+    }
+
+    /// Dials the known nodes whose backoff ran out, while this node is short of peers.
+    fn redial_due(&mut self, now: Instant) {
+        let links = &self.links;
+        let gate = &self.gate;
+        let banned = &self.banned;
+        let connected_count = self
+            .swarm
+            .connected_peers()
+            .filter(|peer| links.best(peer).is_some())
+            .filter(|peer| gate.verdict(peer, now) == GateVerdict::Allowed)
+            .count();
+        let due = self.redial.due(
+            now,
+            connected_count,
+            &|peer| links.best(peer).is_some(),
+            &|peer| gate.may_dial(peer) && !banned.contains_key(peer),
+        );
+        for (peer, mut addresses) in due {
+            addresses.extend(self.relays.addresses_of(&peer));
+            tracing::debug!(%peer, addresses = addresses.len(), "dialling a known node");
+            let options = DialOpts::peer_id(peer)
+                .addresses(addresses)
+                .condition(PeerCondition::NotDialing)
+                .build();
+            if let Err(error) = self.swarm.dial(options) {
+                tracing::debug!(%peer, %error, "dial refused at once");
+                self.redial.dial_failed(&peer, now);
+            }
+        }
+    }
+
+    /// Once AutoNAT finds this node unreachable, listens through every relay it knows.
+    fn listen_through_relays(&mut self) {
+        if !self.settings.use_relays || self.reachability != Reachability::Private {
+            return;
+        }
+        for (relay, address) in self.relays.to_listen() {
+            if !self.swarm.is_connected(&relay) {
+                continue;
+            }
+            match self.swarm.listen_on(address.clone()) {
+                Ok(listener) => {
+                    tracing::info!(%relay, %address, "listening through a relay");
+                    self.relays.listening(relay, listener);
+                }
+                Err(error) => tracing::warn!(%relay, %error, "cannot listen through a relay"),
+            }
+        }
+    }
+
+    fn link_report(&self) -> LinkReport {
+        let now = Instant::now();
+        let mut peers: Vec<PeerLink> = self
+            .swarm
+            .connected_peers()
+            .filter(|p| self.gate.verdict(p, now) == GateVerdict::Allowed)
+            .filter_map(|peer| {
+                self.links.best(peer).map(|link| PeerLink {
+                    peer: peer.to_string(),
+                    link,
+                })
+            })
+            .collect();
+        peers.sort_by(|a, b| a.peer.cmp(&b.peer));
+        LinkReport {
+            reachability: self.reachability,
+            relays: self
+                .relays
+                .listening_through()
+                .iter()
+                .map(PeerId::to_string)
+                .collect(),
+            peers,
         }
     }
 
@@ -138,6 +238,16 @@ impl EventLoop {
     fn refresh_gate(&mut self) {
         self.gate
             .refresh(&self.engine.index_as_is(), &self.engine.node_key());
+        for (node, announcement) in self.engine.index_as_is().announced_nodes() {
+            let Some(peer) = peer_id_of(node) else {
+                continue;
+            };
+            for text in &announcement.addresses {
+                if let Ok(address) = text.parse::<Multiaddr>() {
+                    self.redial.add_address_if_new(peer, address);
+                }
+            }
+        }
         let suspended = self.gate.suspended().clone();
         for peer in suspended.difference(&self.policy_blocked) {
             tracing::info!(%peer, "blocking a node this node's policy suspends");
@@ -223,10 +333,14 @@ impl EventLoop {
                 let peers = self
                     .swarm
                     .connected_peers()
+                    .filter(|p| self.links.best(p).is_some())
                     .filter(|p| self.gate.verdict(p, now) == GateVerdict::Allowed)
                     .copied()
                     .collect();
                 let _ = reply.send(peers);
+            }
+            Command::Links { reply } => {
+                let _ = reply.send(self.link_report());
             }
             Command::ListenAddresses { reply } => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
@@ -256,15 +370,38 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,
+                connection_id,
+            })) => self.on_identified(peer_id, connection_id, info),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                connection,
+                result: Ok(_),
+                ..
+            })) => self.links.answered(connection, Instant::now()),
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(autonat::Event::StatusChanged {
+                new,
                 ..
             })) => {
-                for address in info.listen_addrs {
-                    self.swarm
-                        .behaviour_mut()
-                        .kademlia
-                        .add_address(&peer_id, address);
-                }
+                self.reachability = Reachability::of(&new);
+                tracing::info!(status = ?new, "reachability from outside");
+                self.listen_through_relays();
             }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
+                relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
+            )) => {
+                tracing::info!(relay = %relay_peer_id, "relay reservation accepted");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(dcutr::Event {
+                remote_peer_id,
+                result,
+            })) => match result {
+                Ok(connection) => {
+                    tracing::info!(peer = %remote_peer_id, "hole punched: direct connection");
+                    self.links.hole_punched(remote_peer_id, connection);
+                }
+                Err(error) => {
+                    tracing::info!(peer = %remote_peer_id, %error, "hole punching failed; staying relayed");
+                }
+            },
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, address) in found {
                     self.swarm
@@ -283,10 +420,22 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
+                endpoint,
                 num_established,
                 ..
             } => {
                 self.gate.connected(peer_id, Instant::now());
+                self.links.established(
+                    peer_id,
+                    connection_id,
+                    endpoint.is_relayed(),
+                    Instant::now(),
+                );
+                self.redial.connected(&peer_id);
+                if let Some(address) = dialled_address(&endpoint) {
+                    self.redial.add_address(peer_id, address);
+                }
                 if num_established.get() == 1 {
                     // A full queue only delays this sync to the next periodic one.
                     let _ = self.events.try_send(NetworkEvent::PeerConnected(peer_id));
@@ -294,15 +443,65 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
+                cause,
                 ..
             } => {
-                self.gate.disconnected(&peer_id);
+                self.links.closed(&peer_id, connection_id);
+                if num_established == 0 {
+                    tracing::info!(peer = %peer_id, cause = ?cause, "peer disconnected");
+                    self.gate.disconnected(&peer_id);
+                    self.redial.disconnected(&peer_id, Instant::now());
+                }
+            }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                error,
+                ..
+            } => {
+                tracing::debug!(%peer, %error, "dial failed");
+                if !self.swarm.is_connected(&peer) {
+                    self.redial.dial_failed(&peer, Instant::now());
+                }
+            }
+            SwarmEvent::ListenerClosed { listener_id, .. } => {
+                self.relays.listener_closed(listener_id);
             }
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening");
             }
             _ => {}
+        }
+    }
+
+    fn on_identified(
+        &mut self,
+        peer: PeerId,
+        connection: libp2p::swarm::ConnectionId,
+        info: identify::Info,
+    ) {
+        let allowed = self.gate.may_dial(&peer);
+        for address in &info.listen_addrs {
+            self.swarm
+                .behaviour_mut()
+                .kademlia
+                .add_address(&peer, address.clone());
+            if allowed {
+                self.redial.add_address_if_new(peer, address.clone());
+            }
+        }
+        let offers_relay = info.protocols.contains(&relay::HOP_PROTOCOL_NAME);
+        let reached_at = self.redial.addresses(&peer).into_iter().find(|a| {
+            !a.iter()
+                .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2pCircuit))
+        });
+        if offers_relay && allowed {
+            if let Some(address) = reached_at {
+                tracing::debug!(%peer, ?connection, "peer offers a relay");
+                self.relays.offered(peer, address);
+                self.listen_through_relays();
+            }
         }
     }
 

@@ -92,6 +92,17 @@ impl Gate {
         self.first_seen.remove(peer);
     }
 
+    /// Whether this node should dial `peer` when short of peers: an announced node not
+    /// suspended, or a bootstrap peer before the first full sync.
+    pub fn may_dial(&self, peer: &PeerId) -> bool {
+        if self.suspended.contains(peer) {
+            return false;
+        }
+        self.allowed.contains(peer)
+            || (self.bootstrap.contains(peer) && (self.synced.is_empty() || !self.enabled))
+            || (!self.enabled && self.first_seen.contains_key(peer))
+    }
+
     /// The verdict for a peer now.
     pub fn verdict(&self, peer: &PeerId, now: Instant) -> GateVerdict {
         if self.suspended.contains(peer) {

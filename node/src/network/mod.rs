@@ -12,9 +12,12 @@ pub mod codec;
 pub mod event_loop;
 pub mod gating;
 pub mod gossip;
+pub mod links;
+pub mod redial;
 pub mod serve;
 pub mod sync_driver;
 pub mod sync_log;
+pub mod transport;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,7 +25,7 @@ use std::time::Duration;
 
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
-use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, SwarmBuilder};
+use libp2p::{noise, yamux, Multiaddr, PeerId, SwarmBuilder};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
 
@@ -30,9 +33,13 @@ pub use client::{Client, NetworkError};
 
 use crate::blobs::BlobStore;
 use crate::engine::Engine;
+pub use behaviour::RelayLimits;
 use behaviour::{Behaviour, BehaviourSettings};
 use event_loop::EventLoop;
 use gating::Gate;
+pub use links::{Link, LinkReport, PeerLink, Reachability};
+use redial::Redial;
+pub use redial::RedialSettings;
 
 /// Tells the sync driver what happened.
 #[derive(Clone, Debug)]
@@ -64,6 +71,22 @@ pub struct NetworkSettings {
     pub max_strikes: u32,
     /// How long a ban lasts.
     pub ban_duration: Duration,
+    /// How often each connection is pinged; a dead link is closed after
+    /// `ping_interval + ping_timeout` at most.
+    pub ping_interval: Duration,
+    /// How long a ping may go unanswered before the connection is closed.
+    pub ping_timeout: Duration,
+    /// When and how often other nodes are dialled again.
+    pub redial: RedialSettings,
+    /// The relay service this node offers to nodes behind routers, if any.
+    pub relay: Option<RelayLimits>,
+    /// Whether, once AutoNAT finds this node unreachable, it listens through relays.
+    pub use_relays: bool,
+    /// Addresses where this node is reachable from outside, stated by its operator (a box
+    /// with a forwarded port); they are announced to peers as they are.
+    pub external_addresses: Vec<Multiaddr>,
+    /// Whether AutoNAT counts private addresses (a LAN, or tests in network namespaces).
+    pub autonat_private_addresses: bool,
 }
 
 impl Default for NetworkSettings {
@@ -79,6 +102,13 @@ impl Default for NetworkSettings {
             request_timeout: Duration::from_secs(60),
             max_strikes: 3,
             ban_duration: Duration::from_secs(3600),
+            ping_interval: Duration::from_secs(10),
+            ping_timeout: Duration::from_secs(10),
+            redial: RedialSettings::default(),
+            relay: None,
+            use_relays: true,
+            external_addresses: Vec::new(),
+            autonat_private_addresses: false,
         }
     }
 }
@@ -113,17 +143,24 @@ pub async fn start(
         heartbeat: settings.heartbeat,
         mdns: settings.mdns,
         request_timeout: settings.request_timeout,
+        ping_interval: settings.ping_interval,
+        ping_timeout: settings.ping_timeout,
+        relay: settings.relay.clone(),
+        autonat_private_addresses: settings.autonat_private_addresses,
     };
     let swarm_error = |e: &dyn std::fmt::Display| NetworkError::Swarm(e.to_string());
     let mut swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
+        .with_other_transport(|key| {
+            transport::tcp_transport(key, settings.ping_interval + settings.ping_timeout)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        })
         .map_err(|e| swarm_error(&e))?
-        .with_behaviour(|key| Behaviour::new(key, &network, &behaviour_settings))
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| swarm_error(&e))?
+        .with_behaviour(|key, relay_client| {
+            Behaviour::new(key, relay_client, &network, &behaviour_settings)
+        })
         .map_err(|e| swarm_error(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
@@ -139,10 +176,15 @@ pub async fn start(
             .listen_on(address.clone())
             .map_err(|e| swarm_error(&e))?;
     }
+    for address in &settings.external_addresses {
+        swarm.add_external_address(address.clone());
+    }
     let mut bootstrap = HashSet::new();
+    let mut redial = Redial::new(settings.redial.clone());
     for address in &settings.bootstrap {
         if let Some(peer) = peer_of(address) {
             bootstrap.insert(peer);
+            redial.add_address(peer, address.clone());
             swarm
                 .behaviour_mut()
                 .kademlia
@@ -169,6 +211,10 @@ pub async fn start(
         strikes: HashMap::new(),
         banned: HashMap::new(),
         policy_blocked: HashSet::new(),
+        redial,
+        links: links::Links::default(),
+        relays: links::Relays::default(),
+        reachability: Reachability::Unknown,
         gossip_slots: Arc::new(Semaphore::new(256)),
         serve_slots: Arc::new(Semaphore::new(32)),
     };

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use libp2p::PeerId;
-use maillon_web_ui::backend::{BackendError, OperatorView, PeerView, SyncView};
+use maillon_web_ui::backend::{
+    BackendError, LinkKind, OperatorView, PeerView, Reachability, SyncView,
+};
 
 use super::NodeBackend;
 use crate::network::gating::peer_id_of;
@@ -13,10 +15,16 @@ use crate::network::gating::peer_id_of;
 pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
     let engine = &backend.engine;
     let this = engine.node_key();
-    let connected: Vec<PeerId> = match &backend.network {
-        Some(client) => client.peers().await.map_err(super::backend_error)?,
-        None => Vec::new(),
+    let report = match &backend.network {
+        Some(client) => Some(client.links().await.map_err(super::backend_error)?),
+        None => None,
     };
+    let links: HashMap<PeerId, LinkKind> = report
+        .iter()
+        .flat_map(|r| r.peers.iter())
+        .filter_map(|p| Some((p.peer.parse().ok()?, link_kind(p.link))))
+        .collect();
+    let connected: Vec<PeerId> = links.keys().copied().collect();
     let (operator, announced, policies, members) = {
         let index = engine.index();
         let announced: Vec<_> = index
@@ -57,6 +65,7 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
                 name: Some(announcement.name),
                 peer_id: peer.map(|p| p.to_string()),
                 connected: peer.is_some_and(|p| connected.contains(&p)),
+                link: peer.and_then(|p| links.get(&p).copied()),
                 policy: policies.get(&key).cloned(),
                 last_sync: peer.as_ref().and_then(last_sync),
             }
@@ -72,6 +81,7 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
             name: None,
             peer_id: Some(peer.to_string()),
             connected: true,
+            link: links.get(peer).copied(),
             policy: None,
             last_sync: last_sync(peer),
         });
@@ -82,5 +92,25 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
         records: engine.sync_set().len() as u64,
         members,
         peers,
+        reachability: report
+            .as_ref()
+            .map_or(Reachability::Unknown, |r| reachability(r.reachability)),
+        relays: report.as_ref().map_or(0, |r| r.relays.len()),
     })
+}
+
+fn link_kind(link: crate::network::Link) -> LinkKind {
+    match link {
+        crate::network::Link::Direct => LinkKind::Direct,
+        crate::network::Link::Relayed => LinkKind::Relayed,
+        crate::network::Link::HolePunched => LinkKind::HolePunched,
+    }
+}
+
+fn reachability(reachability: crate::network::Reachability) -> Reachability {
+    match reachability {
+        crate::network::Reachability::Unknown => Reachability::Unknown,
+        crate::network::Reachability::Public => Reachability::Public,
+        crate::network::Reachability::Private => Reachability::Private,
+    }
 }

@@ -9,7 +9,7 @@ use maillon_protocol::kinds::{NodePolicy, PolicyLevel};
 use serde::Deserialize;
 
 use super::{check_csrf, render_form, require_user, V};
-use crate::backend::{Backend, OperatorView, Submitted};
+use crate::backend::{Backend, LinkKind, OperatorView, Reachability, Submitted};
 use crate::error::AppError;
 use crate::page::{self, Page};
 use crate::session::{Lang, Visitor};
@@ -21,6 +21,7 @@ pub struct PeerLine {
     name: String,
     node: String,
     connected: bool,
+    link: String,
     policy: String,
     policy_reason: String,
     sync: String,
@@ -33,8 +34,47 @@ struct OperatorPage {
     node_name: String,
     records: u64,
     members: u64,
+    reachability: String,
     peers: Vec<PeerLine>,
     error: Option<String>,
+}
+
+fn link_label(link: Option<LinkKind>, l: Lang) -> &'static str {
+    match link {
+        None => "",
+        Some(LinkKind::Direct) => l.pick("connexion directe", "direct connection"),
+        Some(LinkKind::Relayed) => l.pick("par un relais", "through a relay"),
+        Some(LinkKind::HolePunched) => {
+            l.pick("directe, à travers les box", "direct, through both routers")
+        }
+    }
+}
+
+fn reachability_label(view: &OperatorView, l: Lang) -> String {
+    match view.reachability {
+        Reachability::Unknown => l
+            .pick(
+                "Joignabilité depuis l'extérieur : vérification en cours.",
+                "Reachability from outside: being checked.",
+            )
+            .into(),
+        Reachability::Public => l
+            .pick(
+                "Ce nœud est joignable directement depuis l'extérieur.",
+                "This node can be reached directly from outside.",
+            )
+            .into(),
+        Reachability::Private => l.pick_string(
+            format!(
+                "Ce nœud est derrière une box : les autres le joignent par {} relais.",
+                view.relays
+            ),
+            format!(
+                "This node is behind a router: others reach it through {} relay(s).",
+                view.relays
+            ),
+        ),
+    }
 }
 
 fn level_label(level: PolicyLevel, l: Lang) -> &'static str {
@@ -83,6 +123,7 @@ async fn operator_page<B: Backend>(
                 .unwrap_or_else(|| l.pick("nœud inconnu", "unknown node").into()),
             node: peer.node.map(|k| k.to_hex()).unwrap_or_default(),
             connected: peer.connected,
+            link: link_label(peer.link, l).into(),
             policy: level_label(
                 peer.policy
                     .as_ref()
@@ -127,6 +168,7 @@ async fn operator_page<B: Backend>(
             node_name: state.backend.site().node_name,
             records: view.records,
             members: view.members,
+            reachability: reachability_label(&view, l),
             peers,
             error,
         },
