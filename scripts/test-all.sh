@@ -23,6 +23,18 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   fi
 fi
 
+# The network tests (node/tests/outage.rs, nat.rs) build partitions and home routers with
+# network namespaces and iptables: as root, install iptables when it is missing.
+if ! command -v iptables >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing iptables for the network tests..."
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y iptables
+  else
+    echo "iptables is missing: the network tests will say they are skipped" >&2
+  fi
+fi
+
 # Unit, property, vector and integration tests of every crate, the examples, and doc tests.
 # Benchmarks are not run here: `cargo bench -p maillon-protocol` runs them (docs/PERFORMANCE.md).
 cargo test --workspace --lib --bins --tests --examples

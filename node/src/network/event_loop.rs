@@ -10,7 +10,7 @@ use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{autonat, dcutr, identify, kad, mdns, ping, relay, Multiaddr, PeerId, Swarm};
+use libp2p::{autonat, dcutr, identify, kad, mdns, ping, relay, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Semaphore};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
@@ -238,14 +238,18 @@ impl EventLoop {
     fn refresh_gate(&mut self) {
         self.gate
             .refresh(&self.engine.index_as_is(), &self.engine.node_key());
+        let this_peer = *self.swarm.local_peer_id();
         for (node, announcement) in self.engine.index_as_is().announced_nodes() {
             let Some(peer) = peer_id_of(node) else {
                 continue;
             };
-            for text in &announcement.addresses {
-                if let Ok(address) = text.parse::<Multiaddr>() {
-                    self.redial.add_address_if_new(peer, address);
-                }
+            if peer == this_peer {
+                continue;
+            }
+            let stated = announcement.addresses.iter().filter_map(|a| a.parse().ok());
+            // A node behind a router is reached through the relays this node knows.
+            for address in stated.chain(self.relays.addresses_of(&peer)) {
+                self.redial.add_address_if_new(peer, address);
             }
         }
         let suspended = self.gate.suspended().clone();

@@ -54,7 +54,9 @@ pub struct Host {
 impl Lab {
     /// Why namespaces cannot be used here, if they cannot.
     pub fn unavailable() -> Option<String> {
-        let probe = format!("mlprobe{}", std::process::id() % 100_000);
+        static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let probe = format!("mlprobe{}-{n}", std::process::id() % 100_000);
         if let Err(error) = run("ip", &["netns", "add", &probe]) {
             return Some(format!(
                 "network namespaces cannot be created (run as root with iproute2): {error}"
