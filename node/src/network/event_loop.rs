@@ -129,12 +129,20 @@ impl EventLoop {
             }
         }
         self.refresh_gate();
-        // A low gossip score is not a reason to cut a node off: it also falls when a link
-        // is dead or slow (a partition, a reboot). Gossipsub ignores such a peer while its
-        // score is under the graylist; bans are only for invalid records (`penalise`).
+        // Only invalid records lower a gossip score (`gossip::score_params`): a score under
+        // the graylist means invalid records, never a dead or slow link.
+        let graylist = gossip::score_thresholds().graylist_threshold;
         let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for peer in connected {
-            if self.gate.verdict(&peer, now) == GateVerdict::Refused {
+            let score = self
+                .swarm
+                .behaviour()
+                .gossipsub
+                .peer_score(&peer)
+                .unwrap_or(0.0);
+            if score < graylist {
+                self.ban(peer, &format!("invalid records (gossip score {score:.1})"));
+            } else if self.gate.verdict(&peer, now) == GateVerdict::Refused {
                 tracing::info!(%peer, "disconnecting a peer that is not an announced node");
                 let _ = self.swarm.disconnect_peer_id(peer);
             }

@@ -85,21 +85,20 @@ pub fn score_params(network: &NetworkId) -> PeerScoreParams {
         topics,
         topic_score_cap: 20.0,
         ip_colocation_factor_weight: 0.0,
-        // A peer whose link is dead or slow (a partition, a reboot) fills its send queue;
-        // that is not misbehaviour, and the ping closes a dead link. gossipsub's default
-        // (-0.2 per dropped message) sent honest nodes under the graylist after an outage.
+        // Only invalid records may lower a score (the weights above): a peer whose link is
+        // dead or slow (a partition, a reboot) fills its send queue and breaks gossip
+        // promises without any fault of its own. gossipsub's defaults for these (-0.2 per
+        // dropped message, -10 × n² per broken promise) sent honest nodes under the
+        // graylist after an outage. The IHAVE/IWANT limits still bound what a peer can ask.
         slow_peer_weight: 0.0,
-        // Broken gossip promises happen when a link dies with IWANTs in flight: tolerate
-        // a burst, and forget quickly.
-        behaviour_penalty_weight: -1.0,
-        behaviour_penalty_threshold: 10.0,
-        behaviour_penalty_decay: 0.5,
+        behaviour_penalty_weight: 0.0,
         ..PeerScoreParams::default()
     }
 }
 
-/// Thresholds: below the graylist threshold gossipsub ignores a peer until its score
-/// decays back. Nothing here disconnects or bans: bans follow invalid records only.
+/// Thresholds: below the graylist threshold gossipsub ignores a peer, and the event loop
+/// bans it. Only invalid records lower a score (see [`score_params`]), so a score under the
+/// graylist means invalid records, never a dead or slow link.
 pub fn score_thresholds() -> PeerScoreThresholds {
     PeerScoreThresholds {
         gossip_threshold: -10.0,
