@@ -267,7 +267,10 @@ fn write_founding_draft(
     plan: &FoundingPlan,
 ) -> Result<String, InitError> {
     let network_name = network_name.trim();
-    if network_name.is_empty() || network_name.len() > 80 || network_name.chars().any(char::is_control) {
+    if network_name.is_empty()
+        || network_name.len() > 80
+        || network_name.chars().any(char::is_control)
+    {
         return Err(InitError::BadName("network name"));
     }
     let postcode = postcode.trim();
@@ -276,7 +279,8 @@ fn write_founding_draft(
     }
     let rules = plan.rules.replace("\r\n", "\n");
     let rules = rules.trim();
-    if rules.is_empty() || rules.len() > 8000 || rules.chars().any(|c| c.is_control() && c != '\n') {
+    if rules.is_empty() || rules.len() > 8000 || rules.chars().any(|c| c.is_control() && c != '\n')
+    {
         return Err(InitError::BadRules(rules.len()));
     }
     let problems = plan.numbers.problems_for_team(plan.founders);

@@ -288,7 +288,10 @@ fn main() -> Result<()> {
                 println!();
                 println!("Code de fondation : {code}");
                 println!("  Donnez-le aux fondateurs ; il n'est affiché qu'une fois (seule son empreinte est gardée).");
-                println!("Étape suivante : maillon run --config {}", report.config_file.display());
+                println!(
+                    "Étape suivante : maillon run --config {}",
+                    report.config_file.display()
+                );
                 println!("  puis chaque fondateur ouvre la page /fondation du site du nœud.");
             }
             Ok(())

@@ -282,7 +282,11 @@ async fn assemble(
     Ok((parts, app))
 }
 
-pub(crate) async fn serve_http(listener: TcpListener, app: axum::Router, mut signal: watch::Receiver<bool>) {
+pub(crate) async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    mut signal: watch::Receiver<bool>,
+) {
     let stop = async move {
         while !*signal.borrow() {
             if signal.changed().await.is_err() {

@@ -126,7 +126,11 @@ impl FoundingBackend for FoundingSite {
             return Ok(FounderAdded::Full);
         }
         let login = founder.account.login.clone();
-        if self.inner.accounts.create(&founder.account).map_err(backend_error)?
+        if self
+            .inner
+            .accounts
+            .create(&founder.account)
+            .map_err(backend_error)?
             == AccountCreated::LoginTaken
         {
             return Ok(FounderAdded::LoginTaken);
@@ -248,7 +252,9 @@ fn check_founding(
         }
     }
     if !missing.is_empty() {
-        return Ok(Some(Checked::Refused(FoundingOutcome::NotApproved(missing))));
+        return Ok(Some(Checked::Refused(FoundingOutcome::NotApproved(
+            missing,
+        ))));
     }
     Ok(Some(Checked::Profiles(profiles)))
 }
