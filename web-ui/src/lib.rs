@@ -169,7 +169,14 @@ async fn visitor<B: Backend>(
     request: Request,
     next: Next,
 ) -> Response {
-    with_visitor(&state.sessions, state.config.secure_cookies, jar, request, next).await
+    with_visitor(
+        &state.sessions,
+        state.config.secure_cookies,
+        jar,
+        request,
+        next,
+    )
+    .await
 }
 
 /// Attaches the [`Visitor`] (session, CSRF token, language) to a request, runs it, and sets
@@ -186,11 +193,9 @@ pub(crate) async fn with_visitor(
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     let lang = Lang::negotiate(jar.get(LANG_COOKIE).map(|c| c.value()), accept);
-    let existing = jar.get(SESSION_COOKIE).and_then(|c| {
-        sessions
-            .get(c.value())
-            .map(|s| (c.value().to_string(), s))
-    });
+    let existing = jar
+        .get(SESSION_COOKIE)
+        .and_then(|c| sessions.get(c.value()).map(|s| (c.value().to_string(), s)));
     let (visitor, new_cookie) = match existing {
         Some((id, (csrf, user))) => (
             Visitor {

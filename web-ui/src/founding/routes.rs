@@ -177,7 +177,13 @@ fn check_registration(
 ) -> (Errors, Option<(String, String, crate::places::Place)>) {
     let mut e = Errors::default();
     if f.code.trim().is_empty() {
-        e.code = Some(l.pick("Écrivez le code de fondation que l'exploitant du nœud vous a donné.", "Type the founding code the node's operator gave you.").into());
+        e.code = Some(
+            l.pick(
+                "Écrivez le code de fondation que l'exploitant du nœud vous a donné.",
+                "Type the founding code the node's operator gave you.",
+            )
+            .into(),
+        );
     }
     let login = normalise_login(&f.login);
     if login.is_none() {
@@ -198,9 +204,33 @@ fn check_registration(
         e.place = Some(l.pick("Commune ou code postal inconnu. Écrivez par exemple « 26000 » ou « 26000 Valence ».", "Unknown town or postcode. Write for example \"26000\" or \"26000 Valence\".").into());
     }
     match keys::check_new_passphrase(&f.passphrase) {
-        Err(KeyError::PassphraseTooShort) => e.passphrase = Some(l.pick("La phrase de passe doit avoir au moins 10 caractères.", "The passphrase needs at least 10 characters.").into()),
-        Err(_) => e.passphrase = Some(l.pick("La phrase de passe est trop longue.", "The passphrase is too long.").into()),
-        Ok(()) if f.confirm != f.passphrase => e.confirm = Some(l.pick("Les deux phrases de passe ne sont pas identiques.", "The two passphrases differ.").into()),
+        Err(KeyError::PassphraseTooShort) => {
+            e.passphrase = Some(
+                l.pick(
+                    "La phrase de passe doit avoir au moins 10 caractères.",
+                    "The passphrase needs at least 10 characters.",
+                )
+                .into(),
+            )
+        }
+        Err(_) => {
+            e.passphrase = Some(
+                l.pick(
+                    "La phrase de passe est trop longue.",
+                    "The passphrase is too long.",
+                )
+                .into(),
+            )
+        }
+        Ok(()) if f.confirm != f.passphrase => {
+            e.confirm = Some(
+                l.pick(
+                    "Les deux phrases de passe ne sont pas identiques.",
+                    "The two passphrases differ.",
+                )
+                .into(),
+            )
+        }
         Ok(()) => {}
     }
     match (e.any(), login, place) {
@@ -261,8 +291,24 @@ pub async fn register<F: FoundingBackend>(
                 .into(),
             )
         }
-        FounderAdded::Full => e.code = Some(l.pick("La charte compte déjà 32 fondateurs, le maximum.", "The charter already has 32 founders, the most it may.").into()),
-        FounderAdded::AlreadyFounded => e.code = Some(l.pick("Le réseau est déjà fondé : rejoignez-le par l'inscription, avec des parrains.", "The network is already founded: join it through registration, with sponsors.").into()),
+        FounderAdded::Full => {
+            e.code = Some(
+                l.pick(
+                    "La charte compte déjà 32 fondateurs, le maximum.",
+                    "The charter already has 32 founders, the most it may.",
+                )
+                .into(),
+            )
+        }
+        FounderAdded::AlreadyFounded => {
+            e.code = Some(
+                l.pick(
+                    "Le réseau est déjà fondé : rejoignez-le par l'inscription, avec des parrains.",
+                    "The network is already founded: join it through registration, with sponsors.",
+                )
+                .into(),
+            )
+        }
     }
     if e.any() {
         return page_for(&state, &visitor, None, f, e);
@@ -286,10 +332,11 @@ async fn open_founder<F: FoundingBackend>(
     state: &Shared<F>,
     view: &FoundingView,
     f: &PassFields,
+    l: Lang,
 ) -> Result<Option<(FounderView, SecretKey)>, AppError> {
     let login = f.login.trim().to_lowercase();
     if !state.limiter.allowed(&login, None) {
-        return Err(AppError::TooManyAttempts(Lang::Fr));
+        return Err(AppError::TooManyAttempts(l));
     }
     let founder = view.founders.iter().find(|founder| founder.login == login);
     let (Some(founder), Some(account)) = (founder, state.backend.account(&login)?) else {
@@ -364,7 +411,7 @@ pub async fn approve<F: FoundingBackend>(
     let l = visitor.lang;
     let view = state.backend.view()?;
     let mut e = Errors::default();
-    let Some((founder, secret)) = open_founder(&state, &view, &f).await? else {
+    let Some((founder, secret)) = open_founder(&state, &view, &f, l).await? else {
         e.approve = Some(wrong_passphrase(l));
         return page_for(&state, &visitor, None, RegisterFields::default(), e);
     };
@@ -373,7 +420,10 @@ pub async fn approve<F: FoundingBackend>(
     e.approve = outcome_text(&outcome, l);
     let notice = e.approve.is_none().then(|| {
         l.pick_string(
-            format!("{}, votre approbation est enregistrée.", founder.display_name),
+            format!(
+                "{}, votre approbation est enregistrée.",
+                founder.display_name
+            ),
             format!("{}, your approval is recorded.", founder.display_name),
         )
     });
@@ -391,10 +441,16 @@ pub async fn sign<F: FoundingBackend>(
     let view = state.backend.view()?;
     let mut e = Errors::default();
     if f.confirm != "oui" {
-        e.sign = Some(l.pick("Cochez la case pour confirmer que l'équipe a relu la charte et ses nombres.", "Tick the box to confirm the team has read the charter and its numbers.").into());
+        e.sign = Some(
+            l.pick(
+                "Cochez la case pour confirmer que l'équipe a relu la charte et ses nombres.",
+                "Tick the box to confirm the team has read the charter and its numbers.",
+            )
+            .into(),
+        );
         return page_for(&state, &visitor, None, RegisterFields::default(), e);
     }
-    let Some((founder, secret)) = open_founder(&state, &view, &f).await? else {
+    let Some((founder, secret)) = open_founder(&state, &view, &f, l).await? else {
         e.sign = Some(wrong_passphrase(l));
         return page_for(&state, &visitor, None, RegisterFields::default(), e);
     };
@@ -407,8 +463,10 @@ pub async fn sign<F: FoundingBackend>(
             return page_for(&state, &visitor, None, RegisterFields::default(), e);
         }
     };
-    let operator_signature =
-        secret.sign(&node_operator_message(&view.charter.network_id(), &view.node_key));
+    let operator_signature = secret.sign(&node_operator_message(
+        &view.charter.network_id(),
+        &view.node_key,
+    ));
     let outcome = state
         .backend
         .found(&founder.login, profile, charter, operator_signature)?;

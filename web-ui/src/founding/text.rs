@@ -17,7 +17,10 @@ fn duration(ms: u64, l: Lang) -> String {
         l.pick_string(format!("{hours} heure(s)"), format!("{hours} hour(s)"))
     } else {
         let minutes = ms / 60_000;
-        l.pick_string(format!("{minutes} minute(s)"), format!("{minutes} minute(s)"))
+        l.pick_string(
+            format!("{minutes} minute(s)"),
+            format!("{minutes} minute(s)"),
+        )
     }
 }
 
@@ -177,7 +180,9 @@ pub fn unviable_text(problem: &Unviable, l: Lang) -> String {
             ),
         ),
         Unviable::BadText { field, max } => l.pick_string(
-            format!("Le texte « {field} » doit faire de 1 à {max} octets, sans caractère de contrôle."),
+            format!(
+                "Le texte « {field} » doit faire de 1 à {max} octets, sans caractère de contrôle."
+            ),
             format!("The {field} text must be 1 to {max} bytes, without control characters."),
         ),
     }
