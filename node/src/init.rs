@@ -14,7 +14,8 @@ use maillon_protocol::viability::Unviable;
 use maillon_protocol::{Record, SecretKey};
 use thiserror::Error;
 
-use crate::founding::draft::{code_from, hash_code, Draft, Numbers};
+use crate::founding::plan::write_founding_draft;
+pub use crate::founding::plan::FoundingPlan;
 
 /// Why `init` failed. Nothing is left behind.
 #[derive(Debug, Error)]
@@ -85,27 +86,6 @@ pub enum Entry {
         /// published by its operator.
         announce: Option<Announce>,
     },
-}
-
-/// What a founding team decides before its founders have keys.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FoundingPlan {
-    /// How many founders will create their accounts (3 to 7 is usual).
-    pub founders: usize,
-    /// The charter's numbers.
-    pub numbers: Numbers,
-    /// The rules every member accepts.
-    pub rules: String,
-}
-
-impl Default for FoundingPlan {
-    fn default() -> Self {
-        FoundingPlan {
-            founders: 3,
-            numbers: Numbers::default(),
-            rules: crate::founding::draft::DEFAULT_RULES.to_string(),
-        }
-    }
 }
 
 /// What signing a joining node's announcement needs.
@@ -259,53 +239,6 @@ fn write_all(
     })
 }
 
-/// Checks the founding plan and writes its draft into `data`; returns the founding code.
-fn write_founding_draft(
-    data: &Path,
-    network_name: &str,
-    postcode: &str,
-    plan: &FoundingPlan,
-) -> Result<String, InitError> {
-    let network_name = network_name.trim();
-    if network_name.is_empty()
-        || network_name.len() > 80
-        || network_name.chars().any(char::is_control)
-    {
-        return Err(InitError::BadName("network name"));
-    }
-    let postcode = postcode.trim();
-    if postcode.len() != 5 || !postcode.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(InitError::BadPostcode(postcode.to_string()));
-    }
-    let rules = plan.rules.replace("\r\n", "\n");
-    let rules = rules.trim();
-    if rules.is_empty() || rules.len() > 8000 || rules.chars().any(|c| c.is_control() && c != '\n')
-    {
-        return Err(InitError::BadRules(rules.len()));
-    }
-    let problems = plan.numbers.problems_for_team(plan.founders);
-    if !problems.is_empty() {
-        return Err(InitError::Unviable(problems));
-    }
-    let mut random = [0u8; 8];
-    random.copy_from_slice(&random_seed()?[..8]);
-    let code = code_from(random);
-    let draft = Draft {
-        network_name: network_name.to_string(),
-        postcode: postcode.to_string(),
-        expected_founders: plan.founders,
-        numbers: plan.numbers,
-        rules: rules.to_string(),
-        code_hash: hash_code(&code),
-        founders: Vec::new(),
-    };
-    draft.save(data).map_err(|e| match e {
-        crate::founding::draft::DraftError::Io { path, source } => InitError::Io { path, source },
-        other => InitError::BadCharter(other.to_string()),
-    })?;
-    Ok(code)
-}
-
 /// Reads a secret key file (64 hex digits of seed).
 pub fn read_key(path: &Path) -> Result<SecretKey, InitError> {
     let text = fs::read_to_string(path).map_err(io(path))?;
@@ -374,6 +307,7 @@ fn config_text(node_name: &str, bootstrap: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::config::RawConfig;
+    use crate::founding::draft::{Draft, Numbers};
 
     fn found(plan: FoundingPlan) -> Entry {
         Entry::Found {
@@ -440,9 +374,11 @@ mod tests {
             text.contains("2 founder(s)") && text.contains("sponsors_required is 3"),
             "{text}"
         );
-        let mut numbers = Numbers::default();
-        numbers.council_threshold = 5;
-        numbers.recovery_threshold = 4;
+        let numbers = Numbers {
+            council_threshold: 5,
+            recovery_threshold: 4,
+            ..Numbers::default()
+        };
         let plan = FoundingPlan {
             numbers,
             ..FoundingPlan::default()

@@ -6,10 +6,12 @@
 //! whole node in place, on the same HTTP listener.
 //!
 //! - [`draft`]: the draft file, the numbers' defaults, the founding code.
+//! - [`plan`]: the team's plan from `maillon init`, checked and written as the draft.
 //! - [`site`]: the founding pages' backend, which checks and writes the founding.
 //! - [`switch`]: one HTTP server whose site is switched from the founding pages to the node.
 
 pub mod draft;
+pub mod plan;
 pub mod site;
 pub mod switch;
 
