@@ -156,6 +156,23 @@ impl FoundingBackend for FoundingSite {
         Ok(FounderAdded::Added)
     }
 
+    fn withdraw(&self, login: &str) -> Result<FoundingOutcome, BackendError> {
+        let mut draft = self.draft();
+        if self.is_founded() {
+            return Ok(FoundingOutcome::AlreadyFounded);
+        }
+        let mut updated = draft.clone();
+        updated.founders.retain(|f| f.login != login);
+        if updated.founders.len() == draft.founders.len() {
+            return Err(backend_error(format!("{login} is not a founder")));
+        }
+        updated.save(&self.inner.data_dir).map_err(backend_error)?;
+        *draft = updated;
+        // The draft no longer names the key: an account left behind would be a stranger's.
+        self.inner.accounts.delete(login).map_err(backend_error)?;
+        Ok(FoundingOutcome::Done)
+    }
+
     fn approve(&self, login: &str, profile: Record) -> Result<FoundingOutcome, BackendError> {
         let mut draft = self.draft();
         if self.is_founded() {

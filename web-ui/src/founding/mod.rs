@@ -125,6 +125,8 @@ pub trait FoundingBackend: Send + Sync + 'static {
     fn account(&self, login: &str) -> Result<Option<Account>, BackendError>;
     /// Adds a founder, if `code` is the founding code.
     fn add_founder(&self, code: &str, founder: NewFounder) -> Result<FounderAdded, BackendError>;
+    /// Removes a founder who withdraws before the signature, with their account.
+    fn withdraw(&self, login: &str) -> Result<FoundingOutcome, BackendError>;
     /// Records a founder's approval: their profile, signed for the draft's network.
     fn approve(&self, login: &str, profile: Record) -> Result<FoundingOutcome, BackendError>;
     /// Founds the network: the signer's profile, the charter they signed, and their
@@ -168,6 +170,7 @@ pub fn router<F: FoundingBackend>(backend: F, config: WebConfig) -> Router {
         .route("/fondation", get(routes::show::<F>))
         .route("/fondation/fondateur", post(routes::register::<F>))
         .route("/fondation/approuver", post(routes::approve::<F>))
+        .route("/fondation/retirer", post(routes::withdraw::<F>))
         .route("/fondation/signer", post(routes::sign::<F>))
         .route("/static/{name}", get(crate::assets::serve))
         .route("/langue/{code}", get(language))

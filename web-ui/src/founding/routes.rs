@@ -430,6 +430,37 @@ pub async fn approve<F: FoundingBackend>(
     page_for(&state, &visitor, notice, RegisterFields::default(), e)
 }
 
+/// `POST /fondation/retirer`: a founder withdraws before the signature.
+pub async fn withdraw<F: FoundingBackend>(
+    State(state): State<Shared<F>>,
+    visitor: V,
+    Form(f): Form<PassFields>,
+) -> Result<Response, AppError> {
+    check_csrf(&visitor, &f.csrf)?;
+    let l = visitor.lang;
+    let view = state.backend.view()?;
+    let mut e = Errors::default();
+    let Some((founder, _)) = open_founder(&state, &view, &f, l).await? else {
+        e.approve = Some(wrong_passphrase(l));
+        return page_for(&state, &visitor, None, RegisterFields::default(), e);
+    };
+    let outcome = state.backend.withdraw(&founder.login)?;
+    e.approve = outcome_text(&outcome, l);
+    let notice = e.approve.is_none().then(|| {
+        l.pick_string(
+            format!(
+                "{} ne fait plus partie des fondateurs ; son compte est supprimé.",
+                founder.display_name
+            ),
+            format!(
+                "{} is no longer a founder; their account is deleted.",
+                founder.display_name
+            ),
+        )
+    });
+    page_for(&state, &visitor, notice, RegisterFields::default(), e)
+}
+
 /// `POST /fondation/signer`: a founder signs the charter and becomes this node's operator.
 pub async fn sign<F: FoundingBackend>(
     State(state): State<Shared<F>>,

@@ -187,6 +187,22 @@ async fn a_bad_registration_is_refused_and_a_good_one_shows_the_key() {
     );
     let again = ceremony.register(FOUNDERS[0]).await;
     assert!(again.body.contains("identifiant est déjà pris"));
+    // A founder may withdraw before the signature: the draft and the account go.
+    let withdrawn = ceremony.act("/fondation/retirer", "claire", false).await;
+    assert!(
+        withdrawn
+            .body
+            .contains("ne fait plus partie des fondateurs"),
+        "{}",
+        withdrawn.body
+    );
+    assert!(!withdrawn.body.contains(fingerprint));
+    let created = ceremony.register(FOUNDERS[0]).await;
+    assert!(
+        created.body.contains("Votre clé de fondateur est créée"),
+        "{}",
+        created.body
+    );
     // The sealed key is on disk, never the seed in clear.
     let draft = std::fs::read_to_string(ceremony.config.data_dir.join("founding.json")).unwrap();
     assert!(draft.contains("Claire Besson") && !draft.contains("seed"));
@@ -307,6 +323,8 @@ async fn three_founders_found_the_network_and_admit_the_first_member() {
         "{}",
         operator_page.body
     );
+    let not_operator = browsers[1].get("/operateur").await;
+    assert_eq!(not_operator.status, StatusCode::FORBIDDEN);
 
     // A candidate joins and the three founders sponsor her.
     let mut candidate = Browser::over(router.clone());
