@@ -87,6 +87,24 @@ impl FoundingSite {
     fn is_founded(&self) -> bool {
         *self.inner.founded.borrow()
     }
+
+    /// Takes a founder out of the draft and deletes their account, before the signature.
+    fn remove_founder(&self, login: &str) -> Result<FoundingOutcome, BackendError> {
+        let mut draft = self.draft();
+        if self.is_founded() {
+            return Ok(FoundingOutcome::AlreadyFounded);
+        }
+        let mut updated = draft.clone();
+        updated.founders.retain(|f| f.login != login);
+        if updated.founders.len() == draft.founders.len() {
+            return Ok(FoundingOutcome::UnknownFounder);
+        }
+        updated.save(&self.inner.data_dir).map_err(backend_error)?;
+        *draft = updated;
+        // The draft no longer names the key: an account left behind would be a stranger's.
+        self.inner.accounts.delete(login).map_err(backend_error)?;
+        Ok(FoundingOutcome::Done)
+    }
 }
 
 impl FoundingBackend for FoundingSite {
@@ -157,20 +175,14 @@ impl FoundingBackend for FoundingSite {
     }
 
     fn withdraw(&self, login: &str) -> Result<FoundingOutcome, BackendError> {
-        let mut draft = self.draft();
-        if self.is_founded() {
-            return Ok(FoundingOutcome::AlreadyFounded);
+        self.remove_founder(login)
+    }
+
+    fn remove(&self, code: &str, login: &str) -> Result<FoundingOutcome, BackendError> {
+        if !self.draft().code_matches(code) {
+            return Ok(FoundingOutcome::WrongCode);
         }
-        let mut updated = draft.clone();
-        updated.founders.retain(|f| f.login != login);
-        if updated.founders.len() == draft.founders.len() {
-            return Err(backend_error(format!("{login} is not a founder")));
-        }
-        updated.save(&self.inner.data_dir).map_err(backend_error)?;
-        *draft = updated;
-        // The draft no longer names the key: an account left behind would be a stranger's.
-        self.inner.accounts.delete(login).map_err(backend_error)?;
-        Ok(FoundingOutcome::Done)
+        self.remove_founder(login)
     }
 
     fn approve(&self, login: &str, profile: Record) -> Result<FoundingOutcome, BackendError> {

@@ -113,6 +113,10 @@ pub enum FoundingOutcome {
     Unviable,
     /// The charter is already signed.
     AlreadyFounded,
+    /// The founding code is wrong.
+    WrongCode,
+    /// No founder has this login.
+    UnknownFounder,
 }
 
 /// What the ceremony needs from its node.
@@ -127,6 +131,9 @@ pub trait FoundingBackend: Send + Sync + 'static {
     fn add_founder(&self, code: &str, founder: NewFounder) -> Result<FounderAdded, BackendError>;
     /// Removes a founder who withdraws before the signature, with their account.
     fn withdraw(&self, login: &str) -> Result<FoundingOutcome, BackendError>;
+    /// Removes a founder on the word of whoever holds the founding code (a founder who lost
+    /// their passphrase before the signature).
+    fn remove(&self, code: &str, login: &str) -> Result<FoundingOutcome, BackendError>;
     /// Records a founder's approval: their profile, signed for the draft's network.
     fn approve(&self, login: &str, profile: Record) -> Result<FoundingOutcome, BackendError>;
     /// Founds the network: the signer's profile, the charter they signed, and their
@@ -171,6 +178,7 @@ pub fn router<F: FoundingBackend>(backend: F, config: WebConfig) -> Router {
         .route("/fondation/fondateur", post(routes::register::<F>))
         .route("/fondation/approuver", post(routes::approve::<F>))
         .route("/fondation/retirer", post(routes::withdraw::<F>))
+        .route("/fondation/retirer-code", post(routes::remove::<F>))
         .route("/fondation/signer", post(routes::sign::<F>))
         .route("/static/{name}", get(crate::assets::serve))
         .route("/langue/{code}", get(language))

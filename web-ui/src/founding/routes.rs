@@ -398,6 +398,8 @@ fn outcome_text(outcome: &FoundingOutcome, l: Lang) -> Option<String> {
         )),
         FoundingOutcome::Unviable => Some(l.pick("Cette charte ne peut pas fonctionner : voyez les problèmes indiqués plus haut.", "This charter cannot work: see the problems listed above.").into()),
         FoundingOutcome::AlreadyFounded => Some(l.pick("Le réseau est déjà fondé.", "The network is already founded.").into()),
+        FoundingOutcome::WrongCode => Some(l.pick("Ce code de fondation n'est pas le bon.", "This founding code is wrong.").into()),
+        FoundingOutcome::UnknownFounder => Some(l.pick("Aucun fondateur n'a cet identifiant.", "No founder has this login.").into()),
     }
 }
 
@@ -456,6 +458,43 @@ pub async fn withdraw<F: FoundingBackend>(
                 "{} is no longer a founder; their account is deleted.",
                 founder.display_name
             ),
+        )
+    });
+    page_for(&state, &visitor, notice, RegisterFields::default(), e)
+}
+
+/// The form removing a founder with the founding code.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RemoveFields {
+    csrf: String,
+    login: String,
+    code: String,
+}
+
+/// `POST /fondation/retirer-code`: removes a founder who lost their passphrase, on the word
+/// of whoever holds the founding code.
+pub async fn remove<F: FoundingBackend>(
+    State(state): State<Shared<F>>,
+    visitor: V,
+    Form(f): Form<RemoveFields>,
+) -> Result<Response, AppError> {
+    check_csrf(&visitor, &f.csrf)?;
+    let l = visitor.lang;
+    if !state.limiter.allowed("founding-code", None) {
+        return Err(AppError::TooManyAttempts(l));
+    }
+    let login = f.login.trim().to_lowercase();
+    let outcome = state.backend.remove(&f.code, &login)?;
+    if outcome == FoundingOutcome::WrongCode {
+        state.limiter.failed("founding-code", None);
+    }
+    let mut e = Errors::default();
+    e.approve = outcome_text(&outcome, l);
+    let notice = e.approve.is_none().then(|| {
+        l.pick_string(
+            format!("Le fondateur « {login} » est retiré ; son compte est supprimé."),
+            format!("The founder \"{login}\" is removed; their account is deleted."),
         )
     });
     page_for(&state, &visitor, notice, RegisterFields::default(), e)

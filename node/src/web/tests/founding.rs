@@ -106,6 +106,20 @@ impl Ceremony {
         browser.post_form(path, &fields).await
     }
 
+    /// The account files' names.
+    fn founding_accounts(&self) -> Vec<String> {
+        std::fs::read_dir(self.config.data_dir.join("accounts"))
+            .expect("accounts folder")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
+    }
+
     fn settings(&self) -> NodeSettings {
         let mut network = crate::node::network_settings(&self.config).expect("network");
         network.mdns = false;
@@ -203,6 +217,42 @@ async fn a_bad_registration_is_refused_and_a_good_one_shows_the_key() {
         "{}",
         created.body
     );
+    // A founder who lost their passphrase is removed with the founding code.
+    ceremony.register(FOUNDERS[1]).await;
+    let mut remover = ceremony.browser();
+    let form = remover.get("/fondation").await;
+    let refused = remover
+        .post_form(
+            "/fondation/retirer-code",
+            &[
+                ("csrf", &form.csrf()),
+                ("login", "paul"),
+                ("code", "AAAA-AAAA-AAAA"),
+            ],
+        )
+        .await;
+    assert!(
+        refused.body.contains("Ce code de fondation"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("Paul Girard"));
+    let removed = remover
+        .post_form(
+            "/fondation/retirer-code",
+            &[
+                ("csrf", &form.csrf()),
+                ("login", "paul"),
+                ("code", &ceremony.code),
+            ],
+        )
+        .await;
+    assert!(removed.body.contains("est retiré"), "{}", removed.body);
+    assert!(!removed.body.contains("Paul Girard"));
+    assert!(ceremony
+        .founding_accounts()
+        .iter()
+        .all(|name| !name.contains(&hex::encode("paul"))));
     // The sealed key is on disk, never the seed in clear.
     let draft = std::fs::read_to_string(ceremony.config.data_dir.join("founding.json")).unwrap();
     assert!(draft.contains("Claire Besson") && !draft.contains("seed"));
