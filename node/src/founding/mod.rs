@@ -17,6 +17,7 @@ pub mod switch;
 
 use std::path::Path;
 
+use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -46,12 +47,43 @@ pub fn serve(
 ) -> Result<Founding, NodeError> {
     let (founded, watch_founded) = watch::channel(false);
     let site = site::FoundingSite::open(config, clock, founded)?;
-    let router = maillon_web_ui::founding::router(site, web);
+    let status = status_route(site.clone());
+    let router = maillon_web_ui::founding::router(site, web).merge(status);
     let http = SwitchedHttp::serve(listener, router).map_err(NodeError::Http)?;
     Ok(Founding {
         http,
         founded: watch_founded,
     })
+}
+
+/// `GET /api/v1/status` while founding: what `maillon status` prints.
+fn status_route(site: site::FoundingSite) -> axum::Router {
+    use maillon_web_ui::founding::FoundingBackend;
+    axum::Router::new().route(
+        "/api/v1/status",
+        axum::routing::get(move || {
+            let view = site.view();
+            async move {
+                let Ok(view) = view else {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+                };
+                axum::Json(serde_json::json!({
+                    "state": if view.founded { "starting" } else { "founding" },
+                    "network_name": view.charter.name,
+                    "node_name": view.node_name,
+                    "node_key": view.node_key.to_hex(),
+                    "founders": view.founders.len(),
+                    "expected_founders": view.expected_founders,
+                    "approvals": view.founders.iter().filter(|f| f.approved).count(),
+                    "problems": maillon_protocol::viability::check(&view.charter)
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>(),
+                }))
+                .into_response()
+            }
+        }),
+    )
 }
 
 impl Founding {

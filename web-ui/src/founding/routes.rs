@@ -315,8 +315,9 @@ pub async fn register<F: FoundingBackend>(
     }
     let key = secret.public_key();
     let hex = key.to_hex();
+    let view = state.backend.view()?;
     render(KeyPage {
-        p: Page::for_visitor(&visitor, &state.backend.view()?.charter.name, ""),
+        p: Page::for_visitor(&visitor, &view.charter.name, &view.node_name),
         name,
         key_groups: hex
             .as_bytes()

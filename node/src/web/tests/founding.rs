@@ -142,6 +142,13 @@ async fn a_bad_registration_is_refused_and_a_good_one_shows_the_key() {
     assert!(page
         .body
         .contains("Parrainages nécessaires pour devenir membre"));
+    let status = browser.get("/api/v1/status").await;
+    let status: serde_json::Value = serde_json::from_str(&status.body).expect("JSON status");
+    assert_eq!(status["state"], "founding");
+    assert_eq!(status["expected_founders"], 3);
+    assert!(status["problems"][0]
+        .as_str()
+        .is_some_and(|p| p.contains("0 founder(s)")));
     // Every other page leads to the founding page while there is no charter.
     let elsewhere = browser.get("/inscription").await;
     assert_eq!(elsewhere.location.as_deref(), Some("/fondation"));
