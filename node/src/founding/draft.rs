@@ -155,6 +155,7 @@ impl DraftFounder {
     pub fn approval_for(&self, charter: &Charter) -> Option<Record> {
         let bytes = hex::decode(self.approval.as_ref()?).ok()?;
         let record = Record::decode(&bytes, &charter.network_id()).ok()?;
+        record.verify().ok()?;
         let is_profile = matches!(record.body(), Some(Body::Profile(_)));
         (is_profile && Some(record.header().author) == self.public_key()).then_some(record)
     }

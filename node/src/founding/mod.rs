@@ -23,6 +23,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::engine::{Clock, Engine, Origin};
+use crate::ingest::pipeline::IngestError;
 use crate::node::{NodeError, NodeSettings, RunningNode};
 use draft::{DRAFT_FILE, RECORDS_FILE};
 use switch::SwitchedHttp;
@@ -127,10 +128,16 @@ pub async fn submit_founders_profiles(engine: &Engine, data_dir: &Path) -> Resul
     let bytes = std::fs::read(&path).map_err(read_error)?;
     let records = crate::records_file::read_records(&mut bytes.as_slice()).map_err(read_error)?;
     for wire in records {
-        engine
-            .submit_wire(&wire, Origin::Local)
-            .await
-            .map_err(|e| NodeError::BadFile(format!("{}: {e}", path.display())))?;
+        match engine.submit_wire(&wire, Origin::Local).await {
+            Ok(_) => {}
+            // Kept for the next start: nothing was acknowledged.
+            Err(IngestError::Store(error)) => return Err(NodeError::Store(error)),
+            // A profile the network refuses must not keep the node from starting; it is
+            // logged, and that founder shows without a profile (under their login).
+            Err(refused) => {
+                tracing::warn!(%refused, file = %path.display(), "a founder's profile was refused")
+            }
+        }
     }
     std::fs::remove_file(&path).map_err(read_error)
 }
