@@ -153,6 +153,13 @@ async fn a_bad_registration_is_refused_and_a_good_one_shows_the_key() {
     let elsewhere = browser.get("/inscription").await;
     assert_eq!(elsewhere.location.as_deref(), Some("/fondation"));
 
+    let forged = browser
+        .post_form(
+            "/fondation/fondateur",
+            &[("csrf", "forged"), ("code", &ceremony.code)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let form = browser.get("/fondation").await;
     let wrong = browser
         .post_form(
@@ -313,6 +320,16 @@ async fn three_founders_found_the_network_and_admit_the_first_member() {
     );
     assert!(!ceremony.config.charter_file.exists());
     ceremony.register(FOUNDERS[2]).await;
+    let unapproved = ceremony.act("/fondation/signer", "claire", true).await;
+    assert!(
+        unapproved
+            .body
+            .contains("pas encore approuvé la charte telle qu")
+            && unapproved.body.contains("Paul Girard, Inès Morel"),
+        "{}",
+        unapproved.body
+    );
+    assert!(!ceremony.config.charter_file.exists());
     let unconfirmed = ceremony.act("/fondation/signer", "claire", false).await;
     assert!(unconfirmed.body.contains("Cochez la case"));
     for (login, _, _) in &FOUNDERS[1..] {
