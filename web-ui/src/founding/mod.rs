@@ -7,8 +7,10 @@
 //! writes an opened key anywhere.
 //!
 //! - `routes.rs`: the pages and forms under `/fondation`.
+//! - `removal.rs`: a founder's withdrawal, or removal with the founding code.
 //! - `text.rs`: the charter's numbers and problems said to people, in French and English.
 
+mod removal;
 mod routes;
 mod text;
 
@@ -177,8 +179,8 @@ pub fn router<F: FoundingBackend>(backend: F, config: WebConfig) -> Router {
         .route("/fondation", get(routes::show::<F>))
         .route("/fondation/fondateur", post(routes::register::<F>))
         .route("/fondation/approuver", post(routes::approve::<F>))
-        .route("/fondation/retirer", post(routes::withdraw::<F>))
-        .route("/fondation/retirer-code", post(routes::remove::<F>))
+        .route("/fondation/retirer", post(removal::withdraw::<F>))
+        .route("/fondation/retirer-code", post(removal::remove::<F>))
         .route("/fondation/signer", post(routes::sign::<F>))
         .route("/static/{name}", get(crate::assets::serve))
         .route("/langue/{code}", get(language))

@@ -39,7 +39,7 @@ pub struct RegisterFields {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PassFields {
-    csrf: String,
+    pub(super) csrf: String,
     login: String,
     passphrase: String,
     confirm: String,
@@ -54,11 +54,19 @@ pub struct Errors {
     place: Option<String>,
     passphrase: Option<String>,
     confirm: Option<String>,
-    approve: Option<String>,
+    pub(super) approve: Option<String>,
     sign: Option<String>,
 }
 
 impl Errors {
+    /// Only a message next to the approval form.
+    pub(super) fn approval(message: Option<String>) -> Errors {
+        Errors {
+            approve: message,
+            ..Errors::default()
+        }
+    }
+
     fn any(&self) -> bool {
         self.code.is_some()
             || self.login.is_some()
@@ -106,9 +114,9 @@ struct KeyPage {
     fingerprint: String,
 }
 
-type V = Extension<Visitor>;
+pub(super) type V = Extension<Visitor>;
 
-fn page_for<F: FoundingBackend>(
+pub(super) fn page_for<F: FoundingBackend>(
     state: &Shared<F>,
     visitor: &Visitor,
     notice: Option<String>,
@@ -329,7 +337,7 @@ pub async fn register<F: FoundingBackend>(
 }
 
 /// Opens a founder's key with their passphrase; `None` when the login or passphrase is wrong.
-async fn open_founder<F: FoundingBackend>(
+pub(super) async fn open_founder<F: FoundingBackend>(
     state: &Shared<F>,
     view: &FoundingView,
     f: &PassFields,
@@ -381,7 +389,7 @@ fn signed_profile(
         .map_err(|e| BackendError(format!("the founder's profile: {e}")).into())
 }
 
-fn wrong_passphrase(l: Lang) -> String {
+pub(super) fn wrong_passphrase(l: Lang) -> String {
     l.pick(
         "Identifiant de fondateur ou phrase de passe incorrect.",
         "Wrong founder login or passphrase.",
@@ -389,7 +397,7 @@ fn wrong_passphrase(l: Lang) -> String {
     .into()
 }
 
-fn outcome_text(outcome: &FoundingOutcome, l: Lang) -> Option<String> {
+pub(super) fn outcome_text(outcome: &FoundingOutcome, l: Lang) -> Option<String> {
     match outcome {
         FoundingOutcome::Done => None,
         FoundingOutcome::DraftChanged => Some(l.pick("La charte a changé pendant ce temps (un fondateur s'est inscrit) : relisez-la et recommencez.", "The charter changed meanwhile (a founder registered): read it again and retry.").into()),
@@ -428,74 +436,6 @@ pub async fn approve<F: FoundingBackend>(
                 founder.display_name
             ),
             format!("{}, your approval is recorded.", founder.display_name),
-        )
-    });
-    page_for(&state, &visitor, notice, RegisterFields::default(), e)
-}
-
-/// `POST /fondation/retirer`: a founder withdraws before the signature.
-pub async fn withdraw<F: FoundingBackend>(
-    State(state): State<Shared<F>>,
-    visitor: V,
-    Form(f): Form<PassFields>,
-) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let l = visitor.lang;
-    let view = state.backend.view()?;
-    let mut e = Errors::default();
-    let Some((founder, _)) = open_founder(&state, &view, &f, l).await? else {
-        e.approve = Some(wrong_passphrase(l));
-        return page_for(&state, &visitor, None, RegisterFields::default(), e);
-    };
-    let outcome = state.backend.withdraw(&founder.login)?;
-    e.approve = outcome_text(&outcome, l);
-    let notice = e.approve.is_none().then(|| {
-        l.pick_string(
-            format!(
-                "{} ne fait plus partie des fondateurs ; son compte est supprimé.",
-                founder.display_name
-            ),
-            format!(
-                "{} is no longer a founder; their account is deleted.",
-                founder.display_name
-            ),
-        )
-    });
-    page_for(&state, &visitor, notice, RegisterFields::default(), e)
-}
-
-/// The form removing a founder with the founding code.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct RemoveFields {
-    csrf: String,
-    login: String,
-    code: String,
-}
-
-/// `POST /fondation/retirer-code`: removes a founder who lost their passphrase, on the word
-/// of whoever holds the founding code.
-pub async fn remove<F: FoundingBackend>(
-    State(state): State<Shared<F>>,
-    visitor: V,
-    Form(f): Form<RemoveFields>,
-) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let l = visitor.lang;
-    if !state.limiter.allowed("founding-code", None) {
-        return Err(AppError::TooManyAttempts(l));
-    }
-    let login = f.login.trim().to_lowercase();
-    let outcome = state.backend.remove(&f.code, &login)?;
-    if outcome == FoundingOutcome::WrongCode {
-        state.limiter.failed("founding-code", None);
-    }
-    let mut e = Errors::default();
-    e.approve = outcome_text(&outcome, l);
-    let notice = e.approve.is_none().then(|| {
-        l.pick_string(
-            format!("Le fondateur « {login} » est retiré ; son compte est supprimé."),
-            format!("The founder \"{login}\" is removed; their account is deleted."),
         )
     });
     page_for(&state, &visitor, notice, RegisterFields::default(), e)
