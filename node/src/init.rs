@@ -1,6 +1,8 @@
-//! `maillon init`: creates a node's folder — its key, its configuration and the charter —
-//! either founding a new network or joining an existing one. Nothing half-written is kept:
-//! everything is written into a fresh folder that is removed again if a step fails.
+//! `maillon init`: creates a node's folder — its key and its configuration — either to found
+//! a new network (a charter draft that the founders complete and sign on the founding pages,
+//! see [`crate::founding`]) or to join an existing one (with its charter). Nothing
+//! half-written is kept: everything is written into a fresh folder that is removed again if
+//! a step fails.
 
 use std::fs;
 use std::io::Write;
@@ -8,8 +10,12 @@ use std::path::{Path, PathBuf};
 
 use maillon_protocol::ids::Timestamp;
 use maillon_protocol::kinds::Body;
+use maillon_protocol::viability::Unviable;
 use maillon_protocol::{Record, SecretKey};
 use thiserror::Error;
+
+use crate::founding::plan::write_founding_draft;
+pub use crate::founding::plan::FoundingPlan;
 
 /// Why `init` failed. Nothing is left behind.
 #[derive(Debug, Error)]
@@ -40,17 +46,34 @@ pub enum InitError {
     /// A key file is not 64 hexadecimal digits.
     #[error("the key file {0} is not 64 hexadecimal digits")]
     BadKey(PathBuf),
+    /// The planned charter could not work.
+    #[error("this charter could not work:\n{}", list_problems(.0))]
+    Unviable(Vec<Unviable>),
+    /// The postcode is not five digits.
+    #[error("the postcode `{0}` must be five digits, for example 26000")]
+    BadPostcode(String),
+    /// The rules text is empty, too long or holds control characters.
+    #[error("the rules text must be 1 to 8000 bytes of text (line breaks allowed), not {0} bytes")]
+    BadRules(usize),
+}
+
+fn list_problems(problems: &[Unviable]) -> String {
+    let lines: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+    lines.join("\n")
 }
 
 /// How the new node enters a network.
 #[derive(Clone, Debug)]
 pub enum Entry {
-    /// Found a new network; this node's operator is its only founder and council member.
+    /// Found a new network with a founding team: the node waits for its founders, who
+    /// create their keys and sign the charter on its founding pages.
     Found {
         /// The network's name.
         network_name: String,
         /// The node's postcode, stated in its announcement.
         postcode: String,
+        /// The team's size, the charter's numbers and its rules.
+        plan: FoundingPlan,
     },
     /// Join an existing network.
     Join {
@@ -79,8 +102,10 @@ pub struct Announce {
 pub struct InitReport {
     /// The configuration file.
     pub config_file: PathBuf,
-    /// The network id.
-    pub network: maillon_protocol::NetworkId,
+    /// The network id (once there is a charter: not while founding).
+    pub network: Option<maillon_protocol::NetworkId>,
+    /// The founding code to give the founders (founding only; shown once, stored hashed).
+    pub founding_code: Option<String>,
     /// The node's public key.
     pub node_key: maillon_protocol::PublicKey,
 }
@@ -168,26 +193,17 @@ fn write_all(
         Entry::Found {
             network_name,
             postcode,
+            plan,
         } => {
-            if network_name.trim().is_empty() || network_name.len() > 80 {
-                return Err(InitError::BadName("network name"));
-            }
-            let founder = SecretKey::from_seed(random_seed()?);
-            write_key(&data.join("founder.key"), &founder)?;
-            let mut charter = maillon_protocol::testkit::charter(&[&founder], &[&founder], 1);
-            charter.name = network_name.trim().to_string();
-            let record = Record::sign_charter(&founder, charter, now)
-                .map_err(|e| InitError::BadCharter(e.to_string()))?;
-            let announcement = announcement(
-                &node_key,
-                &founder,
-                &record.header().network,
-                (node_name, postcode.as_str()),
-                now,
-            )?;
-            let path = data.join(crate::node::ANNOUNCEMENT_FILE);
-            fs::write(&path, announcement.to_wire()).map_err(io(&path))?;
-            (record, Vec::new())
+            let code = write_founding_draft(&data, network_name, postcode, plan)?;
+            let config_path = staging.join("maillon.toml");
+            fs::write(&config_path, config_text(node_name, &[])).map_err(io(&config_path))?;
+            return Ok(InitReport {
+                config_file: config_path,
+                network: None,
+                founding_code: Some(code),
+                node_key: node_key.public_key(),
+            });
         }
         Entry::Join {
             charter_file,
@@ -217,7 +233,8 @@ fn write_all(
     fs::write(&config_path, config_text(node_name, &bootstrap)).map_err(io(&config_path))?;
     Ok(InitReport {
         config_file: config_path,
-        network: charter.header().network,
+        network: Some(charter.header().network),
+        founding_code: None,
         node_key: node_key.public_key(),
     })
 }
@@ -290,19 +307,24 @@ fn config_text(node_name: &str, bootstrap: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::config::RawConfig;
+    use crate::founding::draft::{Draft, Numbers};
 
-    #[test]
-    fn founding_writes_a_valid_config_keys_and_charter() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("node");
-        let entry = Entry::Found {
+    fn found(plan: FoundingPlan) -> Entry {
+        Entry::Found {
             network_name: "Maillon Drôme".into(),
             postcode: "26000".into(),
-        };
+            plan,
+        }
+    }
+
+    #[test]
+    fn founding_writes_a_config_a_node_key_and_a_draft_but_no_secret_and_no_charter() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("node");
         let report = init(
             &dir,
             "Paroisse \"Saint-Jean\"",
-            &entry,
+            &found(FoundingPlan::default()),
             Timestamp(1_767_225_600_000),
         )
         .unwrap();
@@ -311,8 +333,16 @@ mod tests {
             .validate(&dir)
             .unwrap();
         assert_eq!(config.name, "Paroisse \"Saint-Jean\"");
-        let charter = read_charter(&fs::read(&config.charter_file).unwrap()).unwrap();
-        assert_eq!(charter.header().network, report.network);
+        assert!(!config.charter_file.exists());
+        assert!(crate::founding::is_pending(&config));
+        let code = report.founding_code.expect("a founding code");
+        let draft = Draft::load(&config.data_dir).unwrap();
+        assert!(draft.code_matches(&code));
+        assert!(!fs::read_to_string(dir.join("data/founding.json"))
+            .unwrap()
+            .contains(&code));
+        assert_eq!(draft.numbers, Numbers::default());
+        assert!(!dir.join("data/founder.key").exists());
         let seed = fs::read_to_string(dir.join("data/node.key")).unwrap();
         assert_eq!(seed.len(), 64);
         #[cfg(unix)]
@@ -325,31 +355,78 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(matches!(
-            init(&dir, "Autre", &entry, Timestamp(0)),
+            init(&dir, "Autre", &found(FoundingPlan::default()), Timestamp(0)),
             Err(InitError::Exists(_))
         ));
     }
 
     #[test]
-    fn joining_checks_the_charter_and_bootstrap_and_leaves_nothing_on_failure() {
+    fn founding_refuses_a_charter_nobody_could_join_and_leaves_nothing() {
         let tmp = tempfile::tempdir().unwrap();
-        let founded = tmp.path().join("first");
-        init(
-            &founded,
-            "Nantes",
-            &Entry::Found {
-                network_name: "Maillon".into(),
-                postcode: "44000".into(),
-            },
-            Timestamp(0),
-        )
-        .unwrap();
-        let charter_file = founded.join("charter.cbor");
+        let dir = tmp.path().join("node");
+        let two = FoundingPlan {
+            founders: 2,
+            ..FoundingPlan::default()
+        };
+        let error = init(&dir, "Valence", &found(two), Timestamp(0)).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("2 founder(s)") && text.contains("sponsors_required is 3"),
+            "{text}"
+        );
+        let numbers = Numbers {
+            council_threshold: 5,
+            recovery_threshold: 4,
+            ..Numbers::default()
+        };
+        let plan = FoundingPlan {
+            numbers,
+            ..FoundingPlan::default()
+        };
+        let text = init(&dir, "Valence", &found(plan), Timestamp(0))
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("council_threshold is 5"), "{text}");
+        assert!(text.contains("recovery_threshold is 4"), "{text}");
+        let blank = FoundingPlan {
+            rules: " \n ".into(),
+            ..FoundingPlan::default()
+        };
+        assert!(matches!(
+            init(&dir, "Valence", &found(blank), Timestamp(0)),
+            Err(InitError::BadRules(0))
+        ));
+        let bad_postcode = Entry::Found {
+            network_name: "Maillon".into(),
+            postcode: "Valence".into(),
+            plan: FoundingPlan::default(),
+        };
+        assert!(matches!(
+            init(&dir, "Valence", &bad_postcode, Timestamp(0)),
+            Err(InitError::BadPostcode(_))
+        ));
+        assert!(!dir.exists(), "nothing half-written is kept");
+        assert!(!dir.with_extension("init-partial").exists());
+    }
+
+    #[test]
+    fn joining_checks_the_charter_and_bootstrap_and_leaves_nothing_on_failure() {
+        use maillon_protocol::testkit;
+        let tmp = tempfile::tempdir().unwrap();
+        let founders: Vec<SecretKey> = (1..=3)
+            .map(|i| testkit::key(&format!("init-founder-{i}")))
+            .collect();
+        let refs: Vec<&SecretKey> = founders.iter().collect();
+        let signer = testkit::Signer::new(testkit::charter(&refs, &refs, 2));
+        let charter_file = tmp.path().join("charter.cbor");
+        fs::write(&charter_file, signer.charter_record(&founders[0]).to_wire()).unwrap();
+        let operator_key = tmp.path().join("operator.key");
+        write_key(&operator_key, &founders[0]).unwrap();
         let good = Entry::Join {
             charter_file: charter_file.clone(),
             bootstrap: "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx".into(),
             announce: Some(Announce {
-                operator_key: tmp.path().join("first/data/founder.key"),
+                operator_key,
                 postcode: "69001".into(),
             }),
         };
@@ -360,6 +437,7 @@ mod tests {
             .validate(&second)
             .unwrap();
         assert_eq!(config.bootstrap.len(), 1);
+        assert_eq!(report.network, Some(signer.network));
 
         let bad_bootstrap = Entry::Join {
             charter_file: charter_file.clone(),

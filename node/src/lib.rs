@@ -7,6 +7,7 @@
 //! - [`config`]: TOML and environment configuration, validated in two stages.
 //! - [`generator`]: a deterministic, realistic network from a seed.
 //! - [`init`]: `maillon init`, founding or joining a network.
+//! - [`founding`]: the founding ceremony: the draft, its pages' backend, the site switch.
 //! - [`ingest`]: the ingest pipeline, its validation state and the parking lot.
 //! - [`membership_index`]: membership, trust and node standing, kept record by record.
 //! - [`search`]: full-text, geographic and trust-filtered listing search (tantivy).
@@ -19,6 +20,7 @@ pub mod blobs;
 pub mod config;
 pub mod engine;
 pub mod erasure;
+pub mod founding;
 pub mod generator;
 pub mod ingest;
 pub mod init;

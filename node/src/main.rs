@@ -113,9 +113,66 @@ struct InitArgs {
     entry: EntryArgs,
 }
 
+/// The founding team's plan: the charter's numbers (docs/OPERATIONS.md explains each).
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// How many founders will create their accounts (3 to 7 is usual; at most 32).
+    #[arg(long, default_value_t = 3)]
+    founders: usize,
+    /// Sponsorships a candidate needs to become a member.
+    #[arg(long, default_value_t = 3)]
+    sponsors_required: u64,
+    /// Sponsorships a member may have counted at once.
+    #[arg(long, default_value_t = 20)]
+    sponsor_quota: u64,
+    /// Sponsors who must co-sign to give a member who lost their key a new one.
+    #[arg(long, default_value_t = 3)]
+    recovery_threshold: u64,
+    /// Council signatures needed to appoint or remove a moderator.
+    #[arg(long, default_value_t = 2)]
+    council_threshold: u64,
+    /// Days a listing's author has to answer a transaction (1 to 30).
+    #[arg(long, default_value_t = 7)]
+    answer_deadline_days: u64,
+    /// Days of probation for a member who lost a sponsor (0 to 365).
+    #[arg(long, default_value_t = 30)]
+    probation_days: u64,
+    /// A text file with the charter's rules (UTF-8, at most 8000 bytes); without it, the
+    /// default rules (shown on the founding page) are proposed.
+    #[arg(long)]
+    rules_file: Option<PathBuf>,
+}
+
+impl PlanArgs {
+    fn plan(self) -> Result<maillon_node::init::FoundingPlan> {
+        use maillon_node::founding::draft::Numbers;
+        const DAY_MS: u64 = 86_400_000;
+        let rules = match &self.rules_file {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the rules file {}", path.display()))?,
+            None => maillon_node::founding::draft::DEFAULT_RULES.to_string(),
+        };
+        Ok(maillon_node::init::FoundingPlan {
+            founders: self.founders,
+            numbers: Numbers {
+                sponsors_required: self.sponsors_required,
+                sponsor_quota: self.sponsor_quota,
+                recovery_threshold: self.recovery_threshold,
+                council_threshold: self.council_threshold,
+                answer_deadline_ms: self.answer_deadline_days.saturating_mul(DAY_MS),
+                probation_grace_ms: self.probation_days.saturating_mul(DAY_MS),
+                ..Numbers::default()
+            },
+            rules,
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum EntryArgs {
-    /// Found a new network, with this node's operator as its first founder.
+    /// Found a new network with a founding team. The node starts in a founding state: each
+    /// founder creates their key on its founding page (/fondation), then one founder signs
+    /// the charter. The numbers are checked now and shown again before signing.
     Found {
         /// The network's name.
         #[arg(long)]
@@ -123,6 +180,8 @@ enum EntryArgs {
         /// The node's postcode (5 digits), stated in its announcement.
         #[arg(long)]
         postcode: String,
+        #[command(flatten)]
+        plan: PlanArgs,
     },
     /// Join an existing network.
     Join {
@@ -197,9 +256,11 @@ fn main() -> Result<()> {
                 EntryArgs::Found {
                     network_name,
                     postcode,
+                    plan,
                 } => Entry::Found {
                     network_name,
                     postcode,
+                    plan: plan.plan()?,
                 },
                 EntryArgs::Join {
                     charter,
@@ -219,8 +280,20 @@ fn main() -> Result<()> {
             };
             let report = init(&args.dir, &args.name, &entry, now()?)?;
             println!("Nœud créé : {}", report.config_file.display());
-            println!("Réseau : {}", report.network);
+            if let Some(network) = report.network {
+                println!("Réseau : {network}");
+            }
             println!("Clé du nœud : {}", report.node_key);
+            if let Some(code) = report.founding_code {
+                println!();
+                println!("Code de fondation : {code}");
+                println!("  Donnez-le aux fondateurs ; il n'est affiché qu'une fois (seule son empreinte est gardée).");
+                println!(
+                    "Étape suivante : maillon run --config {}",
+                    report.config_file.display()
+                );
+                println!("  puis chaque fondateur ouvre la page /fondation du site du nœud.");
+            }
             Ok(())
         }
     }

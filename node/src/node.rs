@@ -16,6 +16,7 @@ use crate::api::{self, ApiState};
 use crate::blobs::{BlobError, BlobStore};
 use crate::config::Config;
 use crate::engine::{Clock, Engine, EngineError, EngineParts, Origin};
+use crate::founding::switch::SwitchedHttp;
 use crate::init::read_charter;
 use crate::network::{self, Client, NetworkError, NetworkSettings, NetworkTasks};
 use crate::store::{SledConfig, SledStore, StoreError};
@@ -132,9 +133,95 @@ pub fn network_settings(config: &Config) -> Result<NetworkSettings, NodeError> {
     })
 }
 
+/// What a node needs beyond its configuration, when its HTTP server already runs (behind a
+/// [`SwitchedHttp`], as after a founding ceremony).
+pub struct NodeSettings {
+    /// The validated configuration.
+    pub config: Config,
+    /// Network settings.
+    pub network: NetworkSettings,
+    /// The clock.
+    pub clock: Clock,
+    /// How the member-facing website behaves.
+    pub web: maillon_web_ui::WebConfig,
+}
+
 /// Starts a node.
 pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
-    let config = &options.config;
+    let NodeOptions {
+        config,
+        http,
+        network,
+        clock,
+        web,
+    } = options;
+    let http_address = http.local_addr().map_err(NodeError::Http)?;
+    let settings = NodeSettings {
+        config,
+        network,
+        clock,
+        web,
+    };
+    let (shutdown, signal) = watch::channel(false);
+    let (parts, app) = assemble(settings, signal.clone()).await?;
+    let server = tokio::spawn(serve_http(http, app, signal));
+    Ok(parts.running(http_address, shutdown, server))
+}
+
+/// Starts a node behind an HTTP server that already serves something else (the founding
+/// pages): the site is switched to the node's once it is ready. On failure the server stops.
+pub async fn start_behind(
+    settings: NodeSettings,
+    http: SwitchedHttp,
+) -> Result<RunningNode, NodeError> {
+    match assemble(settings, http.shutdown.subscribe()).await {
+        Ok((parts, app)) => {
+            http.switch.set(app);
+            Ok(parts.running(http.address, http.shutdown, http.server))
+        }
+        Err(error) => {
+            http.stop().await;
+            Err(error)
+        }
+    }
+}
+
+/// Everything of a running node but its HTTP server.
+struct Assembled {
+    engine: Engine,
+    client: Client,
+    blobs: BlobStore,
+    network: NetworkTasks,
+    web_tasks: Vec<JoinHandle<()>>,
+    photo_eraser: JoinHandle<()>,
+}
+
+impl Assembled {
+    fn running(
+        self,
+        http_address: SocketAddr,
+        shutdown: watch::Sender<bool>,
+        http: JoinHandle<()>,
+    ) -> RunningNode {
+        RunningNode {
+            engine: self.engine,
+            client: self.client,
+            blobs: self.blobs,
+            http_address,
+            shutdown,
+            http,
+            network: self.network,
+            web_tasks: self.web_tasks,
+            photo_eraser: self.photo_eraser,
+        }
+    }
+}
+
+async fn assemble(
+    settings: NodeSettings,
+    signal: watch::Receiver<bool>,
+) -> Result<(Assembled, axum::Router), NodeError> {
+    let config = &settings.config;
     let read = |path: &Path| {
         std::fs::read(path).map_err(|source| NodeError::Read {
             path: path.to_path_buf(),
@@ -162,10 +249,9 @@ pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
         node_key: key.public_key(),
         name: config.name.clone(),
         parking: config.parking,
-        clock: options.clock,
+        clock: settings.clock,
     })
     .await?;
-    let (shutdown, signal) = watch::channel(false);
     let photo_eraser = crate::erasure::photos::spawn(
         engine.clone(),
         blobs.clone(),
@@ -173,45 +259,46 @@ pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
         signal.clone(),
     );
     submit_own_announcement(&engine, &config.data_dir).await?;
+    crate::founding::submit_founders_profiles(&engine, &config.data_dir).await?;
     let keypair = Keypair::ed25519_from_bytes(key.seed())
         .map_err(|_| NodeError::BadKey(config.data_dir.join("node.key")))?;
     let (client, network) = network::start(
         engine.clone(),
         blobs.clone(),
         keypair,
-        options.network,
+        settings.network,
         signal.clone(),
     )
     .await?;
-    let http_address = options.http.local_addr().map_err(NodeError::Http)?;
     let site = crate::web::start(
         &engine,
         Some(client.clone()),
         blobs.clone(),
         &config.data_dir,
-        options.web,
-        signal.clone(),
+        settings.web,
+        signal,
     )?;
     let app = api::router(ApiState {
         engine: engine.clone(),
         network: Some(client.clone()),
     })
     .merge(site.router);
-    let http = tokio::spawn(serve_http(options.http, app, signal));
-    Ok(RunningNode {
+    let parts = Assembled {
         engine,
         client,
         blobs,
-        http_address,
-        shutdown,
-        http,
         network,
         web_tasks: site.tasks,
         photo_eraser,
-    })
+    };
+    Ok((parts, app))
 }
 
-async fn serve_http(listener: TcpListener, app: axum::Router, mut signal: watch::Receiver<bool>) {
+pub(crate) async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    mut signal: watch::Receiver<bool>,
+) {
     let stop = async move {
         while !*signal.borrow() {
             if signal.changed().await.is_err() {

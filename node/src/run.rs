@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use maillon_node::config::RawConfig;
 use maillon_node::engine::system_clock;
-use maillon_node::node::{self, network_settings, NodeOptions};
+use maillon_node::node::{self, network_settings, NodeOptions, NodeSettings};
 
 fn load(config_file: &Path) -> Result<maillon_node::config::Config> {
     let base = config_file.parent().unwrap_or(Path::new("."));
@@ -29,14 +29,39 @@ pub fn run(config_file: &Path) -> Result<()> {
             .with_context(|| format!("cannot listen on {}", config.http_listen))?;
         let network = network_settings(&config)?;
         let site = config.site.web_config();
-        let running = node::start(NodeOptions {
-            config,
-            http,
-            network,
-            clock: system_clock(),
-            web: site,
-        })
-        .await?;
+        let running = if maillon_node::founding::is_pending(&config) {
+            let mut founding =
+                maillon_node::founding::serve(&config, http, site.clone(), system_clock())?;
+            println!(
+                "Nœud en cours de fondation : http://{}/fondation",
+                founding.address()
+            );
+            tokio::select! {
+                _ = founding.founded() => {}
+                _ = wait_for_signal() => {
+                    println!("Arrêt en cours… La fondation reprendra au prochain démarrage.");
+                    founding.stop().await;
+                    return Ok(());
+                }
+            }
+            println!("Charte signée : le nœud démarre.");
+            let settings = NodeSettings {
+                config,
+                network,
+                clock: system_clock(),
+                web: site,
+            };
+            founding.start_node(settings).await?
+        } else {
+            node::start(NodeOptions {
+                config,
+                http,
+                network,
+                clock: system_clock(),
+                web: site,
+            })
+            .await?
+        };
         println!("Nœud démarré : http://{}", running.http_address);
         for address in running.p2p_addresses().await? {
             println!("Adresse pair-à-pair : {address}");

@@ -16,6 +16,7 @@
 //! - [`moderation`]: labels in force and their effects, complaint statuses, the public log.
 //! - [`trust`]: shortest sponsorship paths and independent paths between two members.
 //! - [`testkit`]: deterministic keys, charters and records for tests, vectors and tools.
+//! - [`viability`]: whether a charter lets anyone be admitted and recovered, with the numbers.
 //! - [`state`]: [`RecordSet`], an in-memory record set that implements [`StateView`].
 //! - [`sync`]: range-based set reconciliation and the sync request-response messages.
 //! - [`error`]: decoding errors.
@@ -35,6 +36,7 @@ pub mod sync;
 pub mod testkit;
 pub mod trust;
 pub mod validate;
+pub mod viability;
 
 pub use error::DecodeError;
 pub use ids::{BlobHash, BodyHash, NetworkId, PublicKey, RecordId, Timestamp};

@@ -10,6 +10,7 @@
 //! - [`backend`]: the [`Backend`] trait and the views it returns.
 //! - [`router`]: every route, behind the visitor middleware; handlers live in `routes/`.
 //! - [`session`]: sessions, CSRF tokens, languages, the sign-in rate limiter.
+//! - [`founding`]: the founding ceremony's pages, served before the network has a charter.
 //! - [`keys`]: sealing keys with argon2id, the printable recovery kit.
 //! - [`notifications`]: what a member should know about, derived from records.
 //! - [`page`]: the frame of every page and the formatting of prices, dates, distances.
@@ -20,6 +21,7 @@
 pub mod assets;
 pub mod backend;
 pub mod error;
+pub mod founding;
 pub mod keys;
 pub mod notifications;
 pub mod page;
@@ -164,6 +166,25 @@ pub fn router<B: Backend>(backend: B, config: WebConfig) -> Router {
 async fn visitor<B: Backend>(
     State(state): State<Shared<B>>,
     jar: CookieJar,
+    request: Request,
+    next: Next,
+) -> Response {
+    with_visitor(
+        &state.sessions,
+        state.config.secure_cookies,
+        jar,
+        request,
+        next,
+    )
+    .await
+}
+
+/// Attaches the [`Visitor`] (session, CSRF token, language) to a request, runs it, and sets
+/// the session cookie when the session is new.
+pub(crate) async fn with_visitor(
+    sessions: &Sessions,
+    secure_cookies: bool,
+    jar: CookieJar,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -172,12 +193,9 @@ async fn visitor<B: Backend>(
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     let lang = Lang::negotiate(jar.get(LANG_COOKIE).map(|c| c.value()), accept);
-    let existing = jar.get(SESSION_COOKIE).and_then(|c| {
-        state
-            .sessions
-            .get(c.value())
-            .map(|s| (c.value().to_string(), s))
-    });
+    let existing = jar
+        .get(SESSION_COOKIE)
+        .and_then(|c| sessions.get(c.value()).map(|s| (c.value().to_string(), s)));
     let (visitor, new_cookie) = match existing {
         Some((id, (csrf, user))) => (
             Visitor {
@@ -189,7 +207,7 @@ async fn visitor<B: Backend>(
             None,
         ),
         None => {
-            let (id, csrf) = state.sessions.create().unwrap_or_default();
+            let (id, csrf) = sessions.create().unwrap_or_default();
             (
                 Visitor {
                     session: id.clone(),
@@ -205,7 +223,7 @@ async fn visitor<B: Backend>(
     let response = next.run(request).await;
     match new_cookie {
         Some(id) if !id.is_empty() && !response.headers().contains_key(header::SET_COOKIE) => {
-            let cookie = session_cookie(id, state.config.secure_cookies);
+            let cookie = session_cookie(id, secure_cookies);
             let mut response = response;
             if let Ok(value) = cookie.to_string().parse() {
                 response.headers_mut().append(header::SET_COOKIE, value);

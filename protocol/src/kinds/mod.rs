@@ -6,7 +6,7 @@
 mod identity;
 mod listing;
 mod moderation;
-mod network;
+pub mod network;
 mod transaction;
 
 pub use identity::{

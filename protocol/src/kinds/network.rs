@@ -71,14 +71,14 @@ impl BodyFields for Charter {
 
     fn from_value(value: &Value) -> Result<Self, DecodeError> {
         let mut f = Fields::new(value, 13, "charter")?;
-        let name = f.text("name", 1, 80)?;
+        let name = f.text("name", 1, bounds::NAME_MAX_BYTES)?;
         let founders: Vec<PublicKey> = f
-            .sorted_keys("founders", 32)?
+            .sorted_keys("founders", bounds::MAX_FOUNDERS)?
             .into_iter()
             .map(PublicKey)
             .collect();
         let council: Vec<PublicKey> = f
-            .sorted_keys("council", 32)?
+            .sorted_keys("council", bounds::MAX_COUNCIL)?
             .into_iter()
             .map(PublicKey)
             .collect();
@@ -101,15 +101,15 @@ impl BodyFields for Charter {
             founders,
             council_threshold: f.uint_in("council_threshold", 1, council.len() as u64)?,
             council,
-            sponsors_required: f.uint_in("sponsors_required", 1, 16)?,
-            sponsor_quota: f.uint_in("sponsor_quota", 1, 1000)?,
-            strike_penalty: f.uint_in("strike_penalty", 0, 1000)?,
-            probation_grace_ms: f.uint_in("probation_grace_ms", 0, 365 * 86_400_000)?,
-            answer_deadline_ms: f.uint_in("answer_deadline_ms", 3_600_000, 30 * 86_400_000)?,
-            max_clock_skew_ms: f.uint_in("max_clock_skew_ms", 0, 86_400_000)?,
-            recovery_threshold: f.uint_in("recovery_threshold", 1, 16)?,
-            bumps_per_node_per_day: f.uint_in("bumps_per_node_per_day", 0, 10_000)?,
-            rules: f.text("rules", 1, 8000)?,
+            sponsors_required: bounds::SPONSORS_REQUIRED.read(&mut f)?,
+            sponsor_quota: bounds::SPONSOR_QUOTA.read(&mut f)?,
+            strike_penalty: bounds::STRIKE_PENALTY.read(&mut f)?,
+            probation_grace_ms: bounds::PROBATION_GRACE_MS.read(&mut f)?,
+            answer_deadline_ms: bounds::ANSWER_DEADLINE_MS.read(&mut f)?,
+            max_clock_skew_ms: bounds::MAX_CLOCK_SKEW_MS.read(&mut f)?,
+            recovery_threshold: bounds::RECOVERY_THRESHOLD.read(&mut f)?,
+            bumps_per_node_per_day: bounds::BUMPS_PER_NODE_PER_DAY.read(&mut f)?,
+            rules: f.text("rules", 1, bounds::RULES_MAX_BYTES)?,
         })
     }
 
@@ -128,6 +128,93 @@ impl BodyFields for Charter {
         }
         Ok(())
     }
+}
+
+/// The limits of a charter's fields (docs/PROTOCOL.md, kind 1), shared by decoding and by
+/// [`crate::viability`].
+pub mod bounds {
+    use crate::error::DecodeError;
+    use crate::fields::Fields;
+
+    /// A named number's inclusive range.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Bound {
+        /// The field's name, as in docs/PROTOCOL.md.
+        pub field: &'static str,
+        /// The smallest value allowed.
+        pub min: u64,
+        /// The largest value allowed.
+        pub max: u64,
+    }
+
+    impl Bound {
+        /// Whether `value` is within the bound.
+        pub fn contains(&self, value: u64) -> bool {
+            (self.min..=self.max).contains(&value)
+        }
+
+        pub(crate) fn read(&self, f: &mut Fields<'_>) -> Result<u64, DecodeError> {
+            f.uint_in(self.field, self.min, self.max)
+        }
+    }
+
+    const DAY_MS: u64 = 86_400_000;
+    /// Sponsorships a candidate needs by default.
+    pub const SPONSORS_REQUIRED: Bound = Bound {
+        field: "sponsors_required",
+        min: 1,
+        max: 16,
+    };
+    /// Sponsorships a member may have counted at once.
+    pub const SPONSOR_QUOTA: Bound = Bound {
+        field: "sponsor_quota",
+        min: 1,
+        max: 1000,
+    };
+    /// Quota lost per strike.
+    pub const STRIKE_PENALTY: Bound = Bound {
+        field: "strike_penalty",
+        min: 0,
+        max: 1000,
+    };
+    /// Probation's length.
+    pub const PROBATION_GRACE_MS: Bound = Bound {
+        field: "probation_grace_ms",
+        min: 0,
+        max: 365 * DAY_MS,
+    };
+    /// The time to answer a transaction: one hour to thirty days.
+    pub const ANSWER_DEADLINE_MS: Bound = Bound {
+        field: "answer_deadline_ms",
+        min: 3_600_000,
+        max: 30 * DAY_MS,
+    };
+    /// Clock skew allowed.
+    pub const MAX_CLOCK_SKEW_MS: Bound = Bound {
+        field: "max_clock_skew_ms",
+        min: 0,
+        max: DAY_MS,
+    };
+    /// Sponsor co-signatures a key recovery needs.
+    pub const RECOVERY_THRESHOLD: Bound = Bound {
+        field: "recovery_threshold",
+        min: 1,
+        max: 16,
+    };
+    /// Bumps per node per day.
+    pub const BUMPS_PER_NODE_PER_DAY: Bound = Bound {
+        field: "bumps_per_node_per_day",
+        min: 0,
+        max: 10_000,
+    };
+    /// The most founders a charter lists.
+    pub const MAX_FOUNDERS: usize = 32;
+    /// The most council members a charter lists.
+    pub const MAX_COUNCIL: usize = 32;
+    /// The network's name, in bytes.
+    pub const NAME_MAX_BYTES: usize = 80;
+    /// The rules' text, in bytes.
+    pub const RULES_MAX_BYTES: usize = 8000;
 }
 
 /// Domain tag of the statement an operator signs to vouch for a node key.

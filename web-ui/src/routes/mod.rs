@@ -5,7 +5,7 @@ mod complaints;
 mod council;
 mod erasure;
 mod home;
-mod join;
+pub(crate) mod join;
 mod listing;
 mod moderation;
 mod moderation_log;

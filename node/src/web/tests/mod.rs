@@ -6,8 +6,10 @@
 //! - [`moderation`]: complaints, moderators' actions and their effects, the public log.
 //! - [`governance`]: the council's appointments, node policies, key recovery.
 //! - [`erasure`]: exporting one's data and erasing one's account.
+//! - [`founding`]: a founding team founds the network and admits its first member.
 
 mod erasure;
+mod founding;
 mod governance;
 mod guards;
 mod journey;
@@ -230,6 +232,15 @@ pub(super) struct Browser {
 }
 
 impl Browser {
+    /// A browser without cookies over any router.
+    pub fn over(router: Router) -> Browser {
+        Browser {
+            router,
+            cookie: None,
+            lang: None,
+        }
+    }
+
     async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Page {
         let mut request = request;
         let mut cookies = Vec::new();
