@@ -1,5 +1,5 @@
 //! `maillon init`: creates a node's folder — its key, its configuration and the charter —
-//! either founding a new network or joining an existing one. Nothing half-written is kept:
+//! either founding a new network or joining an existing one with an invitation. Nothing half-written is kept:
 //! everything is written into a fresh folder that is removed again if a step fails.
 
 use std::fs;
@@ -28,9 +28,6 @@ pub enum InitError {
     /// The charter file is not a valid charter record, or an announcement cannot be signed.
     #[error("the charter file is not a valid charter: {0}")]
     BadCharter(String),
-    /// The bootstrap address is not usable.
-    #[error("the bootstrap address `{0}` must look like /ip4/1.2.3.4/tcp/4001/p2p/<peer id>")]
-    BadBootstrap(String),
     /// The operating system gave no randomness for the key.
     #[error("no randomness available for the key: {0}")]
     Randomness(String),
@@ -52,26 +49,13 @@ pub enum Entry {
         /// The node's postcode, stated in its announcement.
         postcode: String,
     },
-    /// Join an existing network.
+    /// Join an existing network with an invitation, read and checked by
+    /// [`crate::invitation::read`]. The node starts as a stranger to its peers until its
+    /// operator's vouch is added with `maillon announce`.
     Join {
-        /// The charter record file of the network.
-        charter_file: PathBuf,
-        /// A peer to sync from first.
-        bootstrap: String,
-        /// The operator's key and the node's postcode, to sign the node's announcement.
-        /// Without it, the node is a stranger to its peers until an announcement for it is
-        /// published by its operator.
-        announce: Option<Announce>,
+        /// The invitation: the charter and the addresses to bootstrap from.
+        invitation: Box<maillon_protocol::invitation::SignedInvitation>,
     },
-}
-
-/// What signing a joining node's announcement needs.
-#[derive(Clone, Debug)]
-pub struct Announce {
-    /// The operator's secret key file (a member's key, hex seed).
-    pub operator_key: PathBuf,
-    /// The node's postcode.
-    pub postcode: String,
 }
 
 /// What `init` created.
@@ -189,26 +173,9 @@ fn write_all(
             fs::write(&path, announcement.to_wire()).map_err(io(&path))?;
             (record, Vec::new())
         }
-        Entry::Join {
-            charter_file,
-            bootstrap,
-            announce,
-        } => {
-            let bytes = fs::read(charter_file).map_err(io(charter_file))?;
-            let record = read_charter(&bytes)?;
-            let parts: Vec<&str> = bootstrap.split('/').collect();
-            if parts.len() < 5 || !parts[0].is_empty() || !bootstrap.contains("/p2p/") {
-                return Err(InitError::BadBootstrap(bootstrap.clone()));
-            }
-            if let Some(announce) = announce {
-                let operator = read_key(&announce.operator_key)?;
-                let place = (node_name, announce.postcode.as_str());
-                let signed =
-                    announcement(&node_key, &operator, &record.header().network, place, now)?;
-                let path = data.join(crate::node::ANNOUNCEMENT_FILE);
-                fs::write(&path, signed.to_wire()).map_err(io(&path))?;
-            }
-            (record, vec![bootstrap.clone()])
+        Entry::Join { invitation } => {
+            let invitation = invitation.invitation();
+            (invitation.charter.clone(), invitation.addresses.clone())
         }
     };
     let charter_path = staging.join("charter.cbor");
@@ -328,61 +295,5 @@ mod tests {
             init(&dir, "Autre", &entry, Timestamp(0)),
             Err(InitError::Exists(_))
         ));
-    }
-
-    #[test]
-    fn joining_checks_the_charter_and_bootstrap_and_leaves_nothing_on_failure() {
-        let tmp = tempfile::tempdir().unwrap();
-        let founded = tmp.path().join("first");
-        init(
-            &founded,
-            "Nantes",
-            &Entry::Found {
-                network_name: "Maillon".into(),
-                postcode: "44000".into(),
-            },
-            Timestamp(0),
-        )
-        .unwrap();
-        let charter_file = founded.join("charter.cbor");
-        let good = Entry::Join {
-            charter_file: charter_file.clone(),
-            bootstrap: "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx".into(),
-            announce: Some(Announce {
-                operator_key: tmp.path().join("first/data/founder.key"),
-                postcode: "69001".into(),
-            }),
-        };
-        let second = tmp.path().join("second");
-        let report = init(&second, "Lyon", &good, Timestamp(0)).unwrap();
-        let config = RawConfig::load(&report.config_file)
-            .unwrap()
-            .validate(&second)
-            .unwrap();
-        assert_eq!(config.bootstrap.len(), 1);
-
-        let bad_bootstrap = Entry::Join {
-            charter_file: charter_file.clone(),
-            bootstrap: "localhost:4001".into(),
-            announce: None,
-        };
-        let third = tmp.path().join("third");
-        assert!(matches!(
-            init(&third, "Valence", &bad_bootstrap, Timestamp(0)),
-            Err(InitError::BadBootstrap(_))
-        ));
-        let garbage = tmp.path().join("garbage.cbor");
-        fs::write(&garbage, b"not a charter").unwrap();
-        let bad_charter = Entry::Join {
-            charter_file: garbage,
-            bootstrap: "/ip4/127.0.0.1/tcp/1/p2p/x".into(),
-            announce: None,
-        };
-        assert!(matches!(
-            init(&third, "Valence", &bad_charter, Timestamp(0)),
-            Err(InitError::BadCharter(_))
-        ));
-        assert!(!third.exists(), "nothing half-written is kept");
-        assert!(!third.with_extension("init-partial").exists());
     }
 }

@@ -7,6 +7,8 @@
 //! - [`config`]: TOML and environment configuration, validated in two stages.
 //! - [`generator`]: a deterministic, realistic network from a seed.
 //! - [`init`]: `maillon init`, founding or joining a network.
+//! - [`invitation`]: making invitations, reading them for `init join`, probing bootstraps.
+//! - [`announce`]: `maillon announce`, the node's announcement from its operator's code.
 //! - [`ingest`]: the ingest pipeline, its validation state and the parking lot.
 //! - [`membership_index`]: membership, trust and node standing, kept record by record.
 //! - [`search`]: full-text, geographic and trust-filtered listing search (tantivy).
@@ -22,6 +24,8 @@ pub mod erasure;
 pub mod generator;
 pub mod ingest;
 pub mod init;
+pub mod invitation;
+pub mod announce;
 pub mod membership_index;
 pub mod network;
 pub mod node;
