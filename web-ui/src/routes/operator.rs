@@ -35,6 +35,8 @@ struct OperatorPage {
     members: u64,
     peers: Vec<PeerLine>,
     error: Option<String>,
+    invite_addresses: String,
+    invite_error: Option<String>,
 }
 
 fn level_label(level: PolicyLevel, l: Lang) -> &'static str {
@@ -46,7 +48,7 @@ fn level_label(level: PolicyLevel, l: Lang) -> &'static str {
 }
 
 /// The view, if the visitor operates this node.
-async fn require_operator<B: Backend>(
+pub(crate) async fn require_operator<B: Backend>(
     state: &Shared<B>,
     visitor: &Visitor,
 ) -> Result<OperatorView, AppError> {
@@ -70,6 +72,16 @@ async fn operator_page<B: Backend>(
     state: &Shared<B>,
     visitor: &Visitor,
     error: Option<String>,
+) -> Result<Response, AppError> {
+    operator_page_with(state, visitor, error, None).await
+}
+
+/// The page; `invite` is the invitation form as typed and what was wrong with it.
+pub(crate) async fn operator_page_with<B: Backend>(
+    state: &Shared<B>,
+    visitor: &Visitor,
+    error: Option<String>,
+    invite: Option<(String, String)>,
 ) -> Result<Response, AppError> {
     let view = require_operator(state, visitor).await?;
     let l = visitor.lang;
@@ -120,7 +132,11 @@ async fn operator_page<B: Backend>(
             },
         })
         .collect();
-    let failed = error.is_some();
+    let failed = error.is_some() || invite.is_some();
+    let (invite_addresses, invite_error) = match invite {
+        Some((typed, why)) => (typed, Some(why)),
+        None => (view.addresses.join("\n"), None),
+    };
     render_form(
         OperatorPage {
             p: state.page(visitor),
@@ -129,6 +145,8 @@ async fn operator_page<B: Backend>(
             members: view.members,
             peers,
             error,
+            invite_addresses,
+            invite_error,
         },
         failed,
     )

@@ -6,10 +6,12 @@
 //! - [`moderation`]: complaints, moderators' actions and their effects, the public log.
 //! - [`governance`]: the council's appointments, node policies, key recovery.
 //! - [`erasure`]: exporting one's data and erasing one's account.
+//! - [`hosting`]: inviting another association's node; a member vouching for a new node.
 
 mod erasure;
 mod governance;
 mod guards;
+mod hosting;
 mod journey;
 mod moderation;
 
