@@ -356,7 +356,7 @@ pub enum InviteRefused {
     NotAnnounced,
     /// This address is not a usable multiaddress of this node.
     BadAddress(String),
-    /// The contents break a rule of docs/PROTOCOL.md 12 (English, for logs).
+    /// The contents break a rule of docs/PROTOCOL.md 14 (English, for logs).
     Invalid(String),
 }
 
@@ -408,7 +408,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
         policy: NodePolicy,
     ) -> impl Future<Output = Result<Submitted, BackendError>> + Send;
-    /// Signs an invitation to this network with the node's key (docs/PROTOCOL.md 12): the
+    /// Signs an invitation to this network with the node's key (docs/PROTOCOL.md 14): the
     /// charter, this node's announcement, `addresses`, valid until `expires`.
     fn invite(
         &self,

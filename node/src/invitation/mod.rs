@@ -1,4 +1,4 @@
-//! Invitations on the node's side (docs/PROTOCOL.md 12, docs/OPERATIONS.md "Inviter une
+//! Invitations on the node's side (docs/PROTOCOL.md 14, docs/OPERATIONS.md "Inviter une
 //! association"): a running, announced node signs one with its key; `maillon init join`
 //! reads one (a file or the text code), checks that its addresses name the inviting node,
 //! and tries to reach them before creating anything.

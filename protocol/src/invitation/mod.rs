@@ -1,5 +1,5 @@
 //! Invitations: what the operator of a running node gives another association so that its
-//! new node can join the network (docs/PROTOCOL.md, section 12).
+//! new node can join the network (docs/PROTOCOL.md, section 14).
 //!
 //! An invitation carries the network's charter record, the inviting node's own announcement
 //! record, the addresses to bootstrap from and a validity window, and is signed by the
@@ -272,7 +272,7 @@ impl SignedInvitation {
         SignedInvitation::from_bytes(&bytes, now)
     }
 
-    /// Reads and checks the wire form at time `now` (docs/PROTOCOL.md 12.3 gives the order).
+    /// Reads and checks the wire form at time `now` (docs/PROTOCOL.md 14.3 gives the order).
     pub fn from_bytes(bytes: &[u8], now: Timestamp) -> Result<SignedInvitation, InvitationError> {
         let read = SignedInvitation::decode(bytes)?;
         let invitation = &read.invitation;

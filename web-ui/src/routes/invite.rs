@@ -1,5 +1,5 @@
 //! Inviting another association's node, from the operator page: the node signs an invitation
-//! (docs/PROTOCOL.md 12) shown as a text code and offered as a file to download.
+//! (docs/PROTOCOL.md 14) shown as a text code and offered as a file to download.
 
 use askama::Template;
 use axum::extract::State;
