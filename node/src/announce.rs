@@ -118,3 +118,57 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AnnounceError> {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RawConfig;
+    use crate::init::{init, read_key, Entry};
+    use maillon_web_ui::page::signature_code;
+
+    #[test]
+    fn the_operators_code_becomes_the_nodes_announcement_and_a_wrong_one_writes_nothing() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("node");
+        let entry = Entry::Found {
+            network_name: "Maillon".into(),
+            postcode: "44000".into(),
+        };
+        let report = init(&dir, "Lyon", &entry, Timestamp(0)).expect("init");
+        let file = dir.join("data").join(ANNOUNCEMENT_FILE);
+        fs::remove_file(&file).expect("start without an announcement");
+        let config = RawConfig::load(&report.config_file)
+            .expect("load")
+            .validate(&dir)
+            .expect("valid");
+        let operator = read_key(&dir.join("data/founder.key")).expect("key");
+        let sign_for = |node: &maillon_protocol::PublicKey| {
+            let statement = node_operator_message(&report.network, node);
+            signature_code(&operator.public_key(), &operator.sign(&statement))
+        };
+
+        let other_node = maillon_protocol::testkit::key("another-node").public_key();
+        let wrong = announce(&config, &sign_for(&other_node), "69001", Timestamp(1));
+        assert!(matches!(wrong, Err(AnnounceError::WrongNode { .. })), "{wrong:?}");
+        let garbage = announce(&config, "1234", "69001", Timestamp(1));
+        assert!(matches!(garbage, Err(AnnounceError::UnreadableCode)));
+        let code = sign_for(&report.node_key);
+        let postcode = announce(&config, &code, "Lyon", Timestamp(1));
+        assert!(matches!(postcode, Err(AnnounceError::BadPostcode)));
+        assert!(!file.exists(), "nothing is written on failure");
+
+        let spaced = format!("{}\n  {}", &code[..96], &code[96..]);
+        let record = announce(&config, &spaced, "69001", Timestamp(1)).expect("announces");
+        let written = Record::decode(&fs::read(&file).expect("written"), &report.network)
+            .expect("a record of this network");
+        assert_eq!(written, record);
+        written.verify().expect("signed by the node");
+        assert_eq!(written.header().author, report.node_key);
+        let Some(maillon_protocol::Body::NodeAnnouncement(body)) = written.body() else {
+            panic!("a node announcement");
+        };
+        assert_eq!(body.operator, operator.public_key());
+        assert_eq!(body.postcode, "69001");
+        assert_eq!(body.name, "Lyon");
+    }
+}
