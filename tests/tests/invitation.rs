@@ -124,6 +124,15 @@ async fn a_node_created_from_an_invitation_and_vouched_by_a_member_becomes_a_pee
     })
     .await
     .unwrap();
+    wait_until("B to see itself announced", Duration::from_secs(30), || async {
+        Ok(welcome_engine.status(None, 0)?.announced)
+    })
+    .await
+    .unwrap();
+    assert!(
+        !stranger.engine.status(None, 0).unwrap().announced,
+        "C's operator is not a member"
+    );
     welcome.shutdown().await.unwrap();
     stranger.shutdown().await.unwrap();
 }
