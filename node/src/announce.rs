@@ -71,8 +71,8 @@ pub fn announce(
     let node = crate::node::read_key(&config.data_dir.join("node.key"))
         .map_err(|e| AnnounceError::BadFile(e.to_string()))?;
     let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    let (operator, signature) =
-        maillon_web_ui::page::parse_signature_code(&compact).ok_or(AnnounceError::UnreadableCode)?;
+    let (operator, signature) = maillon_web_ui::page::parse_signature_code(&compact)
+        .ok_or(AnnounceError::UnreadableCode)?;
     let node_key = node.public_key();
     if verify(
         &operator,
@@ -99,8 +99,8 @@ pub fn announce(
         created: now,
         expires: None,
     };
-    let record = Record::sign(&node, &network, draft)
-        .map_err(|e| AnnounceError::BadFile(e.to_string()))?;
+    let record =
+        Record::sign(&node, &network, draft).map_err(|e| AnnounceError::BadFile(e.to_string()))?;
     write_atomically(&config.data_dir.join(ANNOUNCEMENT_FILE), &record.to_wire())?;
     Ok(record)
 }
@@ -149,7 +149,10 @@ mod tests {
 
         let other_node = maillon_protocol::testkit::key("another-node").public_key();
         let wrong = announce(&config, &sign_for(&other_node), "69001", Timestamp(1));
-        assert!(matches!(wrong, Err(AnnounceError::WrongNode { .. })), "{wrong:?}");
+        assert!(
+            matches!(wrong, Err(AnnounceError::WrongNode { .. })),
+            "{wrong:?}"
+        );
         let garbage = announce(&config, "1234", "69001", Timestamp(1));
         assert!(matches!(garbage, Err(AnnounceError::UnreadableCode)));
         let code = sign_for(&report.node_key);

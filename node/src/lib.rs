@@ -15,6 +15,7 @@
 //! - [`web`]: the web UI's backend: social index, accounts, and the site's wiring.
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
+pub mod announce;
 pub mod api;
 pub mod bench;
 pub mod blobs;
@@ -25,7 +26,6 @@ pub mod generator;
 pub mod ingest;
 pub mod init;
 pub mod invitation;
-pub mod announce;
 pub mod membership_index;
 pub mod network;
 pub mod node;

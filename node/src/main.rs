@@ -222,12 +222,19 @@ fn init_command(args: InitArgs) -> Result<()> {
             invitation,
             offline,
         } => {
-            let (report, probes) =
-                maillon_node::invitation::join(&args.dir, &args.name, &invitation, offline, now()?)?;
+            let (report, probes) = maillon_node::invitation::join(
+                &args.dir,
+                &args.name,
+                &invitation,
+                offline,
+                now()?,
+            )?;
             for probe in probes {
                 match probe.outcome {
                     Ok(()) => println!("Bootstrap reachable: {}", probe.address),
-                    Err(error) => println!("Warning: bootstrap {} unreachable ({error})", probe.address),
+                    Err(error) => {
+                        println!("Warning: bootstrap {} unreachable ({error})", probe.address)
+                    }
                 }
             }
             report
@@ -249,7 +256,10 @@ fn announce_command(args: &AnnounceArgs) -> Result<()> {
     println!(
         "Announcement signed for node {} and written to {}.",
         record.header().author,
-        config.data_dir.join(maillon_node::node::ANNOUNCEMENT_FILE).display()
+        config
+            .data_dir
+            .join(maillon_node::node::ANNOUNCEMENT_FILE)
+            .display()
     );
     println!("Restart the node (for example `systemctl restart maillon`) to publish it.");
     Ok(())

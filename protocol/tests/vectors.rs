@@ -194,8 +194,14 @@ fn the_invitation_reads_and_the_bad_ones_are_refused_for_their_reason() {
     assert_eq!(invitation.network(), network(&file));
     assert_eq!(invitation.body_bytes(), bytes(&valid["body"]));
     assert_eq!(invitation.signing_bytes(), bytes(&valid["signing_bytes"]));
-    assert_eq!(read.signature().to_hex(), valid["signature"].as_str().unwrap());
-    assert_eq!(invitation.inviter_key().to_hex(), valid["inviter"].as_str().unwrap());
+    assert_eq!(
+        read.signature().to_hex(),
+        valid["signature"].as_str().unwrap()
+    );
+    assert_eq!(
+        invitation.inviter_key().to_hex(),
+        valid["inviter"].as_str().unwrap()
+    );
     assert_eq!(invitation.charter.to_wire(), bytes(&valid["charter"]));
     assert_eq!(invitation.inviter.to_wire(), bytes(&valid["announcement"]));
     let text = valid["text"].as_str().unwrap();
@@ -203,7 +209,8 @@ fn the_invitation_reads_and_the_bad_ones_are_refused_for_their_reason() {
     assert_eq!(SignedInvitation::from_text(text, now).unwrap(), read);
     for case in file["invalid"].as_array().unwrap() {
         let now = Timestamp(case["now_ms"].as_u64().unwrap());
-        let refused = SignedInvitation::from_bytes(&bytes(&case["bytes"]), now).map_err(|e| e.code());
+        let refused =
+            SignedInvitation::from_bytes(&bytes(&case["bytes"]), now).map_err(|e| e.code());
         assert_eq!(
             refused.err(),
             Some(case["reason"].as_str().unwrap()),

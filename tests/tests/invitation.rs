@@ -34,10 +34,8 @@ async fn invited_node(
         .unwrap();
     // What "Héberger un site" gives the member: their key and their signature.
     let statement = node_operator_message(network, &report.node_key);
-    let code = maillon_web_ui::page::signature_code(
-        &operator.public_key(),
-        &operator.sign(&statement),
-    );
+    let code =
+        maillon_web_ui::page::signature_code(&operator.public_key(), &operator.sign(&statement));
     maillon_node::announce::announce(&config, &code, "69001", now()).unwrap();
     let bootstrap = config
         .bootstrap
@@ -96,9 +94,11 @@ async fn a_node_created_from_an_invitation_and_vouched_by_a_member_becomes_a_pee
     let client = inviter.node().client.clone();
 
     let engine = inviter.node().engine.clone();
-    wait_until("B to be announced on A", Duration::from_secs(30), || async {
-        Ok(engine.index().announced_nodes().contains_key(&welcome_key))
-    })
+    wait_until(
+        "B to be announced on A",
+        Duration::from_secs(30),
+        || async { Ok(engine.index().announced_nodes().contains_key(&welcome_key)) },
+    )
     .await
     .unwrap();
     let stranger_client = stranger.client.clone();
@@ -124,9 +124,11 @@ async fn a_node_created_from_an_invitation_and_vouched_by_a_member_becomes_a_pee
     })
     .await
     .unwrap();
-    wait_until("B to see itself announced", Duration::from_secs(30), || async {
-        Ok(welcome_engine.status(None, 0)?.announced)
-    })
+    wait_until(
+        "B to see itself announced",
+        Duration::from_secs(30),
+        || async { Ok(welcome_engine.status(None, 0)?.announced) },
+    )
     .await
     .unwrap();
     assert!(

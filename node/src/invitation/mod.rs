@@ -78,9 +78,9 @@ pub fn own_announcement(engine: &Engine) -> Result<Option<Record>, InvitationFai
             continue;
         };
         let record = Record::decode(&wire, &engine.network()).map_err(|e| failure(&e))?;
-        let newer = newest.as_ref().is_none_or(|n| {
-            (n.header().created, n.id()) < (record.header().created, record.id())
-        });
+        let newer = newest
+            .as_ref()
+            .is_none_or(|n| (n.header().created, n.id()) < (record.header().created, record.id()));
         if matches!(record.body(), Some(Body::NodeAnnouncement(_))) && newer {
             newest = Some(record);
         }
@@ -114,7 +114,9 @@ pub fn complete_address(text: &str, peer: PeerId) -> Result<String, InvitationFa
         Some(Protocol::P2p(_)) => return Err(bad()),
         _ => address.push(Protocol::P2p(peer)),
     }
-    if address.iter().any(|p| matches!(p, Protocol::Ip4(ip) if ip.is_unspecified()))
+    if address
+        .iter()
+        .any(|p| matches!(p, Protocol::Ip4(ip) if ip.is_unspecified()))
         || address
             .iter()
             .any(|p| matches!(p, Protocol::Ip6(ip) if ip.is_unspecified()))

@@ -141,14 +141,21 @@ fn addresses_must_name_the_inviting_node() {
         complete_address("/ip4/192.0.2.7/tcp/4001", peer).expect("completed"),
         format!("/ip4/192.0.2.7/tcp/4001/p2p/{peer}")
     );
-    assert!(complete_address(&format!("/dns4/noeud.example.org/tcp/4001/p2p/{peer}"), peer).is_ok());
+    assert!(complete_address(
+        &format!("/dns4/noeud.example.org/tcp/4001/p2p/{peer}"),
+        peer
+    )
+    .is_ok());
     for bad in [
         format!("/ip4/192.0.2.7/tcp/4001/p2p/{other}"),
         "/ip4/0.0.0.0/tcp/4001".to_string(),
         "192.0.2.7:4001".to_string(),
     ] {
         assert!(
-            matches!(complete_address(&bad, peer), Err(InvitationFailure::BadAddress(_))),
+            matches!(
+                complete_address(&bad, peer),
+                Err(InvitationFailure::BadAddress(_))
+            ),
             "{bad}"
         );
     }

@@ -19,15 +19,14 @@ mod tests;
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, RwLock};
 
-use maillon_protocol::kinds::NodePolicy;
 use maillon_protocol::invitation::SignedInvitation;
+use maillon_protocol::kinds::NodePolicy;
 use maillon_protocol::kinds::Position;
 use maillon_protocol::trust::TrustReport;
 use maillon_protocol::{BlobHash, PublicKey, Record, RecordId, Timestamp};
 use maillon_web_ui::backend::{
     Account, AccountCreated, Backend, BackendError, InviteRefused, ListingView, MemberView,
-    OperatorView,
-    Reputation, SearchPage, SearchQuery, SiteInfo, Submitted, TransactionView,
+    OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, Submitted, TransactionView,
 };
 
 use crate::blobs::BlobStore;

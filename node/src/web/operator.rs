@@ -79,7 +79,10 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
     peers.sort_by(|a, b| (!a.connected, &a.name).cmp(&(!b.connected, &b.name)));
     let addresses = match &backend.network {
         Some(client) => dialable(
-            client.listen_addresses().await.map_err(super::backend_error)?,
+            client
+                .listen_addresses()
+                .await
+                .map_err(super::backend_error)?,
             client.peer_id(),
         ),
         None => Vec::new(),

@@ -167,7 +167,10 @@ fn garbage_and_unknown_versions_are_refused_with_their_code() {
         panic!("an array");
     };
     fields[0] = Value::Unsigned(2);
-    let future = Value::Array(vec![Value::Bytes(Value::Array(fields).encode()), outer[1].clone()]);
+    let future = Value::Array(vec![
+        Value::Bytes(Value::Array(fields).encode()),
+        outer[1].clone(),
+    ]);
     assert_eq!(
         SignedInvitation::from_bytes(&future.encode(), NOW),
         Err(InvitationError::UnknownVersion(2))

@@ -31,7 +31,9 @@ pub fn cases(s: &Scenario) -> Json {
     let inviter: Record = s
         .log
         .iter()
-        .find(|r| r.header().kind == Kind::NodeAnnouncement && r.header().author == node.public_key())
+        .find(|r| {
+            r.header().kind == Kind::NodeAnnouncement && r.header().author == node.public_key()
+        })
         .expect("the scenario announces node-valence")
         .clone();
     let created = s.now;
@@ -39,8 +41,14 @@ pub fn cases(s: &Scenario) -> Json {
         charter: s.log[0].clone(),
         inviter,
         addresses: vec![
-            format!("/dns4/noeud.paroisse-valence.example/tcp/4001/p2p/{}", peer_id(&node.public_key())),
-            format!("/ip4/192.0.2.7/tcp/4001/p2p/{}", peer_id(&node.public_key())),
+            format!(
+                "/dns4/noeud.paroisse-valence.example/tcp/4001/p2p/{}",
+                peer_id(&node.public_key())
+            ),
+            format!(
+                "/ip4/192.0.2.7/tcp/4001/p2p/{}",
+                peer_id(&node.public_key())
+            ),
         ],
         created,
         expires: created.plus_ms(7 * DAY),

@@ -110,7 +110,13 @@ pub async fn sign<B: Backend>(
     let user = require_member(&state, &visitor)?;
     let l = visitor.lang;
     let Some(node) = page::parse_key(f.noeud.trim()) else {
-        return show(&state, &visitor, &f.noeud, None, Some(unreadable_key(&visitor)));
+        return show(
+            &state,
+            &visitor,
+            &f.noeud,
+            None,
+            Some(unreadable_key(&visitor)),
+        );
     };
     if is_a_member_key(&state.backend, &node) {
         let message = l.pick(

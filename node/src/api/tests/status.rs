@@ -25,7 +25,10 @@ async fn status_reports_the_network_the_node_and_the_counts() {
     assert_eq!(status["records"], 1);
     assert_eq!(status["records_per_kind"], json!({"charter": 1}));
     assert_eq!(status["members"], 3, "the three founders");
-    assert_eq!(status["announced"], false, "no announcement of this node yet");
+    assert_eq!(
+        status["announced"], false,
+        "no announcement of this node yet"
+    );
     assert_eq!(
         status["state_digest"],
         expected_digest([net.records[0].id()])

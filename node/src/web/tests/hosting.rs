@@ -55,7 +55,11 @@ async fn the_operator_creates_an_invitation_that_a_new_node_can_read() {
     let peer = peer_id_of(&node).expect("peer id");
     let mut operator = site.signed_in("founder-1").await;
     let page = operator.get("/operateur").await;
-    assert!(page.body.contains("Inviter une association"), "{}", page.body);
+    assert!(
+        page.body.contains("Inviter une association"),
+        "{}",
+        page.body
+    );
 
     let shown = post_invitation(
         &mut operator,
@@ -91,9 +95,14 @@ async fn the_operator_creates_an_invitation_that_a_new_node_can_read() {
 async fn bad_invitation_forms_are_refused_in_french_and_strangers_cannot_invite() {
     let site = announced_site().await;
     let mut operator = site.signed_in("founder-1").await;
-    let unspecified = post_invitation(&mut operator, "/ip4/0.0.0.0/tcp/4001", "7", "afficher").await;
+    let unspecified =
+        post_invitation(&mut operator, "/ip4/0.0.0.0/tcp/4001", "7", "afficher").await;
     assert_eq!(unspecified.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(unspecified.body.contains("Adresse illisible"), "{}", unspecified.body);
+    assert!(
+        unspecified.body.contains("Adresse illisible"),
+        "{}",
+        unspecified.body
+    );
     assert!(!unspecified.body.contains("MAILLON1"));
     let other = peer_id_of(&testkit::key("ailleurs").public_key()).expect("peer");
     let foreign = format!("/ip4/192.0.2.7/tcp/4001/p2p/{other}");
@@ -102,7 +111,10 @@ async fn bad_invitation_forms_are_refused_in_french_and_strangers_cannot_invite(
     let long = post_invitation(&mut operator, "/ip4/192.0.2.7/tcp/4001", "31", "afficher").await;
     assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(long.body.contains("de 1 à 30"), "{}", long.body);
-    assert!(long.body.contains("/ip4/192.0.2.7/tcp/4001"), "what was typed is kept");
+    assert!(
+        long.body.contains("/ip4/192.0.2.7/tcp/4001"),
+        "what was typed is kept"
+    );
     let empty = post_invitation(&mut operator, "  \n ", "7", "afficher").await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -144,7 +156,11 @@ async fn a_member_vouches_for_a_new_node_which_then_becomes_announced() {
 
     let wrong = sign_for(&mut member, &hex, "pas la bonne phrase").await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(wrong.body.contains("Phrase de passe incorrecte"), "{}", wrong.body);
+    assert!(
+        wrong.body.contains("Phrase de passe incorrecte"),
+        "{}",
+        wrong.body
+    );
     assert!(!wrong.body.contains("id=\"code\""));
 
     let unreadable = sign_for(&mut member, "1234", PASSPHRASE).await;
@@ -173,7 +189,8 @@ async fn a_member_vouches_for_a_new_node_which_then_becomes_announced() {
         operator_signature: signature,
     };
     let signer = Signer::new(network().signer.charter.clone());
-    site.submit(&signer.sign(&new_node, body, site.now(), None)).await;
+    site.submit(&signer.sign(&new_node, body, site.now(), None))
+        .await;
     let index = site.engine().index();
     let announced = index.announced_nodes().get(&new_node.public_key()).cloned();
     assert_eq!(announced.map(|a| a.operator), Some(key_of("member-1")));
