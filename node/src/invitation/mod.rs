@@ -29,7 +29,7 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Error)]
 pub enum InvitationFailure {
     /// The invitation file could not be read.
-    #[error("cannot read the invitation file {path}: {source}")]
+    #[error("cannot read the invitation file {path}")]
     Unreadable {
         /// The file.
         path: PathBuf,
@@ -37,7 +37,7 @@ pub enum InvitationFailure {
         source: std::io::Error,
     },
     /// The invitation is damaged, altered, expired or mixes networks.
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] InvitationError),
     /// This node is not an announced node of its network (or its operator lost standing).
     #[error("this node is not an announced node of its network: it cannot invite")]
