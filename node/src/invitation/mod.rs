@@ -36,7 +36,10 @@ pub enum InvitationFailure {
         /// The cause.
         source: std::io::Error,
     },
-    /// The invitation is damaged, altered, expired or mixes networks.
+    /// The invitation expired (the date, readable, in UTC).
+    #[error("the invitation expired on {0}: ask the inviting operator for a new one")]
+    Expired(String),
+    /// The invitation is damaged, altered or mixes networks.
     #[error(transparent)]
     Invalid(#[from] InvitationError),
     /// This node is not an announced node of its network (or its operator lost standing).
@@ -161,6 +164,18 @@ pub fn make(
 /// Reads an invitation given on the command line: the path of a file holding the text code
 /// (or its raw bytes), or the text code itself.
 pub fn read(argument: &str, now: Timestamp) -> Result<SignedInvitation, InvitationFailure> {
+    read_unchecked_time(argument, now).map_err(|failure| match failure {
+        InvitationFailure::Invalid(InvitationError::Expired(at)) => InvitationFailure::Expired(
+            maillon_web_ui::page::date_time(at, maillon_web_ui::session::Lang::En),
+        ),
+        other => other,
+    })
+}
+
+fn read_unchecked_time(
+    argument: &str,
+    now: Timestamp,
+) -> Result<SignedInvitation, InvitationFailure> {
     let path = Path::new(argument.trim());
     let invitation = if !path.exists() && is_code(argument.as_bytes()) {
         SignedInvitation::from_text(argument, now)?
