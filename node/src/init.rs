@@ -1,8 +1,8 @@
 //! `maillon init`: creates a node's folder — its key and its configuration — either to found
 //! a new network (a charter draft that the founders complete and sign on the founding pages,
-//! see [`crate::founding`]) or to join an existing one (with its charter). Nothing
-//! half-written is kept: everything is written into a fresh folder that is removed again if
-//! a step fails.
+//! see [`crate::founding`]) or to join an existing one with an invitation (see
+//! [`crate::invitation`]). Nothing half-written is kept: everything is written into a fresh
+//! folder that is removed again if a step fails.
 
 use std::fs;
 use std::io::Write;
@@ -34,9 +34,6 @@ pub enum InitError {
     /// The charter file is not a valid charter record, or an announcement cannot be signed.
     #[error("the charter file is not a valid charter: {0}")]
     BadCharter(String),
-    /// The bootstrap address is not usable.
-    #[error("the bootstrap address `{0}` must look like /ip4/1.2.3.4/tcp/4001/p2p/<peer id>")]
-    BadBootstrap(String),
     /// The operating system gave no randomness for the key.
     #[error("no randomness available for the key: {0}")]
     Randomness(String),
@@ -75,26 +72,13 @@ pub enum Entry {
         /// The team's size, the charter's numbers and its rules.
         plan: FoundingPlan,
     },
-    /// Join an existing network.
+    /// Join an existing network with an invitation, read and checked by
+    /// [`crate::invitation::read`]. The node starts as a stranger to its peers until its
+    /// operator's vouch is added with `maillon announce`.
     Join {
-        /// The charter record file of the network.
-        charter_file: PathBuf,
-        /// A peer to sync from first.
-        bootstrap: String,
-        /// The operator's key and the node's postcode, to sign the node's announcement.
-        /// Without it, the node is a stranger to its peers until an announcement for it is
-        /// published by its operator.
-        announce: Option<Announce>,
+        /// The invitation: the charter and the addresses to bootstrap from.
+        invitation: Box<maillon_protocol::invitation::SignedInvitation>,
     },
-}
-
-/// What signing a joining node's announcement needs.
-#[derive(Clone, Debug)]
-pub struct Announce {
-    /// The operator's secret key file (a member's key, hex seed).
-    pub operator_key: PathBuf,
-    /// The node's postcode.
-    pub postcode: String,
 }
 
 /// What `init` created.
@@ -139,13 +123,9 @@ pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), InitError> {
     file.sync_all().map_err(io(path))
 }
 
-/// Creates `dir` with a node key, a configuration and the charter. `now` dates a new charter.
-pub fn init(
-    dir: &Path,
-    node_name: &str,
-    entry: &Entry,
-    now: Timestamp,
-) -> Result<InitReport, InitError> {
+/// Creates `dir` with a node key and a configuration, and either a founding draft or the
+/// invitation's charter.
+pub fn init(dir: &Path, node_name: &str, entry: &Entry) -> Result<InitReport, InitError> {
     if node_name.trim().is_empty() || node_name.len() > 80 {
         return Err(InitError::BadName("node name"));
     }
@@ -156,7 +136,7 @@ pub fn init(
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(io(&staging))?;
     }
-    let result = write_all(&staging, node_name, entry, now);
+    let result = write_all(&staging, node_name, entry);
     match result {
         Ok(mut report) => {
             fs::create_dir_all(dir.parent().unwrap_or(Path::new("."))).map_err(io(dir))?;
@@ -179,12 +159,7 @@ pub fn init(
     }
 }
 
-fn write_all(
-    staging: &Path,
-    node_name: &str,
-    entry: &Entry,
-    now: Timestamp,
-) -> Result<InitReport, InitError> {
+fn write_all(staging: &Path, node_name: &str, entry: &Entry) -> Result<InitReport, InitError> {
     let data = staging.join("data");
     fs::create_dir_all(&data).map_err(io(&data))?;
     let node_key = SecretKey::from_seed(random_seed()?);
@@ -205,26 +180,9 @@ fn write_all(
                 node_key: node_key.public_key(),
             });
         }
-        Entry::Join {
-            charter_file,
-            bootstrap,
-            announce,
-        } => {
-            let bytes = fs::read(charter_file).map_err(io(charter_file))?;
-            let record = read_charter(&bytes)?;
-            let parts: Vec<&str> = bootstrap.split('/').collect();
-            if parts.len() < 5 || !parts[0].is_empty() || !bootstrap.contains("/p2p/") {
-                return Err(InitError::BadBootstrap(bootstrap.clone()));
-            }
-            if let Some(announce) = announce {
-                let operator = read_key(&announce.operator_key)?;
-                let place = (node_name, announce.postcode.as_str());
-                let signed =
-                    announcement(&node_key, &operator, &record.header().network, place, now)?;
-                let path = data.join(crate::node::ANNOUNCEMENT_FILE);
-                fs::write(&path, signed.to_wire()).map_err(io(&path))?;
-            }
-            (record, vec![bootstrap.clone()])
+        Entry::Join { invitation } => {
+            let invitation = invitation.invitation();
+            (invitation.charter.clone(), invitation.addresses.clone())
         }
     };
     let charter_path = staging.join("charter.cbor");
@@ -303,6 +261,60 @@ fn config_text(node_name: &str, bootstrap: &[String]) -> String {
     )
 }
 
+/// A node folder as the founding ceremony leaves it (charter, node key, announcement by a
+/// founder, configuration), made directly, for tests of what comes after founding.
+#[cfg(test)]
+pub(crate) mod test_folder {
+    use super::*;
+    use maillon_protocol::testkit;
+
+    /// What [`founded`] wrote.
+    pub(crate) struct Founded {
+        /// The network id.
+        pub network: maillon_protocol::NetworkId,
+        /// The node's key.
+        pub node_key: SecretKey,
+        /// The founder who operates the node.
+        pub founder: SecretKey,
+        /// The configuration file.
+        pub config_file: PathBuf,
+    }
+
+    /// Writes a founded node's folder into `dir`.
+    pub(crate) fn founded(dir: &Path, node_name: &str) -> Founded {
+        let founders: Vec<SecretKey> = (1..=3)
+            .map(|i| testkit::key(&format!("{node_name}-founder-{i}")))
+            .collect();
+        let refs: Vec<&SecretKey> = founders.iter().collect();
+        let signer = testkit::Signer::new(testkit::charter(&refs, &refs, 2));
+        let data = dir.join("data");
+        fs::create_dir_all(&data).expect("data folder");
+        let node_key = testkit::key(&format!("{node_name}-node"));
+        write_key(&data.join("node.key"), &node_key).expect("node key");
+        let charter = signer.charter_record(&founders[0]);
+        fs::write(dir.join("charter.cbor"), charter.to_wire()).expect("charter");
+        let place = (node_name, "44000");
+        let announced = announcement(
+            &node_key,
+            &founders[0],
+            &signer.network,
+            place,
+            Timestamp(0),
+        )
+        .expect("announcement");
+        let path = data.join(crate::node::ANNOUNCEMENT_FILE);
+        fs::write(path, announced.to_wire()).expect("announcement file");
+        let config_file = dir.join("maillon.toml");
+        fs::write(&config_file, config_text(node_name, &[])).expect("config");
+        Founded {
+            network: signer.network,
+            node_key,
+            founder: founders[0].clone(),
+            config_file,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,7 +337,6 @@ mod tests {
             &dir,
             "Paroisse \"Saint-Jean\"",
             &found(FoundingPlan::default()),
-            Timestamp(1_767_225_600_000),
         )
         .unwrap();
         let config = RawConfig::load(&report.config_file)
@@ -355,7 +366,7 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(matches!(
-            init(&dir, "Autre", &found(FoundingPlan::default()), Timestamp(0)),
+            init(&dir, "Autre", &found(FoundingPlan::default())),
             Err(InitError::Exists(_))
         ));
     }
@@ -368,7 +379,7 @@ mod tests {
             founders: 2,
             ..FoundingPlan::default()
         };
-        let error = init(&dir, "Valence", &found(two), Timestamp(0)).unwrap_err();
+        let error = init(&dir, "Valence", &found(two)).unwrap_err();
         let text = error.to_string();
         assert!(
             text.contains("2 founder(s)") && text.contains("sponsors_required is 3"),
@@ -383,9 +394,7 @@ mod tests {
             numbers,
             ..FoundingPlan::default()
         };
-        let text = init(&dir, "Valence", &found(plan), Timestamp(0))
-            .unwrap_err()
-            .to_string();
+        let text = init(&dir, "Valence", &found(plan)).unwrap_err().to_string();
         assert!(text.contains("council_threshold is 5"), "{text}");
         assert!(text.contains("recovery_threshold is 4"), "{text}");
         let blank = FoundingPlan {
@@ -393,7 +402,7 @@ mod tests {
             ..FoundingPlan::default()
         };
         assert!(matches!(
-            init(&dir, "Valence", &found(blank), Timestamp(0)),
+            init(&dir, "Valence", &found(blank)),
             Err(InitError::BadRules(0))
         ));
         let bad_postcode = Entry::Found {
@@ -402,65 +411,10 @@ mod tests {
             plan: FoundingPlan::default(),
         };
         assert!(matches!(
-            init(&dir, "Valence", &bad_postcode, Timestamp(0)),
+            init(&dir, "Valence", &bad_postcode),
             Err(InitError::BadPostcode(_))
         ));
         assert!(!dir.exists(), "nothing half-written is kept");
         assert!(!dir.with_extension("init-partial").exists());
-    }
-
-    #[test]
-    fn joining_checks_the_charter_and_bootstrap_and_leaves_nothing_on_failure() {
-        use maillon_protocol::testkit;
-        let tmp = tempfile::tempdir().unwrap();
-        let founders: Vec<SecretKey> = (1..=3)
-            .map(|i| testkit::key(&format!("init-founder-{i}")))
-            .collect();
-        let refs: Vec<&SecretKey> = founders.iter().collect();
-        let signer = testkit::Signer::new(testkit::charter(&refs, &refs, 2));
-        let charter_file = tmp.path().join("charter.cbor");
-        fs::write(&charter_file, signer.charter_record(&founders[0]).to_wire()).unwrap();
-        let operator_key = tmp.path().join("operator.key");
-        write_key(&operator_key, &founders[0]).unwrap();
-        let good = Entry::Join {
-            charter_file: charter_file.clone(),
-            bootstrap: "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx".into(),
-            announce: Some(Announce {
-                operator_key,
-                postcode: "69001".into(),
-            }),
-        };
-        let second = tmp.path().join("second");
-        let report = init(&second, "Lyon", &good, Timestamp(0)).unwrap();
-        let config = RawConfig::load(&report.config_file)
-            .unwrap()
-            .validate(&second)
-            .unwrap();
-        assert_eq!(config.bootstrap.len(), 1);
-        assert_eq!(report.network, Some(signer.network));
-
-        let bad_bootstrap = Entry::Join {
-            charter_file: charter_file.clone(),
-            bootstrap: "localhost:4001".into(),
-            announce: None,
-        };
-        let third = tmp.path().join("third");
-        assert!(matches!(
-            init(&third, "Valence", &bad_bootstrap, Timestamp(0)),
-            Err(InitError::BadBootstrap(_))
-        ));
-        let garbage = tmp.path().join("garbage.cbor");
-        fs::write(&garbage, b"not a charter").unwrap();
-        let bad_charter = Entry::Join {
-            charter_file: garbage,
-            bootstrap: "/ip4/127.0.0.1/tcp/1/p2p/x".into(),
-            announce: None,
-        };
-        assert!(matches!(
-            init(&third, "Valence", &bad_charter, Timestamp(0)),
-            Err(InitError::BadCharter(_))
-        ));
-        assert!(!third.exists(), "nothing half-written is kept");
-        assert!(!third.with_extension("init-partial").exists());
     }
 }

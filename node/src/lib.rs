@@ -8,12 +8,15 @@
 //! - [`generator`]: a deterministic, realistic network from a seed.
 //! - [`init`]: `maillon init`, founding or joining a network.
 //! - [`founding`]: the founding ceremony: the draft, its pages' backend, the site switch.
+//! - [`invitation`]: making invitations, reading them for `init join`, probing bootstraps.
+//! - [`announce`]: `maillon announce`, the node's announcement from its operator's code.
 //! - [`ingest`]: the ingest pipeline, its validation state and the parking lot.
 //! - [`membership_index`]: membership, trust and node standing, kept record by record.
 //! - [`search`]: full-text, geographic and trust-filtered listing search (tantivy).
 //! - [`web`]: the web UI's backend: social index, accounts, and the site's wiring.
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
 
+pub mod announce;
 pub mod api;
 pub mod bench;
 pub mod blobs;
@@ -24,6 +27,7 @@ pub mod founding;
 pub mod generator;
 pub mod ingest;
 pub mod init;
+pub mod invitation;
 pub mod membership_index;
 pub mod network;
 pub mod node;

@@ -27,6 +27,8 @@ enum Command {
     Init(InitArgs),
     /// Run a node from its configuration file.
     Run(RunArgs),
+    /// Sign this node's announcement with the code its operator got on "Héberger un site".
+    Announce(AnnounceArgs),
     /// Generate a deterministic network and write its records to a file.
     Gen(GenArgs),
     /// Print a running node's status (what `GET /api/v1/status` returns).
@@ -183,22 +185,29 @@ enum EntryArgs {
         #[command(flatten)]
         plan: PlanArgs,
     },
-    /// Join an existing network.
+    /// Join an existing network with an invitation made on another node's operator page.
     Join {
-        /// The network's charter file.
+        /// The invitation: the file downloaded from the operator page, or its text code
+        /// (starting with MAILLON1).
         #[arg(long)]
-        charter: PathBuf,
-        /// A peer to sync from first: /ip4/…/tcp/…/p2p/<peer id>.
+        invitation: String,
+        /// Create the node even if no bootstrap address of the invitation answers now.
         #[arg(long)]
-        bootstrap: String,
-        /// The operator's key file (a member's secret key, hex seed), to sign this node's
-        /// announcement so that other nodes accept it as a peer.
-        #[arg(long, requires = "postcode")]
-        operator_key: Option<PathBuf>,
-        /// The node's postcode (5 digits), stated in its announcement.
-        #[arg(long, requires = "operator_key")]
-        postcode: Option<String>,
+        offline: bool,
     },
+}
+
+#[derive(Debug, Args)]
+struct AnnounceArgs {
+    /// The node's configuration file.
+    #[arg(long, default_value = "maillon.toml")]
+    config: PathBuf,
+    /// The code the member got on the page "Héberger un site" (192 hexadecimal digits).
+    #[arg(long)]
+    code: String,
+    /// The node's postcode (5 digits), published in its announcement.
+    #[arg(long)]
+    postcode: String,
 }
 
 fn now() -> Result<Timestamp> {
@@ -251,50 +260,80 @@ fn main() -> Result<()> {
             .context("cannot start the runtime")?
             .block_on(demo::run(&args))
             .context("the demo failed"),
-        Command::Init(args) => {
-            let entry = match args.entry {
-                EntryArgs::Found {
-                    network_name,
-                    postcode,
-                    plan,
-                } => Entry::Found {
-                    network_name,
-                    postcode,
-                    plan: plan.plan()?,
-                },
-                EntryArgs::Join {
-                    charter,
-                    bootstrap,
-                    operator_key,
-                    postcode,
-                } => Entry::Join {
-                    charter_file: charter,
-                    bootstrap,
-                    announce: operator_key.zip(postcode).map(|(operator_key, postcode)| {
-                        maillon_node::init::Announce {
-                            operator_key,
-                            postcode,
-                        }
-                    }),
-                },
-            };
-            let report = init(&args.dir, &args.name, &entry, now()?)?;
-            println!("Nœud créé : {}", report.config_file.display());
-            if let Some(network) = report.network {
-                println!("Réseau : {network}");
-            }
-            println!("Clé du nœud : {}", report.node_key);
-            if let Some(code) = report.founding_code {
-                println!();
-                println!("Code de fondation : {code}");
-                println!("  Donnez-le aux fondateurs ; il n'est affiché qu'une fois (seule son empreinte est gardée).");
-                println!(
-                    "Étape suivante : maillon run --config {}",
-                    report.config_file.display()
-                );
-                println!("  puis chaque fondateur ouvre la page /fondation du site du nœud.");
-            }
-            Ok(())
-        }
+        Command::Init(args) => init_command(args),
+        Command::Announce(args) => announce_command(&args),
     }
+}
+
+fn init_command(args: InitArgs) -> Result<()> {
+    let report = match args.entry {
+        EntryArgs::Found {
+            network_name,
+            postcode,
+            plan,
+        } => {
+            let entry = Entry::Found {
+                network_name,
+                postcode,
+                plan: plan.plan()?,
+            };
+            init(&args.dir, &args.name, &entry)?
+        }
+        EntryArgs::Join {
+            invitation,
+            offline,
+        } => {
+            let (report, probes) = maillon_node::invitation::join(
+                &args.dir,
+                &args.name,
+                &invitation,
+                offline,
+                now()?,
+            )?;
+            for probe in probes {
+                match probe.outcome {
+                    Ok(()) => println!("Bootstrap reachable: {}", probe.address),
+                    Err(error) => {
+                        println!("Warning: bootstrap {} unreachable ({error})", probe.address)
+                    }
+                }
+            }
+            report
+        }
+    };
+    println!("Node created: {}", report.config_file.display());
+    if let Some(network) = report.network {
+        println!("Network: {network}");
+    }
+    println!("Node key: {}", report.node_key);
+    println!(
+        "Fingerprint: {}",
+        maillon_web_ui::page::fingerprint(&report.node_key)
+    );
+    if let Some(code) = report.founding_code {
+        println!();
+        println!("Founding code: {code}");
+        println!("  Give it to the founders; it is shown only once (only its hash is kept).");
+        println!(
+            "Next: maillon run --config {}",
+            report.config_file.display()
+        );
+        println!("  then each founder opens the /fondation page of the node's site.");
+    }
+    Ok(())
+}
+
+fn announce_command(args: &AnnounceArgs) -> Result<()> {
+    let config = run::load(&args.config)?;
+    let record = maillon_node::announce::announce(&config, &args.code, &args.postcode, now()?)?;
+    println!(
+        "Announcement signed for node {} and written to {}.",
+        record.header().author,
+        config
+            .data_dir
+            .join(maillon_node::node::ANNOUNCEMENT_FILE)
+            .display()
+    );
+    println!("Restart the node (for example `systemctl restart maillon`) to publish it.");
+    Ok(())
 }

@@ -7,7 +7,7 @@ use maillon_node::config::RawConfig;
 use maillon_node::engine::system_clock;
 use maillon_node::node::{self, network_settings, NodeOptions, NodeSettings};
 
-fn load(config_file: &Path) -> Result<maillon_node::config::Config> {
+pub fn load(config_file: &Path) -> Result<maillon_node::config::Config> {
     let base = config_file.parent().unwrap_or(Path::new("."));
     let raw = RawConfig::load(config_file)?;
     Ok(raw.validate(base)?)

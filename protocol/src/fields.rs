@@ -108,6 +108,17 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A byte string of any length (the caller bounds the whole input).
+    pub fn byte_string(&mut self, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        match self.next() {
+            Value::Bytes(b) => Ok(b),
+            _ => Err(DecodeError::Malformed {
+                field,
+                expected: "byte string",
+            }),
+        }
+    }
+
     pub fn bytes32(&mut self, field: &'static str) -> Result<[u8; 32], DecodeError> {
         Self::fixed(self.next(), field)
     }

@@ -12,6 +12,7 @@
 //! - [`kinds`]: every record kind's body and context-free rules.
 //! - [`validate`]: the rules a record must meet against the current state ([`StateView`]).
 //! - [`membership`]: who is a member, as a least fixpoint from the founders.
+//! - [`invitation`]: the signed invitation one node gives a new node to join the network.
 //! - [`effects`]: the standing-dependent effects of records (publishing, nodes, bumps).
 //! - [`moderation`]: labels in force and their effects, complaint statuses, the public log.
 //! - [`trust`]: shortest sponsorship paths and independent paths between two members.
@@ -26,6 +27,7 @@ pub mod effects;
 pub mod error;
 mod fields;
 pub mod ids;
+pub mod invitation;
 pub mod kinds;
 pub mod membership;
 pub mod moderation;

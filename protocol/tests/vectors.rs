@@ -182,3 +182,40 @@ fn every_invalid_case_is_refused_at_its_stage_for_its_reason() {
         );
     }
 }
+
+#[test]
+fn the_invitation_reads_and_the_bad_ones_are_refused_for_their_reason() {
+    use maillon_protocol::invitation::SignedInvitation;
+    let file = load("invitations.json");
+    let valid = &file["valid"];
+    let now = Timestamp(valid["now_ms"].as_u64().unwrap());
+    let read = SignedInvitation::from_bytes(&bytes(&valid["bytes"]), now).unwrap();
+    let invitation = read.invitation();
+    assert_eq!(invitation.network(), network(&file));
+    assert_eq!(invitation.body_bytes(), bytes(&valid["body"]));
+    assert_eq!(invitation.signing_bytes(), bytes(&valid["signing_bytes"]));
+    assert_eq!(
+        read.signature().to_hex(),
+        valid["signature"].as_str().unwrap()
+    );
+    assert_eq!(
+        invitation.inviter_key().to_hex(),
+        valid["inviter"].as_str().unwrap()
+    );
+    assert_eq!(invitation.charter.to_wire(), bytes(&valid["charter"]));
+    assert_eq!(invitation.inviter.to_wire(), bytes(&valid["announcement"]));
+    let text = valid["text"].as_str().unwrap();
+    assert_eq!(read.to_text(), text);
+    assert_eq!(SignedInvitation::from_text(text, now).unwrap(), read);
+    for case in file["invalid"].as_array().unwrap() {
+        let now = Timestamp(case["now_ms"].as_u64().unwrap());
+        let refused =
+            SignedInvitation::from_bytes(&bytes(&case["bytes"]), now).map_err(|e| e.code());
+        assert_eq!(
+            refused.err(),
+            Some(case["reason"].as_str().unwrap()),
+            "{}",
+            case["name"]
+        );
+    }
+}

@@ -373,6 +373,19 @@ pub struct OperatorView {
     pub reachability: Reachability,
     /// How many relays this node listens through.
     pub relays: usize,
+    /// This node's listen addresses that others could dial, with its peer id.
+    pub addresses: Vec<String>,
+}
+
+/// Why the node would not sign an invitation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InviteRefused {
+    /// This node is not an announced node of the network.
+    NotAnnounced,
+    /// This address is not a usable multiaddress of this node.
+    BadAddress(String),
+    /// The contents break a rule of docs/PROTOCOL.md 14 (English, for logs).
+    Invalid(String),
 }
 
 /// What the web UI needs from a node. It never sees libp2p or sled.
@@ -423,6 +436,18 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
         policy: NodePolicy,
     ) -> impl Future<Output = Result<Submitted, BackendError>> + Send;
+    /// Signs an invitation to this network with the node's key (docs/PROTOCOL.md 14): the
+    /// charter, this node's announcement, `addresses`, valid until `expires`.
+    fn invite(
+        &self,
+        addresses: Vec<String>,
+        expires: Timestamp,
+    ) -> impl Future<
+        Output = Result<
+            Result<maillon_protocol::invitation::SignedInvitation, InviteRefused>,
+            BackendError,
+        >,
+    > + Send;
     /// Everything this node holds of a member's identity (records as JSON, photos), as one
     /// zip archive.
     fn export_member(

@@ -28,6 +28,9 @@ pub struct NodeStatus {
     pub members: u64,
     /// Connected peers.
     pub peers: u64,
+    /// Whether this node is an announced node in the records it holds: its newest
+    /// announcement's operator is in good standing. Other nodes keep it as a peer only then.
+    pub announced: bool,
     /// SHA-256 over the tag and the sorted ids of every record held, hex.
     pub state_digest: String,
 }
@@ -50,7 +53,13 @@ impl Engine {
             .filter(|kind| counts[**kind as usize] > 0)
             .map(|kind| (kind_name(*kind), counts[*kind as usize]))
             .collect();
-        let members = self.index().members_in_good_standing() as u64;
+        let (members, announced) = {
+            let index = self.index();
+            (
+                index.members_in_good_standing() as u64,
+                index.announced_nodes().contains_key(&self.node_key()),
+            )
+        };
         let set = self.sync_set();
         Ok(NodeStatus {
             network_id: self.network().to_hex(),
@@ -61,6 +70,7 @@ impl Engine {
             records_per_kind,
             members,
             peers,
+            announced,
             state_digest: state_digest(&set),
         })
     }

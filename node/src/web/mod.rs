@@ -19,13 +19,14 @@ mod tests;
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, RwLock};
 
+use maillon_protocol::invitation::SignedInvitation;
 use maillon_protocol::kinds::NodePolicy;
 use maillon_protocol::kinds::Position;
 use maillon_protocol::trust::TrustReport;
 use maillon_protocol::{BlobHash, PublicKey, Record, RecordId, Timestamp};
 use maillon_web_ui::backend::{
-    Account, AccountCreated, Backend, BackendError, ListingView, MemberView, OperatorView,
-    Reputation, SearchPage, SearchQuery, SiteInfo, Submitted, TransactionView,
+    Account, AccountCreated, Backend, BackendError, InviteRefused, ListingView, MemberView,
+    OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, Submitted, TransactionView,
 };
 
 use crate::blobs::BlobStore;
@@ -385,6 +386,31 @@ impl Backend for NodeBackend {
         )
         .map_err(backend_error)?;
         self.submit(record).await
+    }
+
+    async fn invite(
+        &self,
+        addresses: Vec<String>,
+        expires: Timestamp,
+    ) -> Result<Result<SignedInvitation, InviteRefused>, BackendError> {
+        use crate::invitation::InvitationFailure;
+        match crate::invitation::make(
+            &self.engine,
+            &self.node_secret,
+            &addresses,
+            self.now(),
+            expires,
+        ) {
+            Ok(invitation) => Ok(Ok(invitation)),
+            Err(InvitationFailure::NotAnnounced) => Ok(Err(InviteRefused::NotAnnounced)),
+            Err(InvitationFailure::BadAddress(address)) => {
+                Ok(Err(InviteRefused::BadAddress(address)))
+            }
+            Err(InvitationFailure::Invalid(error)) => {
+                Ok(Err(InviteRefused::Invalid(error.to_string())))
+            }
+            Err(other) => Err(backend_error(other)),
+        }
     }
 
     async fn export_member(&self, key: &PublicKey) -> Result<Vec<u8>, BackendError> {

@@ -87,7 +87,18 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
         });
     }
     peers.sort_by(|a, b| (!a.connected, &a.name).cmp(&(!b.connected, &b.name)));
+    let addresses = match &backend.network {
+        Some(client) => dialable(
+            client
+                .listen_addresses()
+                .await
+                .map_err(super::backend_error)?,
+            client.peer_id(),
+        ),
+        None => Vec::new(),
+    };
     Ok(OperatorView {
+        addresses,
         operator,
         records: engine.sync_set().len() as u64,
         members,
@@ -113,4 +124,20 @@ fn reachability(reachability: crate::network::Reachability) -> Reachability {
         crate::network::Reachability::Public => Reachability::Public,
         crate::network::Reachability::Private => Reachability::Private,
     }
+}
+
+/// Listen addresses others could dial (not 0.0.0.0 or ::), with this node's peer id.
+fn dialable(addresses: Vec<libp2p::Multiaddr>, peer: PeerId) -> Vec<String> {
+    use libp2p::multiaddr::Protocol;
+    addresses
+        .into_iter()
+        .filter(|a| {
+            !a.iter().any(|p| match p {
+                Protocol::Ip4(ip) => ip.is_unspecified(),
+                Protocol::Ip6(ip) => ip.is_unspecified(),
+                _ => false,
+            })
+        })
+        .map(|a| a.with(Protocol::P2p(peer)).to_string())
+        .collect()
 }

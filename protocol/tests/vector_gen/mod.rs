@@ -2,6 +2,7 @@
 //! example, which writes the files, and the `vectors` test, which checks them.
 
 pub mod invalid;
+pub mod invitations;
 pub mod scenario;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ pub fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("records.json", records(&s));
     files.insert("network.json", network(&s));
     files.insert("invalid.json", invalid::cases(&s));
+    files.insert("invitations.json", invitations::cases(&s));
     files
 }
 

@@ -5,6 +5,8 @@ mod complaints;
 mod council;
 mod erasure;
 mod home;
+mod host;
+mod invite;
 pub(crate) mod join;
 mod listing;
 mod moderation;
@@ -110,6 +112,8 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         .route("/moderation", get(moderation::queue::<B>))
         .route("/operateur", get(operator::operator::<B>))
         .route("/operateur/politique", post(operator::set_policy::<B>))
+        .route("/operateur/invitation", post(invite::invite::<B>))
+        .route("/heberger", get(host::form::<B>).post(host::sign::<B>))
         .route(
             "/conseil",
             get(council::council::<B>).post(council::propose::<B>),

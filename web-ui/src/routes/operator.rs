@@ -37,6 +37,8 @@ struct OperatorPage {
     reachability: String,
     peers: Vec<PeerLine>,
     error: Option<String>,
+    invite_addresses: String,
+    invite_error: Option<String>,
 }
 
 fn link_label(link: Option<LinkKind>, l: Lang) -> &'static str {
@@ -86,7 +88,7 @@ fn level_label(level: PolicyLevel, l: Lang) -> &'static str {
 }
 
 /// The view, if the visitor operates this node.
-async fn require_operator<B: Backend>(
+pub(crate) async fn require_operator<B: Backend>(
     state: &Shared<B>,
     visitor: &Visitor,
 ) -> Result<OperatorView, AppError> {
@@ -110,6 +112,16 @@ async fn operator_page<B: Backend>(
     state: &Shared<B>,
     visitor: &Visitor,
     error: Option<String>,
+) -> Result<Response, AppError> {
+    operator_page_with(state, visitor, error, None).await
+}
+
+/// The page; `invite` is the invitation form as typed and what was wrong with it.
+pub(crate) async fn operator_page_with<B: Backend>(
+    state: &Shared<B>,
+    visitor: &Visitor,
+    error: Option<String>,
+    invite: Option<(String, String)>,
 ) -> Result<Response, AppError> {
     let view = require_operator(state, visitor).await?;
     let l = visitor.lang;
@@ -161,7 +173,11 @@ async fn operator_page<B: Backend>(
             },
         })
         .collect();
-    let failed = error.is_some();
+    let failed = error.is_some() || invite.is_some();
+    let (invite_addresses, invite_error) = match invite {
+        Some((typed, why)) => (typed, Some(why)),
+        None => (view.addresses.join("\n"), None),
+    };
     render_form(
         OperatorPage {
             p: state.page(visitor),
@@ -171,6 +187,8 @@ async fn operator_page<B: Backend>(
             reachability: reachability_label(&view, l),
             peers,
             error,
+            invite_addresses,
+            invite_error,
         },
         failed,
     )

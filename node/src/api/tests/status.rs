@@ -22,9 +22,14 @@ async fn status_reports_the_network_the_node_and_the_counts() {
     );
     assert_eq!(status["peer_id"], Value::Null);
     assert_eq!(status["peers"], 0);
+    assert_eq!(status["links"], Value::Null, "no network, no links");
     assert_eq!(status["records"], 1);
     assert_eq!(status["records_per_kind"], json!({"charter": 1}));
     assert_eq!(status["members"], 3, "the three founders");
+    assert_eq!(
+        status["announced"], false,
+        "no announcement of this node yet"
+    );
     assert_eq!(
         status["state_digest"],
         expected_digest([net.records[0].id()])
@@ -41,6 +46,8 @@ async fn status_reports_the_network_the_node_and_the_counts() {
     assert_eq!(
         fields,
         [
+            "announced",
+            "links",
             "members",
             "network_id",
             "node_key",

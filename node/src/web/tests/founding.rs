@@ -38,8 +38,7 @@ async fn ceremony() -> Ceremony {
         postcode: "26000".into(),
         plan: FoundingPlan::default(),
     };
-    let now = crate::engine::system_clock()();
-    let report = init(&dir, "Paroisse Saint-Jean", &entry, now).expect("init");
+    let report = init(&dir, "Paroisse Saint-Jean", &entry).expect("init");
     let mut config = RawConfig::load(&report.config_file)
         .expect("config")
         .validate(&dir)

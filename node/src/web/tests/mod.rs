@@ -7,11 +7,13 @@
 //! - [`governance`]: the council's appointments, node policies, key recovery.
 //! - [`erasure`]: exporting one's data and erasing one's account.
 //! - [`founding`]: a founding team founds the network and admits its first member.
+//! - [`hosting`]: inviting another association's node; a member vouching for a new node.
 
 mod erasure;
 mod founding;
 mod governance;
 mod guards;
+mod hosting;
 mod journey;
 mod moderation;
 
