@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod nodes;
+pub mod web;
 
 use std::process::Command;
 

@@ -117,6 +117,21 @@ impl NodeProcess {
         Ok(node)
     }
 
+    /// Starts `maillon run` for a folder made by `maillon init`, whose key the test does
+    /// not hold; `p2p` is left empty.
+    pub fn launch(dir: &Path, host: &Host, name: &str) -> Result<NodeProcess> {
+        let mut node = NodeProcess {
+            name: name.into(),
+            dir: dir.to_path_buf(),
+            url: format!("http://{}:{HTTP_PORT}", host.ip),
+            p2p: String::new(),
+            child: None,
+            host: host.clone(),
+        };
+        node.restart()?;
+        Ok(node)
+    }
+
     /// Starts the process again (after [`NodeProcess::kill`]).
     pub fn restart(&mut self) -> Result<()> {
         let log = std::fs::OpenOptions::new()
