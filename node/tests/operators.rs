@@ -350,7 +350,7 @@ async fn journey(run: &mut Journey, root: &Path) -> Result<()> {
         8,
         &format!("A and B have one state digest {took:.1?} after the link was restored"),
     );
-    println!("agreement after restore: {:.1?}", took);
+    println!("agreement after restore: {took:.1?}");
     Ok(())
 }
 
