@@ -327,6 +327,17 @@ async fn journey(run: &mut Journey, root: &Path) -> Result<()> {
     let both = [run.a.as_ref().unwrap(), run.b.as_ref().unwrap()];
     let apart = lab::nodes::digests(&http, &both).await;
     run.lab.heal(&host_b, &[&host_a])?;
+    let apart_digests: Vec<_> = apart
+        .iter()
+        .flatten()
+        .map(|(digest, _, peers)| (digest, peers))
+        .collect();
+    if apart_digests.len() != 2
+        || apart_digests[0].0 == apart_digests[1].0
+        || apart_digests.iter().any(|(_, peers)| **peers != 0)
+    {
+        bail!("during the cut both nodes should answer, differ and have no peer: {apart:?}");
+    }
     step(
         started,
         7,
