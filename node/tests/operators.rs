@@ -128,7 +128,7 @@ async fn found(site: &str, code: &str) -> Result<Vec<Browser>> {
         visitor.submit("/fondation", path, &fields).await
     };
     for (login, _, _) in &FOUNDERS[1..] {
-        let approved = act(*login, "/fondation/approuver", false).await?;
+        let approved = act(login, "/fondation/approuver", false).await?;
         if !approved.body.contains("approbation est enregistrée") {
             bail!("{login} could not approve: {}", approved.body);
         }
