@@ -50,7 +50,9 @@ impl EventLoop {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut stored = self.engine.subscribe();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
-        let mut bootstrap = tokio::time::interval(Duration::from_secs(300));
+        // Every 10 s; a node with enough peers looks for others every 300 s only.
+        let mut bootstrap = tokio::time::interval(Duration::from_secs(10));
+        let mut bootstraps: u64 = 0;
         self.refresh_gate();
         loop {
             tokio::select! {
@@ -62,8 +64,11 @@ impl EventLoop {
                 event = stored.recv() => self.on_stored(event),
                 _ = tick.tick() => self.on_tick(),
                 _ = bootstrap.tick() => {
-                    // No known peer yet is not an error: Kademlia retries next time.
-                    let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
+                    bootstraps += 1;
+                    if self.short_of_peers() || bootstraps % 30 == 0 {
+                        // No known peer yet is not an error: Kademlia retries next time.
+                        let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
+                    }
                 }
                 changed = shutdown.changed() => if changed.is_err() || *shutdown.borrow() { break },
             }
@@ -163,6 +168,18 @@ impl EventLoop {
             // link stops counting now, and the peer is redialled meanwhile.
             let _ = self.swarm.close_connection(connection);
         }
+    }
+
+    /// Whether fewer announced nodes than `min_peers` are connected.
+    fn short_of_peers(&self) -> bool {
+        let now = Instant::now();
+        let connected = self
+            .swarm
+            .connected_peers()
+            .filter(|peer| self.links.best(peer).is_some())
+            .filter(|peer| self.gate.verdict(peer, now) == GateVerdict::Allowed)
+            .count();
+        connected < self.settings.redial.min_peers
     }
 
     /// Dials the known nodes whose backoff ran out, while this node is short of peers.
@@ -425,10 +442,18 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kademlia(kad::Event::RoutingUpdated {
                 peer,
+                addresses,
                 ..
-            })) if !self.swarm.is_connected(&peer) => {
-                // A failed dial is retried when Kademlia next updates the route.
-                let _ = self.swarm.dial(peer);
+            })) => {
+                // Nodes found through another: kept in the redial book, dialled from it.
+                if self.gate.may_dial(&peer) {
+                    for address in addresses.iter() {
+                        self.redial.add_address_if_new(peer, address.clone());
+                    }
+                }
+                if !self.swarm.is_connected(&peer) {
+                    let _ = self.swarm.dial(peer);
+                }
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
