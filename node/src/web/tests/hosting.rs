@@ -60,6 +60,10 @@ async fn the_operator_creates_an_invitation_that_a_new_node_can_read() {
         "{}",
         page.body
     );
+    let title = page.body.split("<title>").nth(1).unwrap_or("");
+    let title = title.split("</title>").next().unwrap_or("");
+    assert!(!title.contains('<'), "the title holds only text: {title}");
+    assert_eq!(page.body.matches("id=\"inviter\"").count(), 1);
 
     let shown = post_invitation(
         &mut operator,
