@@ -4,7 +4,6 @@
 //! to the data folder and submitted when the node starts.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use maillon_protocol::kinds::{node_operator_message, NodeAnnouncement};
@@ -101,22 +100,9 @@ pub fn announce(
     };
     let record =
         Record::sign(&node, &network, draft).map_err(|e| AnnounceError::BadFile(e.to_string()))?;
-    write_atomically(&config.data_dir.join(ANNOUNCEMENT_FILE), &record.to_wire())?;
+    let path = config.data_dir.join(ANNOUNCEMENT_FILE);
+    crate::durable::write_atomically(&path, &record.to_wire()).map_err(io(&path))?;
     Ok(record)
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AnnounceError> {
-    let temporary = path.with_extension("cbor.partial");
-    let result = (|| {
-        let mut file = fs::File::create(&temporary).map_err(io(&temporary))?;
-        file.write_all(bytes).map_err(io(&temporary))?;
-        file.sync_all().map_err(io(&temporary))?;
-        fs::rename(&temporary, path).map_err(io(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result
 }
 
 #[cfg(test)]

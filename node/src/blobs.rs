@@ -6,7 +6,6 @@
 //! `<root>/erased/<64 hex digits>`. A marked blob is neither served nor stored again from a
 //! peer; only a member's own upload ([`BlobStore::put`]) lifts the mark.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use maillon_protocol::ids::BlobHash;
@@ -59,7 +58,7 @@ impl BlobStore {
     pub async fn put(&self, blob: Vec<u8>) -> Result<BlobHash, BlobError> {
         let hash = self.write(blob).await?;
         let mark = self.mark_path(&hash);
-        blocking(move || remove_durably(&mark).map(|_| ())).await?;
+        blocking(move || crate::durable::remove_durably(&mark).map(|_| ())).await?;
         Ok(hash)
     }
 
@@ -89,7 +88,7 @@ impl BlobStore {
     /// it was held.
     pub async fn delete(&self, hash: &BlobHash) -> Result<bool, BlobError> {
         let path = self.path(hash);
-        blocking(move || remove_durably(&path)).await
+        blocking(move || crate::durable::remove_durably(&path)).await
     }
 
     /// Deletes a blob erased with its member's data and marks it, durably, so that it is
@@ -104,7 +103,7 @@ impl BlobStore {
     /// again. Returns whether there was a mark.
     pub async fn unmark(&self, hash: &BlobHash) -> Result<bool, BlobError> {
         let mark = self.mark_path(hash);
-        blocking(move || remove_durably(&mark)).await
+        blocking(move || crate::durable::remove_durably(&mark)).await
     }
 
     /// Whether a blob carries an erasure mark.
@@ -147,34 +146,12 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| BlobError::Io(std::io::Error::other(e)))??)
 }
 
-/// Removes a file and syncs its folder, so the removal survives a crash. `false` if there
-/// was no file.
-fn remove_durably(path: &std::path::Path) -> std::io::Result<bool> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(error) => return Err(error),
-    }
-    let folder = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("blob path has no folder"))?;
-    std::fs::File::open(folder)?.sync_all()?;
-    Ok(true)
-}
-
 fn write_atomically(path: &std::path::Path, blob: &[u8]) -> std::io::Result<()> {
+    // A blob's name is its hash: one already there holds the same bytes.
     if path.exists() {
         return Ok(());
     }
-    let folder = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("blob path has no folder"))?;
-    std::fs::create_dir_all(folder)?;
-    let mut file = tempfile::NamedTempFile::new_in(folder)?;
-    file.write_all(blob)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(folder)?.sync_all()
+    crate::durable::write_atomically(path, blob)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! - [`bench`]: `maillon bench`, end-to-end benchmarks with same-run limits.
 //! - [`erasure`]: an erasure's photo deletion and the member's export archive.
 //! - [`config`]: TOML and environment configuration, validated in two stages.
+//! - [`durable`]: small files written whole or not at all.
 //! - [`generator`]: a deterministic, realistic network from a seed.
 //! - [`init`]: `maillon init`, founding or joining a network.
 //! - [`founding`]: the founding ceremony: the draft, its pages' backend, the site switch.
@@ -21,6 +22,7 @@ pub mod api;
 pub mod bench;
 pub mod blobs;
 pub mod config;
+pub mod durable;
 pub mod engine;
 pub mod erasure;
 pub mod founding;

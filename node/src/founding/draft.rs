@@ -2,7 +2,6 @@
 //! founding code's hash, and the founders as they register and approve. One JSON file,
 //! written to a temporary file, synced and renamed.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use maillon_protocol::kinds::{Body, Charter, Position};
@@ -187,22 +186,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DraftError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all: a temporary file, synced, renamed, and the
-/// folder synced.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let temporary = path.with_extension("partial");
-    let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temporary, path)?;
-    if let Some(folder) = path.parent() {
-        if let Ok(folder) = std::fs::File::open(folder) {
-            folder.sync_all()?;
-        }
-    }
-    Ok(())
-}
+pub use crate::durable::write_atomically;
 
 impl Draft {
     /// Reads the draft of the data folder `data_dir`.

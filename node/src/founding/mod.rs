@@ -30,7 +30,7 @@ use switch::SwitchedHttp;
 
 /// Whether the node of `config` is waiting for its founders: a draft and no charter yet.
 pub fn is_pending(config: &Config) -> bool {
-    !config.charter_file.exists() && config.data_dir.join(DRAFT_FILE).exists()
+    !config.charter_file.is_file() && config.data_dir.join(DRAFT_FILE).exists()
 }
 
 /// The founding pages being served.

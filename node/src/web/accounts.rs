@@ -2,7 +2,6 @@
 //! synced and renamed, so an account is either whole or absent after a crash.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
@@ -54,7 +53,7 @@ impl AccountFiles {
             let path = entry.map_err(io(&root))?.path();
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
                 // Leftover temporary files of an interrupted write are dropped.
-                if path.extension().and_then(|e| e.to_str()) == Some("tmp") {
+                if crate::durable::is_partial(&path) {
                     std::fs::remove_file(&path).map_err(io(&path))?;
                 }
                 continue;
@@ -81,18 +80,11 @@ impl AccountFiles {
 
     fn write(&self, account: &Account) -> Result<(), AccountError> {
         let path = self.file(&account.login);
-        let temporary = path.with_extension("tmp");
         let bytes = serde_json::to_vec_pretty(account).map_err(|e| AccountError::Damaged {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let mut file = std::fs::File::create(&temporary).map_err(io(&temporary))?;
-        file.write_all(&bytes).map_err(io(&temporary))?;
-        file.sync_all().map_err(io(&temporary))?;
-        std::fs::rename(&temporary, &path).map_err(io(&path))?;
-        if let Ok(folder) = std::fs::File::open(&self.root) {
-            folder.sync_all().map_err(io(&self.root))?;
-        }
+        crate::durable::write_atomically(&path, &bytes).map_err(io(&path))?;
         Ok(())
     }
 
@@ -188,13 +180,13 @@ mod tests {
         files.create(&account("paul")).unwrap();
         files.delete("paul").unwrap();
         drop(files);
-        std::fs::write(dir.path().join("accounts/half.tmp"), b"{").unwrap();
+        std::fs::write(dir.path().join("accounts/.partial-half"), b"{").unwrap();
         let files = AccountFiles::open(dir.path().join("accounts")).unwrap();
         assert_eq!(files.len(), 1);
         let marie = files.get("marie").unwrap();
         assert_eq!(files.by_key(&marie.key).unwrap().login, "marie");
         assert!(files.get("paul").is_none());
-        assert!(!dir.path().join("accounts/half.tmp").exists());
+        assert!(!dir.path().join("accounts/.partial-half").exists());
     }
 
     #[test]

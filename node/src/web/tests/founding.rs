@@ -281,19 +281,20 @@ async fn a_failed_signing_keeps_the_node_founding_without_a_charter() {
     for (login, _, _) in FOUNDERS {
         ceremony.act("/fondation/approuver", login, false).await;
     }
-    // The charter cannot be written: a folder stands where its temporary file goes.
-    let blocker = ceremony.config.charter_file.with_extension("partial");
+    // The charter cannot be written: a folder, not empty, stands where it goes.
+    let blocker = ceremony.config.charter_file.clone();
     std::fs::create_dir(&blocker).unwrap();
+    std::fs::write(blocker.join("in-the-way"), b"").unwrap();
     let failed = ceremony.act("/fondation/signer", "claire", true).await;
     assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(!ceremony.config.charter_file.exists());
+    assert!(!ceremony.config.charter_file.is_file());
     assert!(!ceremony
         .config
         .data_dir
         .join(crate::node::ANNOUNCEMENT_FILE)
         .exists());
     assert!(founding::is_pending(&ceremony.config));
-    std::fs::remove_dir(&blocker).unwrap();
+    std::fs::remove_dir_all(&blocker).unwrap();
     let signed = ceremony.act("/fondation/signer", "claire", true).await;
     assert!(
         signed.body.contains("Le réseau est fondé"),
