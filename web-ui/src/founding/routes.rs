@@ -13,12 +13,12 @@ use super::{
     number_lines, unviable_text, FounderAdded, FounderView, FoundingBackend, FoundingOutcome,
     FoundingView, NewFounder, Shared,
 };
-use crate::backend::{Account, BackendError};
+use crate::backend::BackendError;
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
 use crate::page::{fingerprint, Page};
-use crate::places::Places;
-use crate::routes::{blocking, check_csrf, join::normalise_login, render, render_form};
+use crate::routes::identity::{self, Identity, IdentityErrors, IdentityInput};
+use crate::routes::{blocking, check_csrf, render, render_form};
 use crate::session::{Lang, Visitor};
 
 /// The registration form.
@@ -49,11 +49,7 @@ pub struct PassFields {
 #[derive(Clone, Debug, Default)]
 pub struct Errors {
     code: Option<String>,
-    login: Option<String>,
-    name: Option<String>,
-    place: Option<String>,
-    passphrase: Option<String>,
-    confirm: Option<String>,
+    id: IdentityErrors,
     pub(super) approve: Option<String>,
     sign: Option<String>,
 }
@@ -68,14 +64,7 @@ impl Errors {
     }
 
     fn any(&self) -> bool {
-        self.code.is_some()
-            || self.login.is_some()
-            || self.name.is_some()
-            || self.place.is_some()
-            || self.passphrase.is_some()
-            || self.confirm.is_some()
-            || self.approve.is_some()
-            || self.sign.is_some()
+        self.code.is_some() || self.id.any() || self.approve.is_some() || self.sign.is_some()
     }
 }
 
@@ -179,11 +168,19 @@ pub async fn show<F: FoundingBackend>(
     )
 }
 
-fn check_registration(
-    f: &RegisterFields,
-    l: Lang,
-) -> (Errors, Option<(String, String, crate::places::Place)>) {
-    let mut e = Errors::default();
+fn check_registration(f: &RegisterFields, l: Lang) -> (Errors, Option<Identity>) {
+    let input = IdentityInput {
+        login: &f.login,
+        name: &f.name,
+        place: &f.place,
+        passphrase: &f.passphrase,
+        confirm: &f.confirm,
+    };
+    let (id, identity) = identity::check(&input, l);
+    let mut e = Errors {
+        id,
+        ..Errors::default()
+    };
     if f.code.trim().is_empty() {
         e.code = Some(
             l.pick(
@@ -193,56 +190,8 @@ fn check_registration(
             .into(),
         );
     }
-    let login = normalise_login(&f.login);
-    if login.is_none() {
-        e.login = Some(l.pick("Choisissez un identifiant de 3 à 32 caractères : lettres sans accent, chiffres, point ou tiret.", "Choose a login of 3 to 32 characters: unaccented letters, digits, dot or dash.").into());
-    }
-    let name = f.name.trim().to_string();
-    if !(2..=60).contains(&name.chars().count()) || name.chars().any(char::is_control) {
-        e.name = Some(
-            l.pick(
-                "Écrivez votre nom tel que les membres vous connaissent (2 à 60 caractères).",
-                "Write your name as members know you (2 to 60 characters).",
-            )
-            .into(),
-        );
-    }
-    let place = Places::embedded().lookup(f.place.trim()).ok();
-    if place.is_none() {
-        e.place = Some(l.pick("Commune ou code postal inconnu. Écrivez par exemple « 26000 » ou « 26000 Valence ».", "Unknown town or postcode. Write for example \"26000\" or \"26000 Valence\".").into());
-    }
-    match keys::check_new_passphrase(&f.passphrase) {
-        Err(KeyError::PassphraseTooShort) => {
-            e.passphrase = Some(
-                l.pick(
-                    "La phrase de passe doit avoir au moins 10 caractères.",
-                    "The passphrase needs at least 10 characters.",
-                )
-                .into(),
-            )
-        }
-        Err(_) => {
-            e.passphrase = Some(
-                l.pick(
-                    "La phrase de passe est trop longue.",
-                    "The passphrase is too long.",
-                )
-                .into(),
-            )
-        }
-        Ok(()) if f.confirm != f.passphrase => {
-            e.confirm = Some(
-                l.pick(
-                    "Les deux phrases de passe ne sont pas identiques.",
-                    "The two passphrases differ.",
-                )
-                .into(),
-            )
-        }
-        Ok(()) => {}
-    }
-    match (e.any(), login, place) {
-        (false, Some(login), Some(place)) => (e, Some((login, name, place))),
+    match identity {
+        Some(identity) if e.code.is_none() => (e, Some(identity)),
         _ => (e, None),
     }
 }
@@ -256,28 +205,16 @@ pub async fn register<F: FoundingBackend>(
     check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let (mut e, checked) = check_registration(&f, l);
-    let Some((login, name, place)) = checked else {
+    let Some(Identity { login, name, place }) = checked else {
         return page_for(&state, &visitor, None, f, e);
     };
     if !state.limiter.allowed("founding-code", None) {
         return Err(AppError::TooManyAttempts(l));
     }
-    let secret = keys::generate_key().map_err(|e| BackendError(e.to_string()))?;
-    let (kdf, passphrase, sealing) = (state.config.kdf, f.passphrase.clone(), secret.clone());
-    let sealed = blocking(move || keys::seal(&sealing, &passphrase, kdf))
-        .await?
-        .map_err(|e| BackendError(e.to_string()))?;
-    let now = state.backend.now();
+    let (kdf, now) = (state.config.kdf, state.backend.now());
+    let (secret, account) = identity::new_account(&login, &f.passphrase, kdf, now).await?;
     let founder = NewFounder {
-        account: Account {
-            login,
-            key: secret.public_key(),
-            sealed_key: sealed,
-            created: now,
-            notifications_seen: now,
-            saved_searches: Vec::new(),
-            pending_recovery: None,
-        },
+        account,
         display_name: name.clone(),
         town: place.name.to_string(),
         postcode: place.postcode.to_string(),
@@ -291,7 +228,7 @@ pub async fn register<F: FoundingBackend>(
             e.code = Some(l.pick("Ce code de fondation n'est pas le bon. Vérifiez-le auprès de l'exploitant du nœud.", "This founding code is wrong. Check it with the node's operator.").into());
         }
         FounderAdded::LoginTaken => {
-            e.login = Some(
+            e.id.login = Some(
                 l.pick(
                     "Cet identifiant est déjà pris : choisissez-en un autre.",
                     "This login is taken: choose another.",
