@@ -5,5 +5,3 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test -p maillon-node --test outage -- --ignored --nocapture
-# The operators' journey (node/tests/operators.rs), ignored in CI until its step-5 race is fixed.
-cargo test -p maillon-node --test operators -- --ignored --nocapture

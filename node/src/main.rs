@@ -283,14 +283,18 @@ fn init_command(args: InitArgs) -> Result<()> {
             invitation,
             offline,
         } => {
-            let (report, probes) = maillon_node::invitation::join(
+            let joined = maillon_node::invitation::join(
                 &args.dir,
                 &args.name,
                 &invitation,
                 offline,
                 now()?,
             )?;
-            for probe in probes {
+            println!(
+                "Invitation short code: {} (it must be the one the inviting operator gave you)",
+                joined.short_code
+            );
+            for probe in joined.probes {
                 match probe.outcome {
                     Ok(()) => println!("Bootstrap reachable: {}", probe.address),
                     Err(error) => {
@@ -298,7 +302,7 @@ fn init_command(args: InitArgs) -> Result<()> {
                     }
                 }
             }
-            report
+            joined.report
         }
     };
     println!("Node created: {}", report.config_file.display());

@@ -207,6 +207,12 @@ fn the_invitation_reads_and_the_bad_ones_are_refused_for_their_reason() {
     let text = valid["text"].as_str().unwrap();
     assert_eq!(read.to_text(), text);
     assert_eq!(SignedInvitation::from_text(text, now).unwrap(), read);
+    let code = read.short_code();
+    assert_eq!(code.to_string(), valid["short_code"].as_str().unwrap());
+    assert_eq!(
+        SignedInvitation::from_text_with_code(text, code, now).unwrap(),
+        read
+    );
     for case in file["invalid"].as_array().unwrap() {
         let now = Timestamp(case["now_ms"].as_u64().unwrap());
         let refused =

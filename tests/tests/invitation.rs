@@ -24,9 +24,10 @@ async fn invited_node(
     network: &maillon_protocol::NetworkId,
 ) -> RunningNode {
     let argument = invitation.to_string_lossy();
-    let (report, probes) =
+    let joined =
         maillon_node::invitation::join(dir, "Association invitée", &argument, false, now())
             .unwrap();
+    let (report, probes) = (joined.report, joined.probes);
     assert!(probes.iter().all(|p| p.outcome.is_ok()), "{probes:?}");
     let config = maillon_node::config::RawConfig::load(&report.config_file)
         .unwrap()

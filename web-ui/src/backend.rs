@@ -448,6 +448,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
             BackendError,
         >,
     > + Send;
+    /// The text form of an invitation this node made, by its short code, until it expires
+    /// (docs/PROTOCOL.md 14.6).
+    fn served_invitation(
+        &self,
+        code: &maillon_protocol::invitation::ShortCode,
+    ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
     /// Everything this node holds of a member's identity (records as JSON, photos), as one
     /// zip archive.
     fn export_member(

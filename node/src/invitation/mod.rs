@@ -1,7 +1,10 @@
 //! Invitations on the node's side (docs/PROTOCOL.md 14, docs/OPERATIONS.md "Inviter une
 //! association"): a running, announced node signs one with its key; `maillon init join`
-//! reads one (a file or the text code), checks that its addresses name the inviting node,
-//! and tries to reach them before creating anything.
+//! reads one (a file, the text code, or a link with its short code), checks that its
+//! addresses name the inviting node, and tries to reach them before creating anything.
+//!
+//! - [`link`]: fetching an invitation from its link.
+//! - [`served`]: the invitations this node made, kept for its site to serve.
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -9,7 +12,7 @@ use std::time::Duration;
 
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
-use maillon_protocol::invitation::{Invitation, InvitationError, SignedInvitation};
+use maillon_protocol::invitation::{Invitation, InvitationError, ShortCode, SignedInvitation};
 use maillon_protocol::kinds::Body;
 use maillon_protocol::{Kind, Record, SecretKey, Timestamp};
 use thiserror::Error;
@@ -19,6 +22,8 @@ use crate::init::{init, Entry, InitReport};
 use crate::network::gating::peer_id_of;
 use crate::store::Store;
 
+pub mod link;
+pub mod served;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +41,20 @@ pub enum InvitationFailure {
         /// The cause.
         source: std::io::Error,
     },
+    /// A link that does not end with `/invitation/` and a short code.
+    #[error("`{0}` is not an invitation link: it must end with /invitation/ and the 16-character short code, as in https://site.example/invitation/ABCD-EFGH-IJKL-MNOP")]
+    BadLink(String),
+    /// The link's site did not answer, or not with text.
+    #[error("cannot fetch the invitation from {link}: {reason}\nCheck the link, and that the inviting site is up and reachable from here")]
+    LinkUnreachable {
+        /// The link.
+        link: String,
+        /// Why.
+        reason: String,
+    },
+    /// The site has no invitation under the link's code.
+    #[error("the site of {0} has no invitation under this code: it expired, or the link is mistyped; ask the inviting operator for a new one")]
+    LinkNotFound(String),
     /// The invitation expired (the date, readable, in UTC).
     #[error("the invitation expired on {0}: ask the inviting operator for a new one")]
     Expired(String),
@@ -161,8 +180,8 @@ pub fn make(
     Ok(invitation.sign(node)?)
 }
 
-/// Reads an invitation given on the command line: the path of a file holding the text code
-/// (or its raw bytes), or the text code itself.
+/// Reads an invitation given on the command line: a link with its short code, the path of a
+/// file holding the text code (or its raw bytes), or the text code itself.
 pub fn read(argument: &str, now: Timestamp) -> Result<SignedInvitation, InvitationFailure> {
     read_unchecked_time(argument, now).map_err(|failure| match failure {
         InvitationFailure::Invalid(InvitationError::Expired(at)) => InvitationFailure::Expired(
@@ -177,7 +196,9 @@ fn read_unchecked_time(
     now: Timestamp,
 ) -> Result<SignedInvitation, InvitationFailure> {
     let path = Path::new(argument.trim());
-    let invitation = if !path.exists() && is_code(argument.as_bytes()) {
+    let invitation = if link::is_link(argument) {
+        link::fetch(argument, now)?
+    } else if !path.exists() && is_code(argument.as_bytes()) {
         SignedInvitation::from_text(argument, now)?
     } else {
         let bytes = std::fs::read(path).map_err(|source| InvitationFailure::Unreadable {
@@ -275,6 +296,17 @@ fn socket_addresses(address: &Multiaddr) -> Result<Vec<SocketAddr>, String> {
         .map_err(|e| format!("cannot resolve {host}: {e}"))
 }
 
+/// What `init join` did.
+#[derive(Debug)]
+pub struct Joined {
+    /// The node created.
+    pub report: InitReport,
+    /// The bootstrap addresses tried (none when offline).
+    pub probes: Vec<Probe>,
+    /// The invitation's short code, for the operator to compare with the one they were given.
+    pub short_code: ShortCode,
+}
+
 /// `maillon init --dir D --name N join --invitation I [--offline]`: reads and checks the
 /// invitation, tries its addresses (unless `offline`; at least one must answer), then
 /// creates the node's folder. Nothing is written unless every check passed.
@@ -284,15 +316,20 @@ pub fn join(
     argument: &str,
     offline: bool,
     now: Timestamp,
-) -> Result<(InitReport, Vec<Probe>), InvitationFailure> {
+) -> Result<Joined, InvitationFailure> {
     let invitation = read(argument, now)?;
     let probes = if offline {
         Vec::new()
     } else {
         require_one_reachable(probe(&bootstrap_addresses(&invitation)?, PROBE_TIMEOUT))?
     };
+    let short_code = invitation.short_code();
     let entry = Entry::Join {
         invitation: Box::new(invitation),
     };
-    Ok((init(dir, node_name, &entry)?, probes))
+    Ok(Joined {
+        report: init(dir, node_name, &entry)?,
+        probes,
+        short_code,
+    })
 }

@@ -51,7 +51,8 @@ fn a_good_invitation_makes_a_node_that_bootstraps_from_the_inviter() {
     let (file, invitation) = invitation_file(tmp.path(), port);
     let second = tmp.path().join("second");
     let path = file.to_string_lossy().into_owned();
-    let (report, probes) = join(&second, "Lyon", &path, false, NOW.plus_ms(DAY)).expect("joins");
+    let joined = join(&second, "Lyon", &path, false, NOW.plus_ms(DAY)).expect("joins");
+    let (report, probes) = (joined.report, joined.probes);
     assert_eq!(probes.len(), 1);
     assert!(probes[0].outcome.is_ok(), "{probes:?}");
     assert_eq!(report.network, Some(invitation.invitation().network()));
@@ -114,7 +115,9 @@ fn expired_altered_or_unreachable_invitations_leave_nothing() {
     assert!(message.contains("--offline"), "{message}");
     assert_nothing_written(&second);
 
-    let (_, probes) = join(&second, "Lyon", &path, true, NOW).expect("offline joins anyway");
+    let probes = join(&second, "Lyon", &path, true, NOW)
+        .expect("offline joins anyway")
+        .probes;
     assert!(probes.is_empty());
     assert!(second.join("maillon.toml").exists());
 }

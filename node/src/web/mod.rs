@@ -35,7 +35,9 @@ use crate::ingest::pipeline::{IngestError, Submitted as Ingested};
 use crate::network::Client;
 use crate::search::{AuthorFilter, SearchIndex, SortOrder};
 
+use crate::invitation::served::ServedInvitations;
 use accounts::AccountFiles;
+use maillon_protocol::invitation::ShortCode;
 use maillon_protocol::moderation::Moderation;
 use moderation::ModerationIndex;
 use social::SocialIndex;
@@ -55,6 +57,7 @@ pub struct NodeBackend {
     search: Arc<SearchIndex>,
     node_position: Option<Position>,
     node_secret: Arc<maillon_protocol::SecretKey>,
+    invitations: Arc<ServedInvitations>,
 }
 
 impl NodeBackend {
@@ -93,6 +96,8 @@ pub fn start(
     let web_error = |e: &dyn std::fmt::Display| NodeError::Web(e.to_string());
     let accounts = AccountFiles::open(data_dir.join("accounts")).map_err(|e| web_error(&e))?;
     let node_secret = Arc::new(crate::node::read_key(&data_dir.join("node.key"))?);
+    let invitations =
+        ServedInvitations::open(data_dir.join("invitations")).map_err(|e| web_error(&e))?;
     let search =
         SearchIndex::open(&data_dir.join("search"), 20 * 1024 * 1024).map_err(|e| web_error(&e))?;
     let writer = search.writer().map_err(|e| web_error(&e))?;
@@ -141,6 +146,7 @@ pub fn start(
         search: Arc::new(search),
         node_position,
         node_secret,
+        invitations: Arc::new(invitations),
     };
     Ok(Site {
         router: maillon_web_ui::router(backend, config),
@@ -401,7 +407,15 @@ impl Backend for NodeBackend {
             self.now(),
             expires,
         ) {
-            Ok(invitation) => Ok(Ok(invitation)),
+            Ok(invitation) => {
+                let (invitations, kept, now) =
+                    (self.invitations.clone(), invitation.clone(), self.now());
+                tokio::task::spawn_blocking(move || invitations.keep(&kept, now))
+                    .await
+                    .map_err(backend_error)?
+                    .map_err(backend_error)?;
+                Ok(Ok(invitation))
+            }
             Err(InvitationFailure::NotAnnounced) => Ok(Err(InviteRefused::NotAnnounced)),
             Err(InvitationFailure::BadAddress(address)) => {
                 Ok(Err(InviteRefused::BadAddress(address)))
@@ -411,6 +425,14 @@ impl Backend for NodeBackend {
             }
             Err(other) => Err(backend_error(other)),
         }
+    }
+
+    async fn served_invitation(&self, code: &ShortCode) -> Result<Option<String>, BackendError> {
+        let (invitations, code, now) = (self.invitations.clone(), *code, self.now());
+        tokio::task::spawn_blocking(move || invitations.text(&code, now))
+            .await
+            .map_err(backend_error)?
+            .map_err(backend_error)
     }
 
     async fn export_member(&self, key: &PublicKey) -> Result<Vec<u8>, BackendError> {

@@ -15,8 +15,11 @@ use crate::record::Record;
 use crate::signature::{verify, SecretKey, Signature, SignatureError};
 use thiserror::Error;
 
+mod short_code;
 #[cfg(test)]
 mod tests;
+
+pub use short_code::{ShortCode, SHORT_CODE_BYTES, SHORT_CODE_TAG};
 
 /// Domain tag of the bytes an inviting node signs.
 pub const INVITATION_TAG: &[u8] = b"maillon/invitation/v1\0";
@@ -76,6 +79,16 @@ pub enum InvitationError {
     /// The invitation was created further in the future than the charter's clock skew.
     #[error("the invitation is dated in the future ({} ms since 1970): check the clock", .0.0)]
     NotYetValid(Timestamp),
+    /// A short code is not 16 base32 characters.
+    #[error(
+        "this is not an invitation short code (16 letters and digits, like ABCD-EFGH-IJKL-MNOP)"
+    )]
+    UnreadableCode,
+    /// An invitation fetched from a link is not the one its short code was made from.
+    #[error(
+        "the invitation fetched does not match its short code: it was altered or the link is wrong"
+    )]
+    CodeMismatch,
 }
 
 impl InvitationError {
@@ -93,6 +106,8 @@ impl InvitationError {
             InvitationError::BadValidity => "bad_validity",
             InvitationError::Expired(_) => "expired",
             InvitationError::NotYetValid(_) => "not_yet_valid",
+            InvitationError::UnreadableCode => "unreadable_code",
+            InvitationError::CodeMismatch => "code_mismatch",
         }
     }
 }
@@ -255,21 +270,7 @@ impl SignedInvitation {
 
     /// Reads the text form; spaces, line breaks and letter case are ignored.
     pub fn from_text(text: &str, now: Timestamp) -> Result<SignedInvitation, InvitationError> {
-        let compact: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let encoded = compact
-            .strip_prefix(TEXT_PREFIX)
-            .ok_or(InvitationError::UnreadableText)?;
-        if encoded.len() > MAX_INVITATION_BYTES * 8 / 5 + 8 {
-            return Err(InvitationError::TooLarge(encoded.len() * 5 / 8));
-        }
-        let bytes = data_encoding::BASE32_NOPAD
-            .decode(encoded.as_bytes())
-            .map_err(|_| InvitationError::UnreadableText)?;
-        SignedInvitation::from_bytes(&bytes, now)
+        SignedInvitation::from_bytes(&text_bytes(text)?, now)
     }
 
     /// Reads and checks the wire form at time `now` (docs/PROTOCOL.md 14.3 gives the order).
@@ -342,6 +343,24 @@ impl SignedInvitation {
             signature,
         })
     }
+}
+
+/// The bytes of a text form (section 14.1, step 1 of 14.3).
+fn text_bytes(text: &str) -> Result<Vec<u8>, InvitationError> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let encoded = compact
+        .strip_prefix(TEXT_PREFIX)
+        .ok_or(InvitationError::UnreadableText)?;
+    if encoded.len() > MAX_INVITATION_BYTES * 8 / 5 + 8 {
+        return Err(InvitationError::TooLarge(encoded.len() * 5 / 8));
+    }
+    data_encoding::BASE32_NOPAD
+        .decode(encoded.as_bytes())
+        .map_err(|_| InvitationError::UnreadableText)
 }
 
 /// Decodes one CBOR item and refuses it unless it is in deterministic form.

@@ -181,3 +181,46 @@ fn garbage_and_unknown_versions_are_refused_with_their_code() {
         Err("too_large")
     );
 }
+
+#[test]
+fn the_short_code_reads_back_and_authenticates_a_fetched_text() {
+    let (f, signed) = signed();
+    let code = signed.short_code();
+    let written = code.to_string();
+    assert_eq!(written.len(), 19);
+    assert_eq!(written.matches('-').count(), 3);
+    assert_eq!(ShortCode::parse(&written), Ok(code));
+    let typed = format!(" {} ", written.to_lowercase().replace('-', " "));
+    assert_eq!(ShortCode::parse(&typed), Ok(code));
+    for bad in [
+        "",
+        "ABCD-EFGH",
+        "ABCD-EFGH-IJKL-MNO1",
+        "ABCD-EFGH-IJKL-MNOP-QRST",
+    ] {
+        assert_eq!(
+            ShortCode::parse(bad),
+            Err(InvitationError::UnreadableCode),
+            "{bad}"
+        );
+    }
+    let text = signed.to_text();
+    assert_eq!(
+        SignedInvitation::from_text_with_code(&text, code, NOW),
+        Ok(signed.clone())
+    );
+    // Another invitation, validly signed by the same node, is not the one the code names.
+    let mut other = f.invitation.clone();
+    other.expires = other.expires.plus_ms(DAY);
+    let other = other.sign(&f.node).expect("signs").to_text();
+    assert_eq!(
+        SignedInvitation::from_text_with_code(&other, code, NOW),
+        Err(InvitationError::CodeMismatch)
+    );
+    // The code is checked before the clock: a matching but expired invitation is `expired`.
+    let late = f.invitation.expires;
+    assert_eq!(
+        SignedInvitation::from_text_with_code(&text, code, late).map_err(|e| e.code()),
+        Err("expired")
+    );
+}

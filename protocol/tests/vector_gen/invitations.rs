@@ -88,7 +88,7 @@ pub fn cases(s: &Scenario) -> Json {
         _ => 0,
     };
     json!({
-        "description": "Invitations (PROTOCOL.md section 14): one valid invitation of the network of network.json, signed by its announced node node-valence, in bytes and text form, and invitations that must be refused at now_ms with the code given.",
+        "description": "Invitations (PROTOCOL.md section 14): one valid invitation of the network of network.json, signed by its announced node node-valence, in bytes, text form and short code, and invitations that must be refused at now_ms with the code given.",
         "network": s.signer.network.to_hex(),
         "valid": {
             "inviter": node.public_key().to_hex(),
@@ -102,6 +102,11 @@ pub fn cases(s: &Scenario) -> Json {
             "signature": signed.signature().to_hex(),
             "bytes": hex::encode(&bytes),
             "text": signed.to_text(),
+            "short_code_hash": hex::encode(maillon_protocol::ids::sha256(&[
+                maillon_protocol::invitation::SHORT_CODE_TAG,
+                &bytes,
+            ])),
+            "short_code": signed.short_code().to_string(),
             "now_ms": now.0,
         },
         "invalid": [

@@ -1,12 +1,13 @@
 //! Inviting another association's node, from the operator page: the node signs an invitation
-//! (docs/PROTOCOL.md 14) shown as a text code and offered as a file to download.
+//! (docs/PROTOCOL.md 14) shown as a text code, offered as a file to download, and served at
+//! a link named by its short code (14.6).
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::header;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use maillon_protocol::invitation::{MAX_ADDRESSES, MAX_VALIDITY_MS};
+use maillon_protocol::invitation::{ShortCode, MAX_ADDRESSES, MAX_VALIDITY_MS};
 use maillon_protocol::Timestamp;
 use serde::Deserialize;
 
@@ -23,6 +24,8 @@ use crate::Shared;
 struct InvitationPage {
     p: Page,
     code: String,
+    short_code: String,
+    link: String,
     expires: String,
     addresses: Vec<String>,
 }
@@ -67,6 +70,7 @@ fn validity_ms(days: &str) -> Option<u64> {
 pub async fn invite<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
+    headers: HeaderMap,
     Form(f): Form<InviteFields>,
 ) -> Result<Response, AppError> {
     check_csrf(&visitor, &f.csrf)?;
@@ -122,10 +126,58 @@ pub async fn invite<B: Backend>(
         )
             .into_response());
     }
+    let short_code = invitation.short_code().to_string();
     render(InvitationPage {
         p: state.page(&visitor),
+        link: format!("{}/invitation/{short_code}", site_address(&state, &headers)),
+        short_code,
         code,
         expires: page::date_time(expires, l),
         addresses: invitation.invitation().addresses.clone(),
     })
+}
+
+/// The site's address as the operator reached it: scheme (https when cookies are marked
+/// secure, the site then being served over TLS) and the `Host` header.
+fn site_address<B: Backend>(state: &Shared<B>, headers: &HeaderMap) -> String {
+    let scheme = if state.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+/// `GET /invitation/{code}`: the text form of an invitation this node made, while it is
+/// valid; « Page introuvable » for any other code.
+pub async fn served<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
+    let not_found = || AppError::NotFound(visitor.lang);
+    let code = ShortCode::parse(&code).map_err(|_| not_found())?;
+    let text = state
+        .backend
+        .served_invitation(&code)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response())
 }

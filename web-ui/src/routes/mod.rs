@@ -114,6 +114,7 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         .route("/operateur", get(operator::operator::<B>))
         .route("/operateur/politique", post(operator::set_policy::<B>))
         .route("/operateur/invitation", post(invite::invite::<B>))
+        .route("/invitation/{code}", get(invite::served::<B>))
         .route("/heberger", get(host::form::<B>).post(host::sign::<B>))
         .route(
             "/conseil",

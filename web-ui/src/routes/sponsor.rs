@@ -171,17 +171,20 @@ pub async fn code_form<B: Backend>(
         });
     }
     let code = normalise_code(&params.code);
-    match state.backend.candidate_by_code(&code) {
-        Some(key) => Ok(Redirect::to(&format!("/parrainage/{}", key.to_hex())).into_response()),
-        None => {
-            let page = render(CodePage {
-                p: state.page(&visitor),
-                code: params.code.clone(),
-                error: Some(l.pick("Aucune candidature n'a ce code. Vérifiez-le avec la personne qui vous l'a donné (8 caractères, comme ABCD-1234).", "No application has this code. Check it with the person who gave it to you (8 characters, like ABCD-1234).").into()),
-            })?;
-            Ok((StatusCode::NOT_FOUND, page).into_response())
+    let error = match state.backend.candidate_by_code(&code) {
+        // The profile travels in its own record: until it arrives there is no one to show.
+        Some(key) if state.backend.member(&key).profile.is_some() => {
+            return Ok(Redirect::to(&format!("/parrainage/{}", key.to_hex())).into_response());
         }
-    }
+        Some(_) => l.pick("Cette candidature vient d'arriver sur ce site et sa fiche n'est pas encore complète. Réessayez dans une minute.", "This application has just reached this site and its profile is not complete yet. Try again in a minute."),
+        None => l.pick("Aucune candidature n'a ce code. Vérifiez-le avec la personne qui vous l'a donné (8 caractères, comme ABCD-1234).", "No application has this code. Check it with the person who gave it to you (8 characters, like ABCD-1234)."),
+    };
+    let page = render(CodePage {
+        p: state.page(&visitor),
+        code: params.code.clone(),
+        error: Some(error.into()),
+    })?;
+    Ok((StatusCode::NOT_FOUND, page).into_response())
 }
 
 #[derive(Template)]

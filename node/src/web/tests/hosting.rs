@@ -238,3 +238,99 @@ async fn candidates_cannot_vouch_for_a_node() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(!refused.body.contains("id=\"code\""));
 }
+
+/// The `value` of the page's `<input id="…">`.
+fn input_value(page: &Page, id: &str) -> String {
+    let marker = format!("<input id=\"{id}\" readonly value=\"");
+    let start = page
+        .body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no input {id} in {}", page.body))
+        + marker.len();
+    let end = start + page.body[start..].find('"').expect("value end");
+    page.body[start..end].to_string()
+}
+
+/// Reads an invitation argument as `init join` does, off the async runtime.
+async fn read_argument(
+    argument: String,
+    now: maillon_protocol::Timestamp,
+) -> Result<SignedInvitation, crate::invitation::InvitationFailure> {
+    tokio::task::spawn_blocking(move || crate::invitation::read(&argument, now))
+        .await
+        .expect("the read ran")
+}
+
+#[tokio::test]
+async fn an_invitation_is_served_at_its_link_and_read_only_if_it_matches_its_short_code() {
+    use crate::invitation::InvitationFailure;
+    use maillon_protocol::invitation::InvitationError;
+
+    let site = announced_site().await;
+    let mut operator = site.signed_in("founder-1").await;
+    let shown = post_invitation(&mut operator, "/ip4/192.0.2.7/tcp/4001", "7", "afficher").await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    let made = SignedInvitation::from_text(&textarea(&shown, "code"), site.now()).expect("valid");
+    let short_code = made.short_code().to_string();
+    assert!(shown.body.contains(&short_code), "{}", shown.body);
+    let link = input_value(&shown, "lien");
+    assert!(
+        link.ends_with(&format!("/invitation/{short_code}")),
+        "{link}"
+    );
+
+    // Served over HTTP, the way `init join --invitation LINK` fetches it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = site.visitor().router_clone();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let now = site.now();
+    let fetched = read_argument(format!("{base}/invitation/{short_code}"), now).await;
+    assert_eq!(fetched.expect("the link reads"), made);
+    let lower = short_code.to_lowercase().replace('-', "");
+    let typed = read_argument(format!("  {base}/invitation/{lower}/ "), now).await;
+    assert_eq!(typed.expect("case and dashes do not matter"), made);
+
+    // A code the site never made, a link without a code, a site that is down.
+    let unknown = maillon_protocol::invitation::ShortCode::of_bytes(b"autre chose");
+    let missing = read_argument(format!("{base}/invitation/{unknown}"), now).await;
+    assert!(
+        matches!(missing, Err(InvitationFailure::LinkNotFound(_))),
+        "{missing:?}"
+    );
+    let bad = read_argument(format!("{base}/operateur"), now).await;
+    assert!(matches!(bad, Err(InvitationFailure::BadLink(_))), "{bad:?}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!(
+        "http://{}/invitation/{short_code}",
+        closed.local_addr().unwrap()
+    );
+    drop(closed);
+    let down = read_argument(down, now).await;
+    assert!(
+        matches!(down, Err(InvitationFailure::LinkUnreachable { .. })),
+        "{down:?}"
+    );
+
+    // A site that serves another invitation under the code is caught.
+    let second = post_invitation(&mut operator, "/ip4/192.0.2.8/tcp/4001", "3", "afficher").await;
+    let other = textarea(&second, "code");
+    std::fs::write(
+        site.dir
+            .path()
+            .join(format!("invitations/{short_code}.txt")),
+        &other,
+    )
+    .unwrap();
+    let swapped = read_argument(format!("{base}/invitation/{short_code}"), now).await;
+    assert!(
+        matches!(
+            swapped,
+            Err(InvitationFailure::Invalid(InvitationError::CodeMismatch))
+        ),
+        "{swapped:?}"
+    );
+    let page = site.visitor().get(&format!("/invitation/{unknown}")).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    server.abort();
+}

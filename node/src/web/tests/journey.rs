@@ -90,6 +90,29 @@ async fn a_candidate_joins_is_sponsored_by_three_members_and_becomes_a_member() 
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
 }
 
+/// A join record can reach a site before the candidate's profile (two records, gossiped
+/// apart): the code then says the application is still arriving, and leads to the form once
+/// the profile is there.
+#[tokio::test]
+async fn a_code_whose_profile_has_not_arrived_says_so_then_leads_to_the_form() {
+    let site = Site::start(&["founder-1"]).await;
+    let signer = &super::network().signer;
+    let candidate = maillon_protocol::testkit::key("late-profile");
+    site.submit(&signer.join(&candidate, site.now())).await;
+    let code = maillon_web_ui::keys::sponsor_code(&candidate.public_key());
+    let mut sponsor = site.signed_in("founder-1").await;
+    let early = sponsor.get(&format!("/parrainer?code={code}")).await;
+    assert_eq!(early.status, StatusCode::NOT_FOUND);
+    assert!(early.body.contains("pas encore complète"), "{}", early.body);
+    let node = maillon_protocol::testkit::key(super::NODE_KEY_LABEL).public_key();
+    site.submit(&signer.profile(&candidate, "Léa Tardy", node, site.now()))
+        .await;
+    let found = sponsor.get(&format!("/parrainer?code={code}")).await;
+    assert_eq!(found.status, StatusCode::SEE_OTHER, "{}", found.body);
+    let form = sponsor.get(&found.location.expect("a redirect")).await;
+    assert!(form.body.contains("Léa Tardy"), "{}", form.body);
+}
+
 #[tokio::test]
 async fn a_member_publishes_edits_and_withdraws_a_listing_with_a_photo() {
     let site = Site::start(&["founder-1"]).await;
