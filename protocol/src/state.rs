@@ -108,7 +108,10 @@ impl RecordSet {
 
     /// Verifies, validates and stores a decoded record, then recomputes the derived state.
     pub fn apply(&mut self, record: Record, now: Timestamp) -> Result<Applied, ApplyError> {
-        if self.records.contains_key(&record.id()) {
+        if let Some(held) = self.records.get(&record.id()) {
+            if held.body().is_none() && record.body().is_some() {
+                return Err(Invalid::ErasedBody.into());
+            }
             return Ok(Applied::Duplicate);
         }
         record.verify()?;

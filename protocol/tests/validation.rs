@@ -629,14 +629,18 @@ fn erasure_drops_bodies_and_refuses_them_again() {
         "sponsorships are not erased"
     );
     // A fresh node receiving the full listing again refuses it; the bare header is fine.
-    // A node that held the listing before the erasure keeps the bare header, and offering
-    // the body again changes nothing.
+    // A node that held the listing before the erasure keeps the bare header: the body
+    // offered again is refused as erased (PROTOCOL.md 8.7), the bare header is a duplicate.
     let mut replica = World::new();
     for record in w.log.iter().skip(1) {
         replica.set.apply(record.clone(), w.now).unwrap();
     }
     assert_eq!(
         replica.set.apply(listing.clone(), w.now),
+        Err(ApplyError::Invalid(Invalid::ErasedBody))
+    );
+    assert_eq!(
+        replica.set.apply(listing.without_body(), w.now),
         Ok(Applied::Duplicate)
     );
     assert!(replica
@@ -661,13 +665,10 @@ fn erasure_drops_bodies_and_refuses_them_again() {
         Ok(Applied::Inserted)
     );
     // A bare header that no erasure covers is not accepted.
+    let held = w.log.len();
     let bob = w.member("bob");
     let other = w.listing(&bob, "Table basse");
-    for record in w
-        .log
-        .iter()
-        .filter(|r| r.id() != other.id() && r.id() != listing.id())
-    {
+    for record in w.log[held..].iter().filter(|r| r.id() != other.id()) {
         fresh.set.apply(record.clone(), w.now).unwrap();
     }
     assert_eq!(

@@ -351,12 +351,18 @@ async fn erased_bodies_offered_again_are_refused_everywhere() {
         wait_erased(node, &story, "the erasure to apply").await;
     }
     for node in &nodes {
-        // The full record of an erased body: its id is held (as a bare header), so it is a
-        // duplicate (PROTOCOL.md 8.7) and the store keeps the bare header.
+        // The full record of an erased body the node once held (it keeps the bare header):
+        // refused as erased (PROTOCOL.md 8.7), and the store keeps the bare header.
         for record in &story.erased {
             let (code, body) = node.post(&record.to_wire()).await.unwrap();
-            assert_eq!((code, body["status"].as_str()), (200, Some("duplicate")));
+            assert_eq!(
+                (code, body["error"].as_str()),
+                (422, Some("erased_body")),
+                "{body}"
+            );
             assert!(stored(node, record).unwrap().body().is_none());
+            let (code, body) = node.post(&record.without_body().to_wire()).await.unwrap();
+            assert_eq!((code, body["status"].as_str()), (200, Some("duplicate")));
         }
         // A body the erasure covers that the node never held: refused for good.
         let (code, body) = node.post(&story.unpublished.to_wire()).await.unwrap();
@@ -382,7 +388,7 @@ async fn erased_bodies_offered_again_are_refused_everywhere() {
             );
         }
     }
-    // Offered by a peer over sync: refused, and the erased bodies are duplicates.
+    // Offered by a peer over sync: every erased body is refused.
     let offer: Vec<Vec<u8>> = std::iter::once(&story.unpublished)
         .chain(&story.erased)
         .map(Record::to_wire)
@@ -406,7 +412,7 @@ async fn erased_bodies_offered_again_are_refused_everywhere() {
         else {
             panic!("{answer:?}")
         };
-        assert_eq!((stored, duplicate, parked, refused), (0, 3, 0, 1));
+        assert_eq!((stored, duplicate, parked, refused), (0, 0, 0, 4));
     }
     // An erased photo is not served, and not fetched again from a peer that still has it
     // (node 0 gets it back, as a member's own upload would).

@@ -195,7 +195,7 @@ impl Engine {
     pub async fn submit_wire(&self, wire: &[u8], origin: Origin) -> Result<Submitted, IngestError> {
         let network = self.shared.network;
         let record = maillon_protocol::Record::decode(wire, &network)?;
-        if self.shared.store.contains(&record.id())? {
+        if crate::ingest::pipeline::is_held(self.shared.store.as_ref(), &record)? {
             // Held, perhaps by a batch still flushing: answer only once it is durable.
             self.shared.store.flush().await?;
             return Ok(Submitted::Duplicate(record.id()));

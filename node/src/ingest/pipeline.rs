@@ -55,6 +55,21 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
+/// Whether the store holds this record's id: then it is a duplicate, unless the store holds
+/// only its bare header (an erasure dropped the body) and this copy brings the body back,
+/// which is refused with `erased_body` as it is from a node that never held the record
+/// (docs/PROTOCOL.md 8.7).
+pub fn is_held<S: Store + ?Sized>(store: &S, record: &Record) -> Result<bool, IngestError> {
+    let Some(held) = store.get(&record.id())? else {
+        return Ok(false);
+    };
+    // Same id, same header and signature: a shorter held copy lacks the body.
+    if record.body().is_some() && held.len() < record.to_wire().len() {
+        return Err(ApplyError::Invalid(maillon_protocol::Invalid::ErasedBody).into());
+    }
+    Ok(true)
+}
+
 macro_rules! refused_from {
     ($($error:ty),*) => {$(
         impl From<$error> for IngestError {
@@ -169,7 +184,7 @@ impl<S: Store> Ingest<S> {
     /// store has flushed.
     pub async fn submit(&mut self, wire: &[u8], now: Timestamp) -> Result<Submitted, IngestError> {
         let record = Record::decode(wire, &self.state.network())?;
-        if self.state.store().contains(&record.id())? {
+        if is_held(self.state.store(), &record)? {
             return Ok(Submitted::Duplicate(record.id()));
         }
         record.verify()?;
@@ -216,7 +231,7 @@ impl<S: Store> Ingest<S> {
 
     fn accept(&mut self, record: Record, now: Timestamp) -> Result<Accepted, IngestError> {
         let store = self.state.store();
-        if store.contains(&record.id())? {
+        if is_held(store, &record)? {
             return Ok(Accepted::Duplicate);
         }
         for reference in &record.header().refs {

@@ -414,6 +414,22 @@ fn validation_cases(s: &mut Scenario) -> Vec<Value> {
             "erased_body",
         ),
         case(
+            "erased body the node held, offered again",
+            &w(s
+                .log
+                .iter()
+                .find(|r| {
+                    r.header().author == eve.public_key()
+                        && r.header().kind.is_erasable()
+                        && r.body().is_some()
+                })
+                .expect("eve's complaint is in the log")
+                .clone()),
+            "validate",
+            "reject",
+            "erased_body",
+        ),
+        case(
             "bare header without erasure",
             &w(s.signer.listing(&anne, "Sans corps", before).without_body()),
             "validate",
