@@ -17,6 +17,7 @@ use super::behaviour::{Behaviour, BehaviourEvent};
 use super::client::{Client, Command, NetworkError};
 use super::gating::{peer_id_of, Gate, GateVerdict};
 use super::links::{dialled_address, LinkReport, Links, PeerLink, Reachability, Relays};
+use super::penalties::{Penalties, Strike};
 use super::redial::Redial;
 use super::{gossip, serve, sync_driver, NetworkEvent, NetworkSettings};
 use crate::blobs::BlobStore;
@@ -34,8 +35,7 @@ pub struct EventLoop {
     pub(super) gate: Gate,
     pub(super) events: mpsc::Sender<NetworkEvent>,
     pub(super) pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, NetworkError>>>,
-    pub(super) strikes: HashMap<PeerId, u32>,
-    pub(super) banned: HashMap<PeerId, Instant>,
+    pub(super) penalties: Penalties,
     pub(super) policy_blocked: HashSet<PeerId>,
     pub(super) gossip_slots: Arc<Semaphore>,
     pub(super) serve_slots: Arc<Semaphore>,
@@ -116,14 +116,7 @@ impl EventLoop {
 
     fn on_tick(&mut self) {
         let now = Instant::now();
-        let expired: Vec<PeerId> = self
-            .banned
-            .iter()
-            .filter(|(_, until)| **until <= now)
-            .map(|(peer, _)| *peer)
-            .collect();
-        for peer in expired {
-            self.banned.remove(&peer);
+        for peer in self.penalties.lift_expired(now) {
             tracing::info!(%peer, "ban over");
             self.swarm
                 .behaviour_mut()
@@ -186,7 +179,7 @@ impl EventLoop {
     fn redial_due(&mut self, now: Instant) {
         let links = &self.links;
         let gate = &self.gate;
-        let banned = &self.banned;
+        let penalties = &self.penalties;
         let connected_count = self
             .swarm
             .connected_peers()
@@ -197,7 +190,7 @@ impl EventLoop {
             now,
             connected_count,
             &|peer| links.best(peer).is_some(),
-            &|peer| gate.may_dial(peer) && !banned.contains_key(peer),
+            &|peer| gate.may_dial(peer) && !penalties.holds_ban(peer),
         );
         for (peer, mut addresses) in due {
             addresses.extend(self.relays.addresses_of(&peer));
@@ -284,7 +277,7 @@ impl EventLoop {
             let _ = self.swarm.disconnect_peer_id(*peer);
         }
         for peer in self.policy_blocked.difference(&suspended) {
-            if !self.banned.contains_key(peer) {
+            if !self.penalties.holds_ban(peer) {
                 self.swarm.behaviour_mut().blocked.unblock_peer(*peer);
             }
         }
@@ -292,21 +285,23 @@ impl EventLoop {
     }
 
     pub(super) fn ban(&mut self, peer: PeerId, reason: &str) {
+        if self.penalties.ban(peer, Instant::now()) {
+            self.enforce_ban(peer, reason);
+        }
+    }
+
+    fn enforce_ban(&mut self, peer: PeerId, reason: &str) {
         tracing::warn!(%peer, reason, "banning peer");
-        self.banned
-            .insert(peer, Instant::now() + self.settings.ban_duration);
         self.swarm.behaviour_mut().blocked.block_peer(peer);
         self.swarm.behaviour_mut().gossipsub.blacklist_peer(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
     fn penalise(&mut self, peer: PeerId, reason: &str) {
-        let strikes = self.strikes.entry(peer).or_insert(0);
-        *strikes += 1;
-        tracing::info!(%peer, reason, strikes = *strikes, "peer penalised");
-        if *strikes >= self.settings.max_strikes {
-            self.strikes.remove(&peer);
-            self.ban(peer, reason);
+        match self.penalties.strike(peer, Instant::now()) {
+            Strike::Counted(strikes) => tracing::info!(%peer, reason, strikes, "peer penalised"),
+            Strike::Ban => self.enforce_ban(peer, reason),
+            Strike::AlreadyBanned => {}
         }
     }
 

@@ -13,6 +13,7 @@ pub mod event_loop;
 pub mod gating;
 pub mod gossip;
 pub mod links;
+pub mod penalties;
 pub mod redial;
 pub mod serve;
 pub mod sync_driver;
@@ -208,8 +209,7 @@ pub async fn start(
         settings: settings.clone(),
         events: events_tx,
         pending: HashMap::new(),
-        strikes: HashMap::new(),
-        banned: HashMap::new(),
+        penalties: penalties::Penalties::new(settings.max_strikes, settings.ban_duration),
         policy_blocked: HashSet::new(),
         redial,
         links: links::Links::default(),
