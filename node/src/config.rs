@@ -306,7 +306,13 @@ impl RawConfig {
     fn load_with_prefix(path: &Path, prefix: &str) -> Result<RawConfig, ConfigError> {
         Figment::from(Serialized::defaults(RawConfig::default()))
             .merge(Toml::file_exact(path))
-            .merge(Env::prefixed(prefix).split("__"))
+            // Only `PREFIX_SECTION__KEY` names configure the node: other variables that
+            // share the prefix (a wrapper script's, say) are not configuration.
+            .merge(
+                Env::prefixed(prefix)
+                    .filter(|key| key.as_str().contains("__"))
+                    .split("__"),
+            )
             .extract()
             .map_err(|e| ConfigError::Read(Box::new(e)))
     }
@@ -603,6 +609,24 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
             load("this is not toml"),
             Err(ConfigError::Read(_))
         ));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type is fixed by figment.
+    fn only_section_key_variables_are_configuration_and_a_wrong_one_is_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("maillon.toml", GOOD)?;
+            jail.set_env("MAILLON_LOG_STYLE", "plain");
+            jail.set_env("MAILLON_HOME", "/srv/maillon");
+            let raw = RawConfig::load(Path::new("maillon.toml")).map_err(|e| e.to_string())?;
+            raw.validate(jail.directory()).map_err(|e| e.to_string())?;
+            jail.set_env("MAILLON_NODE__COLOUR", "blue");
+            let error = RawConfig::load(Path::new("maillon.toml")).expect_err("unknown key");
+            let text = error.to_string();
+            assert!(text.contains("colour"), "{text}");
+            assert!(text.contains("MAILLON_"), "{text}");
+            Ok(())
+        });
     }
 
     #[test]
