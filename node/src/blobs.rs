@@ -133,6 +133,35 @@ impl BlobStore {
     pub fn contains(&self, hash: &BlobHash) -> bool {
         self.path(hash).exists()
     }
+
+    /// Every blob file held whose last write is before `before`.
+    pub async fn held_before(
+        &self,
+        before: std::time::SystemTime,
+    ) -> Result<Vec<BlobHash>, BlobError> {
+        let root = self.root.clone();
+        blocking(move || {
+            let mut held = Vec::new();
+            for folder in std::fs::read_dir(&root)? {
+                let folder = folder?;
+                if folder.file_name().len() != 2 || !folder.file_type()?.is_dir() {
+                    continue;
+                }
+                for file in std::fs::read_dir(folder.path())? {
+                    let file = file?;
+                    let name = file.file_name();
+                    let Some(hash) = name.to_str().and_then(|n| BlobHash::from_hex(n).ok()) else {
+                        continue;
+                    };
+                    if file.metadata()?.modified()? < before {
+                        held.push(hash);
+                    }
+                }
+            }
+            Ok(held)
+        })
+        .await
+    }
 }
 
 /// The folder of erasure marks; blob folders have two-character names, so it cannot clash.

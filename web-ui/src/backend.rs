@@ -460,6 +460,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
         key: &PublicKey,
     ) -> impl Future<Output = Result<Vec<u8>, BackendError>> + Send;
+    /// Whether this node holds a blob and may serve it (not erased), without fetching it.
+    fn holds_blob(&self, hash: &BlobHash) -> bool;
     /// A blob, fetched from peers if this node lacks it.
     fn blob(
         &self,

@@ -1,11 +1,14 @@
 //! What a node does for a member's erasure beyond the store: deleting the photos of their
-//! erased listings ([`photos`]) and exporting everything of theirs first ([`export`]).
+//! erased listings, and of withdrawn ones ([`photos`]), and exporting everything of theirs
+//! first ([`export`]).
 //!
 //! The store itself drops the erased bodies when it stores the erasure
 //! (`ingest::pipeline`); the search and social indexes forget them from the same event.
 
 pub mod export;
 mod json;
+#[cfg(test)]
+mod photo_tests;
 pub mod photos;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use maillon_protocol::kinds::{
 };
 use maillon_protocol::{testkit, Body, PublicKey, Record, SecretKey};
 
-use super::photos::named_by_held_listings;
+use super::photos::named_by_live_listings;
 use crate::generator::{self, GeneratedNetwork};
 use crate::ingest::parking::ParkingLimits;
 use crate::ingest::pipeline::{Ingest, Submitted};
@@ -214,7 +214,7 @@ async fn the_social_index_forgets_erased_bodies_live_as_a_rebuild_does() {
 
     // Of the erased listing's photos, only the one another held listing names is kept.
     let wanted: HashSet<BlobHash> = [own, shared].into();
-    let named = named_by_held_listings(w.store.as_ref(), &wanted).unwrap();
+    let named = named_by_live_listings(w.store.as_ref(), &wanted).unwrap();
     assert_eq!(named, [shared].into());
     assert_eq!(w.ingest.take_erased_photos(&erasure.id()), {
         let mut both = vec![own, shared];

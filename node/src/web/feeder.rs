@@ -73,7 +73,7 @@ impl FedIndex for ModerationIndex {
 }
 
 /// Applies one stored record; an erasure makes the index forget the identity's bodies.
-async fn apply<I: FedIndex>(engine: &Engine, index: &RwLock<I>, record: &Record) {
+pub(super) async fn apply<I: FedIndex>(engine: &Engine, index: &RwLock<I>, record: &Record) {
     if let Some(Body::Erasure(_)) = record.body() {
         // Reading the membership index may recompute it: not on the async workers.
         let (reader, author) = (engine.clone(), record.header().author);

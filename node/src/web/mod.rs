@@ -208,15 +208,11 @@ impl Backend for NodeBackend {
                 })
             }
         };
-        // Read your own writes: the page the member lands on must show the record.
-        self.social
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .apply(&record);
-        self.moderation
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .apply(&record);
+        // Read your own writes: the page the member lands on must show the record (or, for
+        // an erasure, no longer show what it erased). The feeders apply it again later,
+        // which changes nothing.
+        feeder::apply(&self.engine, &self.social, &record).await;
+        feeder::apply(&self.engine, &self.moderation, &record).await;
         Ok(outcome)
     }
 
@@ -439,6 +435,10 @@ impl Backend for NodeBackend {
         crate::erasure::export::export_identity(&self.engine, &self.blobs, key)
             .await
             .map_err(backend_error)
+    }
+
+    fn holds_blob(&self, hash: &BlobHash) -> bool {
+        self.blobs.contains(hash) && !self.blobs.is_erased(hash)
     }
 
     async fn blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BackendError> {

@@ -206,7 +206,11 @@ pub async fn profile<B: Backend>(
     render(ProfilePage {
         p: state.page(&visitor),
         name: profile.display_name,
-        town: format!("{} ({})", profile.town, profile.postcode),
+        town: if profile.postcode.is_empty() {
+            profile.town
+        } else {
+            format!("{} ({})", profile.town, profile.postcode)
+        },
         about: profile.about,
         status: status_text(&member.status, l),
         home: member.home_node_name.clone().unwrap_or_default(),

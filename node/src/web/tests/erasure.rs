@@ -24,6 +24,8 @@ async fn a_member_exports_their_data_then_erases_their_account() {
     let link = created.location.expect("the listing");
     let mut other = site.signed_in("founder-2").await;
     assert_eq!(other.get(&link).await.status, StatusCode::OK);
+    site.wait_for_search(&mut other, "q=machine+coudre", "Machine à coudre")
+        .await;
 
     let csrf = member.get("/compte").await.csrf();
     let export = member.post_form("/compte/export", &[("csrf", &csrf)]).await;
@@ -91,13 +93,81 @@ async fn a_member_exports_their_data_then_erases_their_account() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-    let mut gone = false;
-    for _ in 0..100 {
-        if other.get(&link).await.status == StatusCode::NOT_FOUND {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // At once: the erasure is acknowledged only when no page shows what it erased.
+    assert_eq!(other.get(&link).await.status, StatusCode::NOT_FOUND);
+    for page in ["/", "/recherche?q=machine+coudre"] {
+        let shown = other.get(page).await;
+        assert!(
+            !shown.body.contains("Machine à coudre"),
+            "{page}: {}",
+            shown.body
+        );
     }
-    assert!(gone, "the erased listing is no longer shown");
+    // The profile is a clean stub: no town, no empty brackets.
+    let profile = other
+        .get(&format!("/membre/{}", super::key_of("founder-1").to_hex()))
+        .await;
+    assert_eq!(profile.status, StatusCode::OK);
+    assert!(
+        profile.body.contains("commune non publiée"),
+        "{}",
+        profile.body
+    );
+    assert!(!profile.body.contains("()"), "{}", profile.body);
+}
+
+/// Once a photo is erased, neither it nor its cached thumbnail is served, and a browser's
+/// copy is no longer confirmed.
+#[tokio::test]
+async fn an_erased_photo_and_its_cached_thumbnail_stop_being_served_at_once() {
+    use axum::http::{header, Request};
+    use tower::ServiceExt;
+
+    let site = Site::start(&["founder-1"]).await;
+    let mut member = site.signed_in("founder-1").await;
+    let form = member.get("/publier").await;
+    let created = member
+        .post_multipart(
+            "/publier",
+            &[
+                ("csrf", &form.csrf()),
+                ("title", "Vélo de ville"),
+                ("category", "30"),
+                ("place", "26000"),
+            ],
+            &[("photos", super::png(320, 240))],
+        )
+        .await;
+    let page = member.get(&created.location.expect("the listing")).await;
+    let start = page.body.find("href=\"/photo/").expect("photo link") + "href=\"".len();
+    let photo = page.body[start..].split('"').next().unwrap().to_string();
+    let thumbnail = format!("{photo}/mini");
+    assert_eq!(member.get(&thumbnail).await.status, StatusCode::OK);
+    let hash = photo.trim_start_matches("/photo/");
+    let hash = maillon_protocol::BlobHash::from_hex(hash).expect("a hash");
+    let blobs = crate::blobs::BlobStore::open(site.dir.path().join("blobs")).expect("blobs");
+    assert!(blobs.erase(&hash).await.expect("erased"));
+
+    for path in [&photo, &thumbnail] {
+        assert_eq!(
+            member.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+        let tag = if path.ends_with("/mini") {
+            format!("\"{}-mini\"", hash.to_hex())
+        } else {
+            format!("\"{}\"", hash.to_hex())
+        };
+        let request = Request::get(path.as_str())
+            .header(header::IF_NONE_MATCH, tag)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let answer = member.router_clone().oneshot(request).await.unwrap();
+        assert_eq!(
+            answer.status(),
+            StatusCode::NOT_FOUND,
+            "{path}: no 304 once erased"
+        );
+    }
 }

@@ -4,6 +4,27 @@ use axum::http::StatusCode;
 
 use super::{key_of, png, Site};
 
+/// GETs `path` with `If-None-Match: tag`; the status and the answer's `ETag`.
+async fn revalidate(browser: &super::Browser, path: &str, tag: &str) -> (StatusCode, String) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(path)
+        .header(axum::http::header::IF_NONE_MATCH, tag)
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = browser
+        .router_clone()
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let etag = response
+        .headers()
+        .get(axum::http::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (response.status(), etag)
+}
+
 async fn join(site: &Site, login: &str) -> super::Browser {
     let mut browser = site.visitor();
     let form = browser.get("/inscription").await;
@@ -140,7 +161,7 @@ async fn a_member_publishes_edits_and_withdraws_a_listing_with_a_photo() {
     assert!(page.body.contains("Armoire ancienne en chêne"));
     assert!(page.body.contains("120,50 €"));
     assert!(page.body.contains("Nantes"));
-    // The photo is stored re-encoded as JPEG, served with a year of cache.
+    // The photo is stored re-encoded as JPEG, kept by the browser only with a check.
     let photo_start = page.body.find("href=\"/photo/").expect("photo link") + "href=\"".len();
     let photo = page.body[photo_start..]
         .split('"')
@@ -150,11 +171,22 @@ async fn a_member_publishes_edits_and_withdraws_a_listing_with_a_photo() {
     let served = author.get(&photo).await;
     assert_eq!(served.status, StatusCode::OK);
     assert_eq!(served.content_type, "image/jpeg");
-    assert!(served.cache_control.contains("max-age=31536000"));
+    assert_eq!(served.cache_control, "private, no-cache");
     assert_eq!(&served.bytes[..2], &[0xFF, 0xD8]);
     let thumb = author.get(&format!("{photo}/mini")).await;
     assert_eq!(thumb.status, StatusCode::OK);
+    assert_eq!(thumb.cache_control, "private, no-cache");
     assert!(thumb.bytes.len() < served.bytes.len());
+    for path in [photo.clone(), format!("{photo}/mini")] {
+        let (status, etag) = revalidate(&author, &path, "\"autre\"").await;
+        assert_eq!(status, StatusCode::OK, "another tag gets the photo");
+        let (status, _) = revalidate(&author, &path, &etag).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_MODIFIED,
+            "{path}: the browser's copy is confirmed"
+        );
+    }
 
     // French search with stemming and accent folding finds it near Nantes.
     let mut visitor = site.visitor();
