@@ -19,6 +19,7 @@ use super::gating::{peer_id_of, Gate, GateVerdict};
 use super::links::{dialled_address, LinkReport, Links, PeerLink, Reachability, Relays};
 use super::penalties::{Penalties, Strike};
 use super::redial::Redial;
+use super::retry;
 use super::{gossip, serve, sync_driver, NetworkEvent, NetworkSettings};
 use crate::blobs::BlobStore;
 use crate::engine::{Engine, Origin, StoredEvent};
@@ -38,6 +39,7 @@ pub struct EventLoop {
     pub(super) penalties: Penalties,
     pub(super) policy_blocked: HashSet<PeerId>,
     pub(super) gossip_slots: Arc<Semaphore>,
+    pub(super) retry_slots: Arc<Semaphore>,
     pub(super) serve_slots: Arc<Semaphore>,
     pub(super) redial: Redial,
     pub(super) links: Links,
@@ -560,12 +562,17 @@ impl EventLoop {
         };
         let engine = self.engine.clone();
         let client = self.client.clone();
+        let retry_slots = self.retry_slots.clone();
         tokio::spawn(async move {
             let outcome = engine.submit_wire(&message.data, Origin::Gossip).await;
             client
                 .report(message_id, propagation_source, gossip::acceptance(&outcome))
                 .await;
             drop(permit);
+            if retry::is_transient(&outcome) {
+                retry::retry(&engine, &retry_slots, &message.data).await;
+                return;
+            }
             // A parked record waits for refs the relaying peer most likely holds.
             if let Ok(Submitted::Parked { missing, .. }) = outcome {
                 let fetched = sync_driver::fetch(&engine, &client, propagation_source, missing);

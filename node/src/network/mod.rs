@@ -15,6 +15,7 @@ pub mod gossip;
 pub mod links;
 pub mod penalties;
 pub mod redial;
+pub mod retry;
 pub mod serve;
 pub mod sync_driver;
 pub mod sync_log;
@@ -216,6 +217,7 @@ pub async fn start(
         relays: links::Relays::default(),
         reachability: Reachability::Unknown,
         gossip_slots: Arc::new(Semaphore::new(256)),
+        retry_slots: Arc::new(Semaphore::new(retry::RETRY_SLOTS)),
         serve_slots: Arc::new(Semaphore::new(32)),
     };
     let tasks = NetworkTasks {

@@ -415,8 +415,7 @@ fn validation_cases(s: &mut Scenario) -> Vec<Value> {
         ),
         case(
             "erased body the node held, offered again",
-            &w(s
-                .log
+            &w(s.log
                 .iter()
                 .find(|r| {
                     r.header().author == eve.public_key()
