@@ -460,6 +460,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
         key: &PublicKey,
     ) -> impl Future<Output = Result<Vec<u8>, BackendError>> + Send;
+    /// Whether this node holds a record, asking its peers for it first if it does not:
+    /// what a page needs that may exist in the network before it reaches this node.
+    fn fetch_record(
+        &self,
+        id: &RecordId,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
     /// Whether this node holds a blob and may serve it (not erased), without fetching it.
     fn holds_blob(&self, hash: &BlobHash) -> bool;
     /// A blob, fetched from peers if this node lacks it.

@@ -14,6 +14,9 @@ pub enum AppError {
     /// No such page or object.
     #[error("not found")]
     NotFound(Lang),
+    /// The object exists in the network but has not reached this site yet.
+    #[error("not arrived yet")]
+    NotYetHere(Lang),
     /// The visitor may not do this.
     #[error("forbidden: {1}")]
     Forbidden(Lang, &'static str),
@@ -59,6 +62,15 @@ impl AppError {
                     why.clone(),
                 )
             }
+            AppError::NotYetHere(l) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                *l,
+                l.pick("Pas encore arrivé", "Not here yet"),
+                l.pick(
+                    "Cette page existe dans le réseau mais n'est pas encore arrivée sur ce site. Réessayez dans un instant.",
+                    "This page exists in the network but has not reached this site yet. Try again in a moment.",
+                ),
+            ),
             AppError::NotFound(l) => (
                 StatusCode::NOT_FOUND,
                 *l,

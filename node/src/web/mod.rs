@@ -74,6 +74,30 @@ impl NodeBackend {
     }
 }
 
+/// Peers asked for a record a page needs, and how long each may take.
+const FETCH_PEERS: usize = 3;
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Asks up to [`FETCH_PEERS`] connected peers for `id`, one after another; the record's wire
+/// form once stored.
+async fn fetch_from_peers(
+    engine: &Engine,
+    client: &Client,
+    id: &RecordId,
+) -> Result<Option<Vec<u8>>, BackendError> {
+    let peers = client.peers().await.map_err(backend_error)?;
+    for peer in peers.into_iter().take(FETCH_PEERS) {
+        let asked = crate::network::sync_driver::fetch(engine, client, peer, vec![*id]);
+        if let Ok(Err(error)) = tokio::time::timeout(FETCH_TIMEOUT, asked).await {
+            tracing::debug!(%peer, %error, "a peer could not give a record a page needs");
+        }
+        if let Some(wire) = engine.record(id).map_err(backend_error)? {
+            return Ok(Some(wire));
+        }
+    }
+    Ok(None)
+}
+
 /// The site and the tasks that keep its indexes fed.
 pub struct Site {
     /// The member-facing routes.
@@ -435,6 +459,23 @@ impl Backend for NodeBackend {
         crate::erasure::export::export_identity(&self.engine, &self.blobs, key)
             .await
             .map_err(backend_error)
+    }
+
+    async fn fetch_record(&self, id: &RecordId) -> Result<bool, BackendError> {
+        let held = self.engine.record(id).map_err(backend_error)?;
+        let wire = match (held, &self.network) {
+            (Some(wire), _) => Some(wire),
+            (None, None) => None,
+            (None, Some(client)) => fetch_from_peers(&self.engine, client, id).await?,
+        };
+        let Some(wire) = wire else {
+            return Ok(false);
+        };
+        // The feeders may not have it yet: the page that asked must see it now.
+        let record = Record::decode(&wire, &self.engine.network()).map_err(backend_error)?;
+        feeder::apply(&self.engine, &self.social, &record).await;
+        feeder::apply(&self.engine, &self.moderation, &record).await;
+        Ok(true)
     }
 
     fn holds_blob(&self, hash: &BlobHash) -> bool {

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maillon_protocol::kinds::TransactionOpen;
+use maillon_protocol::RecordId;
 use serde::Deserialize;
 
 use super::profile::{responsiveness_text, review_lines, trust_line, ReviewLine, TrustLine};
@@ -16,7 +17,7 @@ use crate::backend::{Backend, ListingView};
 use crate::error::AppError;
 use crate::page::{self, Page};
 use crate::places::distance_km;
-use crate::session::Visitor;
+use crate::session::{Lang, Visitor};
 use crate::Shared;
 
 /// A photo as shown: full size and thumbnail addresses.
@@ -169,10 +170,10 @@ pub async fn listing<B: Backend>(
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
     let series = page::parse_id(&series).ok_or(AppError::NotFound(l))?;
-    let view = state
-        .backend
-        .listing(&series)
-        .ok_or(AppError::NotFound(l))?;
+    let view = match state.backend.listing(&series) {
+        Some(view) => view,
+        None => arriving_listing(&state, &series, l).await?,
+    };
     let viewer = visitor.user.as_ref().map(|u| u.key);
     let is_author = viewer == Some(view.author);
     if view.withdrawn && !is_author {
@@ -186,6 +187,27 @@ pub async fn listing<B: Backend>(
         return Err(AppError::NotFound(l));
     }
     listing_page(&state, &visitor, &view, None, String::new())
+}
+
+/// A listing this site does not show yet: asked from the peers. « Page introuvable » if no
+/// peer has it, or it is not a listing, or its body was erased; « pas encore arrivé » if it
+/// is held but cannot be shown yet.
+async fn arriving_listing<B: Backend>(
+    state: &Shared<B>,
+    series: &RecordId,
+    l: Lang,
+) -> Result<ListingView, AppError> {
+    if !state.backend.fetch_record(series).await? {
+        return Err(AppError::NotFound(l));
+    }
+    let is_listing = state
+        .backend
+        .record(series)?
+        .is_some_and(|r| r.header().kind == maillon_protocol::Kind::Listing && r.body().is_some());
+    if !is_listing {
+        return Err(AppError::NotFound(l));
+    }
+    state.backend.listing(series).ok_or(AppError::NotYetHere(l))
 }
 
 /// The transaction form's fields.
