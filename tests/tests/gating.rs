@@ -104,3 +104,92 @@ async fn a_node_suspended_by_this_nodes_policy_is_disconnected_and_blocked() {
         .unwrap()
         .contains(&node1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stranger_may_only_introduce_itself_and_gets_no_gossip_meanwhile() {
+    use maillon_protocol::sync::{SyncRequest, SyncResponse};
+
+    let cluster = Cluster::new(75, 20, 2);
+    let long_grace = |bootstrap| NetworkSettings {
+        gating_grace: Duration::from_secs(20),
+        ..Cluster::settings(bootstrap)
+    };
+    // Node 0 knows no announcement of node 1.
+    let records: Vec<Vec<u8>> = cluster
+        .network
+        .records
+        .iter()
+        .map(|r| r.to_wire())
+        .collect();
+    let gatekeeper = cluster
+        .start_with(0, long_grace(Vec::new()), records)
+        .await
+        .unwrap();
+    let stranger = cluster
+        .start(1, Cluster::settings(vec![gatekeeper.address()]), false)
+        .await
+        .unwrap();
+    let (gate_peer, stranger_peer) = (
+        gatekeeper.node().client.peer_id(),
+        stranger.node().client.peer_id(),
+    );
+    wait_until(
+        "the stranger to connect",
+        Duration::from_secs(10),
+        || async { Ok(stranger.node().client.peers().await?.contains(&gate_peer)) },
+    )
+    .await
+    .unwrap();
+    // A record published on the gatekeeper during the grace does not reach the stranger.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let member = &cluster.network.keys[5].1;
+    let live = cluster
+        .network
+        .signer
+        .listing(member, "Table de jardin", now());
+    assert_eq!(gatekeeper.post(&live.to_wire()).await.unwrap().0, 201);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !stranger.has(&live.id()).await.unwrap(),
+        "no gossip to a stranger"
+    );
+    // It may push its own announcement, and nothing else.
+    let other = cluster
+        .network
+        .signer
+        .listing(member, "Vélo d'enfant", now());
+    let push = SyncRequest::PushRecords(vec![other.to_wire(), cluster.announcements[1].to_wire()]);
+    let answer = stranger
+        .node()
+        .client
+        .request(gate_peer, &push)
+        .await
+        .unwrap();
+    let SyncResponse::PushAck {
+        stored, refused, ..
+    } = answer
+    else {
+        panic!("{answer:?}")
+    };
+    assert_eq!((stored, refused), (1, 1));
+    assert!(!gatekeeper.has(&other.id()).await.unwrap());
+    assert!(gatekeeper
+        .has(&cluster.announcements[1].id())
+        .await
+        .unwrap());
+    // Announced now, it is a peer like any other and receives the network.
+    wait_until(
+        "the stranger to get the live record",
+        Duration::from_secs(20),
+        || async { stranger.has(&live.id()).await },
+    )
+    .await
+    .unwrap();
+    assert!(gatekeeper
+        .node()
+        .client
+        .peers()
+        .await
+        .unwrap()
+        .contains(&stranger_peer));
+}

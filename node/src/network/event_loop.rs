@@ -38,6 +38,7 @@ pub struct EventLoop {
     pub(super) pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, NetworkError>>>,
     pub(super) penalties: Penalties,
     pub(super) policy_blocked: HashSet<PeerId>,
+    pub(super) strangers: HashSet<PeerId>,
     pub(super) gossip_slots: Arc<Semaphore>,
     pub(super) retry_slots: Arc<Semaphore>,
     pub(super) serve_slots: Arc<Semaphore>,
@@ -255,9 +256,40 @@ impl EventLoop {
 
     /// Recomputes the gate from the membership index, and keeps the block list in step
     /// with this node's suspensions.
+    /// A stranger gets no gossip, sends none that counts, and is in no mesh until it is an
+    /// announced node: gossipsub treats it as blacklisted meanwhile.
+    fn hold_back_gossip_if_stranger(&mut self, peer: PeerId) {
+        if self.gate.verdict(&peer, Instant::now()) != GateVerdict::Allowed
+            && self.strangers.insert(peer)
+        {
+            self.swarm.behaviour_mut().gossipsub.blacklist_peer(&peer);
+        }
+    }
+
+    /// Lets the gossip of strangers that became announced nodes through.
+    fn release_announced_strangers(&mut self) {
+        let now = Instant::now();
+        let announced: Vec<PeerId> = self
+            .strangers
+            .iter()
+            .filter(|peer| self.gate.verdict(peer, now) == GateVerdict::Allowed)
+            .copied()
+            .collect();
+        for peer in announced {
+            self.strangers.remove(&peer);
+            if !self.penalties.holds_ban(&peer) {
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .remove_blacklisted_peer(&peer);
+            }
+        }
+    }
+
     fn refresh_gate(&mut self) {
         self.gate
             .refresh(&self.engine.index_as_is(), &self.engine.node_key());
+        self.release_announced_strangers();
         let this_peer = *self.swarm.local_peer_id();
         for (node, announcement) in self.engine.index_as_is().announced_nodes() {
             let Some(peer) = peer_id_of(node) else {
@@ -460,6 +492,7 @@ impl EventLoop {
                 ..
             } => {
                 self.gate.connected(peer_id, Instant::now());
+                self.hold_back_gossip_if_stranger(peer_id);
                 self.links.established(
                     peer_id,
                     connection_id,
@@ -487,6 +520,12 @@ impl EventLoop {
                     tracing::info!(peer = %peer_id, cause = ?cause, "peer disconnected");
                     self.gate.disconnected(&peer_id);
                     self.redial.disconnected(&peer_id, Instant::now());
+                    if self.strangers.remove(&peer_id) && !self.penalties.holds_ban(&peer_id) {
+                        self.swarm
+                            .behaviour_mut()
+                            .gossipsub
+                            .remove_blacklisted_peer(&peer_id);
+                    }
                 }
             }
             SwarmEvent::OutgoingConnectionError {

@@ -212,6 +212,7 @@ pub async fn start(
         pending: HashMap::new(),
         penalties: penalties::Penalties::new(settings.max_strikes, settings.ban_duration),
         policy_blocked: HashSet::new(),
+        strangers: HashSet::new(),
         redial,
         links: links::Links::default(),
         relays: links::Relays::default(),

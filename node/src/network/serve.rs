@@ -112,7 +112,30 @@ async fn fetch(engine: &Engine, ids: Vec<maillon_protocol::RecordId>) -> SyncRes
     }
 }
 
+/// Of the records a stranger pushes, only its own node announcement is taken: a stranger
+/// may introduce itself, nothing more (docs/OPERATIONS.md). Returns those kept and how
+/// many were left out.
+fn stranger_push(peer: PeerId, wires: Vec<Vec<u8>>) -> (Vec<Vec<u8>>, u32) {
+    let total = wires.len();
+    let kept: Vec<Vec<u8>> = wires
+        .into_iter()
+        .filter(|wire| {
+            maillon_protocol::Record::decode_any_network(wire).is_ok_and(|record| {
+                record.header().kind == maillon_protocol::Kind::NodeAnnouncement
+                    && super::gating::peer_id_of(&record.header().author) == Some(peer)
+            })
+        })
+        .collect();
+    let left_out = u32::try_from(total - kept.len()).unwrap_or(u32::MAX);
+    (kept, left_out)
+}
+
 async fn push(context: &ServeContext, peer: PeerId, wires: Vec<Vec<u8>>) -> SyncResponse {
+    let (wires, left_out) = if context.trusted {
+        (wires, 0)
+    } else {
+        stranger_push(peer, wires)
+    };
     let outcomes = match context.engine.submit_many(wires, Origin::Pushed).await {
         Ok(outcomes) => outcomes,
         Err(_) => {
@@ -121,7 +144,7 @@ async fn push(context: &ServeContext, peer: PeerId, wires: Vec<Vec<u8>>) -> Sync
             }
         }
     };
-    let (mut stored, mut duplicate, mut parked, mut refused, mut invalid) = (0, 0, 0, 0, 0);
+    let (mut stored, mut duplicate, mut parked, mut refused, mut invalid) = (0, 0, 0, left_out, 0);
     for outcome in &outcomes {
         match outcome {
             Ok(Submitted::Stored { .. }) => stored += 1,
