@@ -72,6 +72,18 @@ fn every_kind_has_a_valid_record_whose_parts_check_out() {
         assert_eq!(record.header().kind as u64, r["kind"].as_u64().unwrap());
         record.verify().unwrap();
     }
+    let labels = file["label_actions"].as_array().unwrap();
+    assert_eq!(labels.len(), 8, "one label per action");
+    for (code, r) in labels.iter().enumerate() {
+        let record = Record::decode(&bytes(&r["wire"]), &net).unwrap();
+        record.verify().unwrap();
+        assert_eq!(record.id().to_hex(), r["id"].as_str().unwrap());
+        let Some(maillon_protocol::Body::ModerationLabel(label)) = record.body() else {
+            panic!("not a label: {r}")
+        };
+        assert_eq!(label.action as u64, code as u64);
+        assert_eq!(r["action"].as_u64(), Some(code as u64));
+    }
 }
 
 fn network_state() -> (RecordSet, Timestamp) {
@@ -111,15 +123,36 @@ fn the_network_gives_the_expected_statuses_and_paths() {
             table.admitted_at(&key).map(|t| t.0),
             entry["admitted_at"].as_u64()
         );
+        assert_eq!(detail(&status), entry["detail"], "{}", entry["label"]);
         names.insert(status.name());
     }
     for expected in ["founder", "member", "probation", "candidate", "expelled"] {
         assert!(names.contains(expected), "the network shows no {expected}");
     }
+    let unknown = PublicKey::from_hex(file["unknown"]["key"].as_str().unwrap()).unwrap();
+    assert_eq!(table.status(&unknown).name(), file["unknown"]["status"]);
+    assert_eq!(file["unknown"]["status"], "unknown");
+    let later = &file["later"];
+    let (mut lapsed_set, _) = network_state();
+    lapsed_set.refresh(Timestamp(later["now_ms"].as_u64().unwrap()));
+    let key = PublicKey::from_hex(later["key"].as_str().unwrap()).unwrap();
+    let status = lapsed_set.membership().status(&key);
+    assert_eq!(
+        (status.name(), detail(&status)),
+        ("lapsed", later["detail"].clone())
+    );
+    assert_eq!(later["status"], "lapsed");
+    let mut truncated = false;
     for q in file["trust"].as_array().unwrap() {
         let from = PublicKey::from_hex(q["from"].as_str().unwrap()).unwrap();
         let to = PublicKey::from_hex(q["to"].as_str().unwrap()).unwrap();
-        let report = trust_paths(table, &from, &to, TrustQuery::default());
+        let bounds = TrustQuery {
+            max_visited: q["max_visited"].as_u64().unwrap() as usize,
+            ..TrustQuery::default()
+        };
+        let report = trust_paths(table, &from, &to, bounds);
+        assert_eq!(Some(report.truncated), q["truncated"].as_bool());
+        truncated |= report.truncated;
         assert_eq!(report.distance.map(u64::from), q["distance"].as_u64());
         assert_eq!(
             report.independent_paths as u64,
@@ -132,6 +165,12 @@ fn the_network_gives_the_expected_statuses_and_paths() {
             .collect();
         assert_eq!(serde_json::to_value(paths).unwrap(), q["paths"]);
     }
+    assert!(truncated, "a query shows a truncated search");
+}
+
+/// The numbers of a status as the vectors write them.
+fn detail(status: &maillon_protocol::membership::Status) -> serde_json::Value {
+    vector_gen::status_detail(status)
 }
 
 #[test]
