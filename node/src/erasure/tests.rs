@@ -105,9 +105,9 @@ fn view(index: &SocialIndex, keys: &[PublicKey], now: Timestamp) -> String {
         out += &format!(
             "{:?}\n{:?}\n{:?}\n{:?}\n",
             index.profile(key),
-            index.listings_by(key, now),
-            index.transactions_of(key),
-            index.reputation(key, now, |_| false)
+            index.listings_by(&[*key], now),
+            index.transactions_of(&[*key]),
+            index.reputation(&[*key], now, |_| false)
         );
     }
     out + &index.listing_count().to_string()
@@ -183,7 +183,7 @@ async fn the_social_index_forgets_erased_bodies_live_as_a_rebuild_does() {
     let keys = [erased.public_key(), other.public_key()];
     let mut live = w.rebuilt();
     assert!(live.profile(&erased.public_key()).is_some());
-    assert_eq!(live.transactions_of(&other.public_key()).len(), 2);
+    assert_eq!(live.transactions_of(&[other.public_key()]).len(), 2);
 
     let erasure = signer.erase(&erased, t.plus_ms(8));
     w.submit(&erasure).await;
@@ -193,8 +193,8 @@ async fn the_social_index_forgets_erased_bodies_live_as_a_rebuild_does() {
     // What the erased member wrote is gone; the other member's listing stays.
     assert!(live.profile(&erased.public_key()).is_none());
     assert!(live.listing(&mine.id()).is_none() && live.listing(&theirs.id()).is_some());
-    assert!(live.transactions_of(&erased.public_key()).is_empty());
-    assert!(live.transactions_of(&other.public_key()).is_empty());
+    assert!(live.transactions_of(&[erased.public_key()]).is_empty());
+    assert!(live.transactions_of(&[other.public_key()]).is_empty());
     let text = view(&live, &keys, now);
     for gone in [
         "Jeanne",
@@ -210,7 +210,7 @@ async fn the_social_index_forgets_erased_bodies_live_as_a_rebuild_does() {
     let later = w.listing(&erased, "Chaise", &[], t.plus_ms(9));
     w.submit(&later).await;
     live.apply(&later);
-    assert_eq!(live.listings_by(&erased.public_key(), now).len(), 1);
+    assert_eq!(live.listings_by(&[erased.public_key()], now).len(), 1);
 
     // Of the erased listing's photos, only the one another held listing names is kept.
     let wanted: HashSet<BlobHash> = [own, shared].into();

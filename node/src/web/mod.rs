@@ -362,11 +362,13 @@ impl Backend for NodeBackend {
     }
 
     fn listings_by(&self, author: &PublicKey) -> Vec<ListingView> {
-        self.social().listings_by(author, self.now())
+        let keys = self.engine.index().keys_of_identity(author);
+        self.social().listings_by(&keys, self.now())
     }
 
     fn transactions_of(&self, member: &PublicKey) -> Vec<TransactionView> {
-        self.social().transactions_of(member)
+        let keys = self.engine.index().keys_of_identity(member);
+        self.social().transactions_of(&keys)
     }
 
     fn transaction(&self, id: &RecordId) -> Option<TransactionView> {
@@ -375,9 +377,10 @@ impl Backend for NodeBackend {
 
     fn reputation(&self, member: &PublicKey) -> Reputation {
         let moderation = self.moderation();
+        let keys = self.engine.index().keys_of_identity(member);
         let (due, answered_in_time, reviews) = self
             .social()
-            .reputation(member, self.now(), |t| moderation.cancelled_by(t).is_some());
+            .reputation(&keys, self.now(), |t| moderation.cancelled_by(t).is_some());
         Reputation {
             due,
             answered_in_time,

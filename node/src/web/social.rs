@@ -260,31 +260,31 @@ impl SocialIndex {
     }
 
     /// A member's listings still up at `now`, newest first.
-    pub fn listings_by(&self, author: &PublicKey, now: Timestamp) -> Vec<ListingView> {
-        let mut out: Vec<ListingView> = self
-            .listings_by_author
-            .get(author)
-            .into_iter()
+    pub fn listings_by(&self, keys: &[PublicKey], now: Timestamp) -> Vec<ListingView> {
+        let mut out: Vec<ListingView> = keys
+            .iter()
+            .filter_map(|key| self.listings_by_author.get(key))
             .flatten()
             .filter_map(|s| self.listings.get(s))
             .filter(|v| !v.withdrawn && v.expires.is_none_or(|e| e > now))
             .cloned()
             .collect();
-        out.sort_by_key(|v| std::cmp::Reverse(v.updated));
+        out.sort_by_key(|v| (std::cmp::Reverse(v.updated), v.series));
+        out.dedup_by_key(|v| v.series);
         out
     }
 
-    /// A member's transactions, newest first.
-    pub fn transactions_of(&self, member: &PublicKey) -> Vec<TransactionView> {
-        let mut out: Vec<TransactionView> = self
-            .transactions_by_member
-            .get(member)
-            .into_iter()
+    /// The transactions of a member's keys, newest first.
+    pub fn transactions_of(&self, keys: &[PublicKey]) -> Vec<TransactionView> {
+        let mut out: Vec<TransactionView> = keys
+            .iter()
+            .filter_map(|key| self.transactions_by_member.get(key))
             .flatten()
             .filter_map(|id| self.transactions.get(id))
             .cloned()
             .collect();
-        out.sort_by_key(|t| std::cmp::Reverse(t.opened_at));
+        out.sort_by_key(|t| (std::cmp::Reverse(t.opened_at), t.id));
+        out.dedup_by_key(|t| t.id);
         out
     }
 
@@ -296,17 +296,17 @@ impl SocialIndex {
     /// Responsiveness and reviews of a member at `now`.
     pub fn reputation(
         &self,
-        member: &PublicKey,
+        keys: &[PublicKey],
         now: Timestamp,
         cancelled: impl Fn(&RecordId) -> bool,
     ) -> (u32, u32, Vec<Review>) {
         let (mut due, mut in_time) = (0, 0);
         let mut reviews = Vec::new();
-        for t in self.transactions_of(member) {
+        for t in self.transactions_of(keys) {
             if cancelled(&t.id) {
                 continue;
             }
-            if &t.author == member {
+            if keys.contains(&t.author) {
                 let answered_in_time = t.answered_at.is_some_and(|a| a <= t.deadline);
                 if answered_in_time || t.deadline <= now {
                     due += 1;
@@ -315,7 +315,7 @@ impl SocialIndex {
                     in_time += 1;
                 }
             }
-            for close in t.closes.iter().filter(|c| &c.by != member) {
+            for close in t.closes.iter().filter(|c| !keys.contains(&c.by)) {
                 if !close.review.is_empty() || close.rating.is_some() {
                     reviews.push(Review {
                         by: close.by,

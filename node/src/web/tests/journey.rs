@@ -363,3 +363,41 @@ async fn saved_searches_notify_new_matches() {
     }
     panic!("the saved search never notified");
 }
+
+/// After a key change (a rotation here; a recovery binds keys the same way), the member's
+/// profile shows what the old key published.
+#[tokio::test]
+async fn after_a_key_change_the_profile_shows_the_old_keys_listings() {
+    let site = Site::start(&["founder-1"]).await;
+    let mut member = site.signed_in("founder-1").await;
+    let form = member.get("/publier").await;
+    let created = member
+        .post_multipart(
+            "/publier",
+            &[
+                ("csrf", &form.csrf()),
+                ("title", "Table de ferme en noyer"),
+                ("category", "30"),
+                ("place", "26000"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let new_key = maillon_protocol::testkit::key("founder-1-nouvelle-cle");
+    let rotation =
+        super::network()
+            .signer
+            .rotate(&super::secret("founder-1"), &new_key, site.now());
+    site.submit(&rotation).await;
+    let profile = site
+        .visitor()
+        .get(&format!("/membre/{}", new_key.public_key().to_hex()))
+        .await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.body);
+    assert!(
+        profile.body.contains("Table de ferme en noyer"),
+        "{}",
+        profile.body
+    );
+}
