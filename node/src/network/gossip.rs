@@ -10,7 +10,6 @@ use libp2p::gossipsub::{
 };
 use maillon_protocol::ids::NetworkId;
 use maillon_protocol::kinds::Family;
-use maillon_protocol::record::MAX_RECORD_BYTES;
 use maillon_protocol::Record;
 use sha2::{Digest, Sha256};
 
@@ -40,13 +39,19 @@ pub fn message_id(data: &[u8]) -> MessageId {
     }
 }
 
+/// The largest gossipsub frame read or sent: far above a record (`MAX_RECORD_BYTES`), so
+/// that an oversized record reaches validation, where it is refused (`too_large`) and its
+/// sender penalised, instead of being dropped by the codec, which closes the stream it
+/// came on and loses the records that follow.
+pub const GOSSIP_MAX_FRAME_BYTES: usize = 1 << 20;
+
 /// The gossipsub behaviour, configured for self-signed records.
 pub fn behaviour(network: &NetworkId, heartbeat: Duration) -> Result<gossipsub::Behaviour, String> {
     let config = gossipsub::ConfigBuilder::default()
         .validation_mode(ValidationMode::Anonymous)
         .validate_messages()
         .message_id_fn(|message: &gossipsub::Message| message_id(&message.data))
-        .max_transmit_size(MAX_RECORD_BYTES + 1024)
+        .max_transmit_size(GOSSIP_MAX_FRAME_BYTES)
         .heartbeat_interval(heartbeat)
         .duplicate_cache_time(Duration::from_secs(600))
         .build()
