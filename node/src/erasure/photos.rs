@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 
 use maillon_protocol::ids::{BlobHash, RecordId};
+use maillon_protocol::kinds::Listing;
 use maillon_protocol::{Body, Kind, Record};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
@@ -67,6 +68,23 @@ fn withdrawn_series<S: Store>(store: &S) -> Result<HashSet<RecordId>, ErasureErr
     Ok(withdrawn)
 }
 
+/// Calls `visit` with every listing record of the store whose body is held.
+fn for_each_held_listing<S: Store>(
+    store: &S,
+    mut visit: impl FnMut(&Record, &Listing),
+) -> Result<(), ErasureError> {
+    for id in store.by_kind(Kind::Listing, usize::MAX)? {
+        let Some(bytes) = store.get(&id)? else {
+            continue;
+        };
+        let record = decode_stored(&bytes)?;
+        if let Some(Body::Listing(listing)) = record.body() {
+            visit(&record, listing);
+        }
+    }
+    Ok(())
+}
+
 /// The hashes of `wanted` that some live listing names: its body is held and its series is
 /// not withdrawn.
 pub fn named_by_live_listings<S: Store>(
@@ -75,34 +93,22 @@ pub fn named_by_live_listings<S: Store>(
 ) -> Result<HashSet<BlobHash>, ErasureError> {
     let withdrawn = withdrawn_series(store)?;
     let mut named = HashSet::new();
-    for id in store.by_kind(Kind::Listing, usize::MAX)? {
-        let Some(bytes) = store.get(&id)? else {
-            continue;
-        };
-        let record = decode_stored(&bytes)?;
-        if let Some(Body::Listing(listing)) = record.body() {
-            if !withdrawn.contains(&series_of(&record)) {
-                named.extend(listing.photos.iter().filter(|h| wanted.contains(h)));
-            }
+    for_each_held_listing(store, |record, listing| {
+        if !withdrawn.contains(&series_of(record)) {
+            named.extend(listing.photos.iter().filter(|h| wanted.contains(h)));
         }
-    }
+    })?;
     Ok(named)
 }
 
 /// The photos the held versions of a series name.
 fn photos_of_series<S: Store>(store: &S, series: &RecordId) -> Result<Vec<BlobHash>, ErasureError> {
     let mut photos = Vec::new();
-    for id in store.by_kind(Kind::Listing, usize::MAX)? {
-        let Some(bytes) = store.get(&id)? else {
-            continue;
-        };
-        let record = decode_stored(&bytes)?;
-        if let Some(Body::Listing(listing)) = record.body() {
-            if series_of(&record) == *series {
-                photos.extend(listing.photos.iter().copied());
-            }
+    for_each_held_listing(store, |record, listing| {
+        if series_of(record) == *series {
+            photos.extend(listing.photos.iter().copied());
         }
-    }
+    })?;
     photos.sort();
     photos.dedup();
     Ok(photos)
