@@ -10,11 +10,15 @@ use crate::membership::{MembershipTable, Status};
 use crate::record::Record;
 
 /// Whether `key` was in good standing at `at`: a founder, or admitted at or before `at`,
-/// and neither expelled nor lapsed (probation ended without sponsors) at or before `at`.
+/// and neither expelled nor lapsed (probation ended without sponsors) at or before `at`;
+/// and the key was not retired by a recovery at or before `at`.
 /// Listings, transactions and complaints have effect only when their author was in good
 /// standing at their creation time; sponsorships count only from the sponsor's admission on
 /// (see [`crate::membership`]).
 pub fn in_good_standing_at(table: &MembershipTable, key: &PublicKey, at: Timestamp) -> bool {
+    if table.retired_at(key).is_some_and(|since| since <= at) {
+        return false;
+    }
     match table.status(key) {
         Status::Founder => true,
         Status::Expelled { at: x } => x > at && table.admitted_at(key).is_some_and(|t| t <= at),

@@ -10,6 +10,7 @@
 //! - [`signature`]: Ed25519 with `verify_strict` semantics, single and batched.
 //! - [`record`]: header, wire form, signing bytes, strict decoding.
 //! - [`kinds`]: every record kind's body and context-free rules.
+//! - [`links`]: keys linked by the key bindings a record references.
 //! - [`validate`]: the rules a record must meet against the current state ([`StateView`]).
 //! - [`membership`]: who is a member, as a least fixpoint from the founders.
 //! - [`invitation`]: the signed invitation one node gives a new node to join the network.
@@ -29,6 +30,7 @@ mod fields;
 pub mod ids;
 pub mod invitation;
 pub mod kinds;
+pub mod links;
 pub mod membership;
 pub mod moderation;
 pub mod record;

@@ -137,6 +137,22 @@ impl Record {
         network: &NetworkId,
         draft: Draft,
     ) -> Result<Record, DecodeError> {
+        Record::sign_linked(secret, network, draft, &[])
+    }
+
+    /// Signs a draft whose refs also name `bindings`, the key bindings that link the author
+    /// to the keys its rules compare it with (for bodies that [`Body::links_keys`]; an empty
+    /// list otherwise).
+    pub fn sign_linked(
+        secret: &SecretKey,
+        network: &NetworkId,
+        draft: Draft,
+        bindings: &[RecordId],
+    ) -> Result<Record, DecodeError> {
+        let mut refs = draft.body.declared_refs();
+        refs.extend_from_slice(bindings);
+        refs.sort();
+        refs.dedup();
         let body_bytes = draft.body.to_value().encode();
         let header = Header {
             network: *network,
@@ -144,7 +160,7 @@ impl Record {
             author: secret.public_key(),
             created: draft.created,
             expires: draft.expires,
-            refs: draft.body.declared_refs(),
+            refs,
             body_hash: BodyHash::of_body(&body_bytes),
             body_len: body_bytes.len() as u64,
         };
@@ -256,6 +272,7 @@ impl Record {
         }
         let body = Body::from_value(header.kind, &value)?;
         body.check_header(header)?;
+        crate::kinds::header_rules::refs(header, &body)?;
         Ok((body_bytes.to_vec(), body))
     }
 

@@ -10,6 +10,7 @@ use crate::effects::{announced_nodes, known_authors};
 use crate::error::DecodeError;
 use crate::ids::{NetworkId, PublicKey, RecordId, Timestamp};
 use crate::kinds::{Body, Charter};
+use crate::links::erasure_covers;
 use crate::membership::{Facts, MembershipTable, Moderators, Rules};
 use crate::record::Record;
 use crate::signature::SignatureError;
@@ -27,6 +28,48 @@ pub fn state_digest<'a>(sorted_ids: impl IntoIterator<Item = &'a RecordId>) -> [
         hasher.update(id.0);
     }
     hasher.finalize().into()
+}
+
+/// Domain tag of the erased digest.
+pub const ERASED_DIGEST_TAG: &[u8] = b"maillon/erased-digest/v1\0";
+
+/// SHA-256 over [`ERASED_DIGEST_TAG`] and the ids of the records held as bare headers, in
+/// ascending order. Two nodes with the same state digest hold the same bodies exactly when
+/// their erased digests agree (docs/PROTOCOL.md 10.9).
+pub fn erased_digest<'a>(sorted_bare_ids: impl IntoIterator<Item = &'a RecordId>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(ERASED_DIGEST_TAG);
+    for id in sorted_bare_ids {
+        hasher.update(id.0);
+    }
+    hasher.finalize().into()
+}
+
+/// What a node does with a copy of a record it holds, offered by a peer whose body state
+/// differs (docs/PROTOCOL.md 10.9). The decision reads only the erasure state, so every
+/// node that holds the same records makes the same one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repair {
+    /// Held with its body, offered bare, and an erasure covers it: drop the body.
+    DropBody,
+    /// Held bare, offered with its body, and no erasure covers it: keep the body.
+    RestoreBody,
+    /// Nothing to change: same form, or the offer is wrong for this node's records.
+    Keep,
+}
+
+/// Decides a [`Repair`] for `offered`, a copy of `held` (same id, so same header). The
+/// offered record was decoded, so a body it carries matches the header's body hash.
+pub fn repair(held: &Record, offered: &Record, state: &dyn StateView) -> Repair {
+    let h = held.header();
+    let covered =
+        h.kind.is_erasable() && state.erased_at(&h.author).is_some_and(|t| h.created <= t);
+    match (held.body().is_some(), offered.body().is_some(), covered) {
+        (true, false, true) => Repair::DropBody,
+        (false, true, false) => Repair::RestoreBody,
+        _ => Repair::Keep,
+    }
 }
 
 /// What applying a record did.
@@ -128,16 +171,15 @@ impl RecordSet {
 
     fn insert_valid(&mut self, record: Record) {
         if let Some(Body::Erasure(_)) = record.body() {
-            let identity = self.table.identity(&record.header().author);
+            let keys = erasure_covers(&record, |id| self.records.get(id).cloned());
             let at = record.header().created;
-            let entry = self.erased.entry(identity).or_insert(at);
-            *entry = (*entry).max(at);
+            for key in &keys {
+                let entry = self.erased.entry(*key).or_insert(at);
+                *entry = (*entry).max(at);
+            }
             for stored in self.records.values_mut() {
                 let h = stored.header();
-                if h.kind.is_erasable()
-                    && h.created <= at
-                    && self.table.identity(&h.author) == identity
-                {
+                if h.kind.is_erasable() && h.created <= at && keys.contains(&h.author) {
                     *stored = stored.without_body();
                 }
             }
@@ -189,6 +231,42 @@ impl RecordSet {
     pub fn digest(&self) -> [u8; 32] {
         state_digest(self.records.keys())
     }
+
+    /// The erased digest over the ids held as bare headers.
+    pub fn erased_digest(&self) -> [u8; 32] {
+        erased_digest(
+            self.records
+                .iter()
+                .filter(|(_, r)| r.body().is_none())
+                .map(|(id, _)| id),
+        )
+    }
+
+    /// Repairs the held copy of `offered`'s id (docs/PROTOCOL.md 10.9); returns what was
+    /// done. A record not held is left to [`RecordSet::apply`].
+    pub fn repair_with(&mut self, offered: &Record) -> Repair {
+        let Some(held) = self.records.get(&offered.id()) else {
+            return Repair::Keep;
+        };
+        let decision = repair(held, offered, self);
+        match decision {
+            Repair::DropBody => {
+                let bare = held.without_body();
+                self.records.insert(offered.id(), bare);
+            }
+            Repair::RestoreBody => {
+                self.records.insert(offered.id(), offered.clone());
+            }
+            Repair::Keep => {}
+        }
+        decision
+    }
+
+    /// Forces a held record's form, as a damaged or outdated node might hold it: for tests
+    /// of repair.
+    pub fn force_form(&mut self, record: Record) {
+        self.records.insert(record.id(), record);
+    }
 }
 
 impl StateView for RecordSet {
@@ -204,10 +282,7 @@ impl StateView for RecordSet {
     fn is_known_author(&self, key: &PublicKey) -> bool {
         self.known.contains(key)
     }
-    fn identity(&self, key: &PublicKey) -> PublicKey {
-        self.table.identity(key)
-    }
-    fn erased_at(&self, author: &PublicKey) -> Option<Timestamp> {
-        self.erased.get(&self.table.identity(author)).copied()
+    fn erased_at(&self, key: &PublicKey) -> Option<Timestamp> {
+        self.erased.get(key).copied()
     }
 }

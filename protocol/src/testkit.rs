@@ -77,7 +77,19 @@ impl Signer {
         created: Timestamp,
         expires: Option<Timestamp>,
     ) -> Record {
-        Record::sign(
+        self.sign_linked(key, body, created, expires, &[])
+    }
+
+    /// Signs any body whose refs also name the key bindings `bindings`.
+    pub fn sign_linked(
+        &self,
+        key: &SecretKey,
+        body: impl Into<Body>,
+        created: Timestamp,
+        expires: Option<Timestamp>,
+        bindings: &[RecordId],
+    ) -> Record {
+        Record::sign_linked(
             key,
             &self.network,
             Draft {
@@ -85,6 +97,7 @@ impl Signer {
                 created,
                 expires,
             },
+            bindings,
         )
         .unwrap_or_else(|e| panic!("test record breaks a context-free rule: {e}"))
     }

@@ -20,6 +20,7 @@ fn rules() -> Rules {
         sponsor_quota: 50,
         strike_penalty: 5,
         probation_grace_ms: 0,
+        recovery_threshold: 3,
     }
 }
 

@@ -726,7 +726,7 @@ fn two_keys_of_one_sponsor_count_once_for_a_recovery() {
     // founder-1 rotates, then sponsors anne again with the new key.
     let f1b = testkit::key("founder-1b");
     let at = w.tick(1000);
-    w.apply(w.signer.rotate(&f[0], &f1b, at));
+    let rotation = w.apply(w.signer.rotate(&f[0], &f1b, at));
     let at = w.tick(1000);
     let again = w.apply(w.signer.sponsor(&f1b, anne.public_key(), at));
     let first = w
@@ -749,13 +749,27 @@ fn two_keys_of_one_sponsor_count_once_for_a_recovery() {
         &[first, again.id(), second],
         at,
     );
+    // Referencing the rotation links founder-1's two keys: they count once.
+    let linked = w.signer.sign_linked(
+        &testkit::key("anne-2"),
+        recovery.body().unwrap().clone(),
+        at,
+        None,
+        &[rotation.id()],
+    );
     assert_eq!(
-        refused(w.try_apply(recovery)),
+        refused(w.try_apply(linked)),
         Invalid::RecoveryThreshold {
             found: 2,
             required: 3
         }
     );
+    // Without the reference acceptance cannot see the link, but the recovery has no
+    // effect: membership counts its signers as the identities they are (9.1.2).
+    w.apply(recovery);
+    let anne_2 = testkit::key("anne-2").public_key();
+    assert_eq!(w.set.membership().identity(&anne_2), anne_2);
+    assert_eq!(w.set.membership().retired_at(&anne.public_key()), None);
 }
 
 #[test]

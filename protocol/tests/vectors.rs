@@ -129,6 +129,25 @@ fn the_network_gives_the_expected_statuses_and_paths() {
     for expected in ["founder", "member", "probation", "candidate", "expelled"] {
         assert!(names.contains(expected), "the network shows no {expected}");
     }
+    let mut retired = 0;
+    for entry in file["keys"].as_array().unwrap() {
+        let key = PublicKey::from_hex(entry["key"].as_str().unwrap()).unwrap();
+        let label = &entry["label"];
+        assert_eq!(table.identity(&key).to_hex(), entry["identity"], "{label}");
+        let bindings: Vec<String> = table
+            .bindings_of(&key)
+            .iter()
+            .map(|id| id.to_hex())
+            .collect();
+        assert_eq!(serde_json::json!(bindings), entry["bindings"], "{label}");
+        assert_eq!(
+            table.retired_at(&key).map(|t| t.0),
+            entry["retired_at_ms"].as_u64(),
+            "{label}"
+        );
+        retired += usize::from(!entry["retired_at_ms"].is_null());
+    }
+    assert!(retired > 0, "the vectors show no retired key");
     let unknown = PublicKey::from_hex(file["unknown"]["key"].as_str().unwrap()).unwrap();
     assert_eq!(table.status(&unknown).name(), file["unknown"]["status"]);
     assert_eq!(file["unknown"]["status"], "unknown");

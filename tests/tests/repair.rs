@@ -151,3 +151,105 @@ async fn a_new_node_introduces_itself_and_syncs_the_whole_network_from_its_boots
         cluster.genesis().len()
     );
 }
+
+/// Whether node `node` holds `id` with its body.
+fn holds_body(node: &TestNode, id: &maillon_protocol::RecordId) -> bool {
+    let wire = node.node().engine.record(id).unwrap().unwrap();
+    maillon_node::store::index::decode_stored(&wire)
+        .unwrap()
+        .body()
+        .is_some()
+}
+
+/// A node whose store holds a body the network erased (an erasure it stored but never
+/// applied) and lacks a body nobody erased (a damaged store) shows the same state digest
+/// but another erased digest, and the erased reconciliation repairs both from a peer
+/// (docs/PROTOCOL.md 10.9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_holding_other_bodies_than_its_peer_is_seen_and_repaired() {
+    use maillon_node::store::{SledConfig, SledStore, Store};
+    let cluster = Cluster::new(47, 30, 2);
+    let mut nodes = start_cluster(&cluster, 2).await.unwrap();
+    wait_for_peers(&nodes, 1).await.unwrap();
+    let erased = listings(&cluster, 5, 1, "Effacée").remove(0);
+    let kept = listings(&cluster, 6, 1, "Gardée").remove(0);
+    post_all(&nodes[0], &[erased.clone(), kept.clone()]).await;
+    let erasure = cluster
+        .network
+        .signer
+        .erase(&cluster.network.keys[5].1, now());
+    post_all(&nodes[0], &[erasure]).await;
+    wait_for_same_digest(&nodes, Duration::from_secs(30)).await;
+    let status = |node: &TestNode| {
+        let node = node.base.clone();
+        async move {
+            let answer: serde_json::Value = reqwest::get(format!("{node}/api/v1/status"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (
+                answer["state_digest"].as_str().unwrap().to_string(),
+                answer["erased_digest"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    wait_until(
+        "the same bodies everywhere",
+        Duration::from_secs(30),
+        || async { Ok(status(&nodes[0]).await == status(&nodes[1]).await) },
+    )
+    .await
+    .unwrap();
+    let sound = status(&nodes[0]).await;
+    assert!(!holds_body(&nodes[1], &erased.id()));
+
+    // Damage node 1's store while it is stopped.
+    nodes[1].stop().await.unwrap();
+    {
+        let store = SledStore::open(&SledConfig {
+            path: cluster.dir(1).join("store"),
+            cache_capacity_bytes: 8 << 20,
+        })
+        .unwrap();
+        store.restore_body(&erased).unwrap();
+        store.replace_with_bare_header(&kept.id()).unwrap();
+        store.flush().await.unwrap();
+    }
+    // Alone, it shows the disagreement: same records, other bodies.
+    let alone = cluster
+        .start(1, Cluster::settings(Vec::new()), false)
+        .await
+        .unwrap();
+    let damaged = status(&alone).await;
+    assert_eq!(damaged.0, sound.0, "the same records");
+    assert_ne!(damaged.1, sound.1, "other bodies");
+    assert!(holds_body(&alone, &erased.id()));
+    let mut alone = alone;
+    alone.stop().await.unwrap();
+
+    // With its peer, sync repairs it.
+    nodes[1] = cluster
+        .start(1, Cluster::settings(vec![nodes[0].address()]), false)
+        .await
+        .unwrap();
+    wait_until("the repaired bodies", Duration::from_secs(30), || async {
+        Ok(status(&nodes[1]).await == sound)
+    })
+    .await
+    .unwrap();
+    assert!(
+        !holds_body(&nodes[1], &erased.id()),
+        "the erased body is dropped"
+    );
+    assert!(holds_body(&nodes[1], &kept.id()), "the lost body is back");
+    assert_eq!(
+        status(&nodes[0]).await,
+        sound,
+        "the sound node is unchanged"
+    );
+    for mut node in nodes {
+        node.stop().await.unwrap();
+    }
+}

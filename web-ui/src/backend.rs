@@ -403,6 +403,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn record(&self, id: &RecordId) -> Result<Option<Record>, BackendError>;
     /// A key's standing, profile and sponsors.
     fn member(&self, key: &PublicKey) -> MemberView;
+    /// The applied key bindings of the identities of these keys: the refs that link a
+    /// member's keys in the records they sign (docs/PROTOCOL.md 8.6), ascending. May block
+    /// while the membership index is recomputed.
+    fn binding_refs(&self, keys: &[PublicKey]) -> Vec<RecordId>;
     /// Display names of several keys (a key without profile is left out).
     fn names(&self, keys: &[PublicKey]) -> Vec<(PublicKey, String)>;
     /// Trust paths between two members.

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use super::standing::{check_node_policy, check_standing, StandingRefusal};
 use super::{refresh_if_needed, Job, Origin, Shared, StoredEvent};
 use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
+use crate::ingest::repair::{FormChange, Repaired};
 use crate::store::SledStore;
 
 /// Records taken into one batch (one flush) at most.
@@ -55,11 +56,16 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
     for job in batch {
         let mut outcomes = Vec::with_capacity(job.records.len());
         for record in job.records {
-            outcomes.push(stage_one(ingest, record, job.origin, shared, now));
+            let (outcome, repaired) = stage_one(ingest, record, job.origin, shared, now);
+            outcomes.push(outcome);
             for record in ingest.take_stored() {
                 note(shared, &record);
                 let photos = ingest.take_erased_photos(&record.id());
                 stored.push((record, job.origin, photos));
+            }
+            note_form_changes(shared, ingest.take_form_changes());
+            if let Some(Repaired { event, photos }) = repaired {
+                stored.push((event, Origin::Repair, photos));
             }
         }
         answers.push((job.reply, outcomes));
@@ -102,24 +108,57 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
     }
 }
 
+/// Stages one record; a repair may also ask the indexes to take a record again.
 fn stage_one(
     ingest: &mut Ingest<SledStore>,
     record: Verified,
     origin: Origin,
     shared: &Shared,
     now: maillon_protocol::Timestamp,
-) -> Result<Submitted, IngestError> {
-    if origin != Origin::Fetched {
-        if let Err(refusal) = standing_of(record.record(), shared, now) {
-            return Err(IngestError::NotInGoodStanding(refusal));
-        }
-        let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
-        let since = now.minus_ms(24 * 3600 * 1000);
-        check_node_policy(record.record(), &index, &shared.node_key, |author| {
-            signed_since(&shared.store, author, since)
-        })??;
+) -> (Result<Submitted, IngestError>, Option<Repaired>) {
+    match origin {
+        Origin::Repair => match ingest.repair(record, now) {
+            Ok((outcome, repaired)) => (Ok(outcome), repaired),
+            Err(error) => (Err(error), None),
+        },
+        Origin::Fetched => (ingest.stage(record, now), None),
+        Origin::Local | Origin::Gossip | Origin::Pushed => (
+            policies(&record, shared, now).and_then(|()| ingest.stage(record, now)),
+            None,
+        ),
     }
-    ingest.stage(record, now)
+}
+
+/// The node's standing and node policies, for records that enter at its edges.
+fn policies(
+    record: &Verified,
+    shared: &Shared,
+    now: maillon_protocol::Timestamp,
+) -> Result<(), IngestError> {
+    if let Err(refusal) = standing_of(record.record(), shared, now) {
+        return Err(IngestError::NotInGoodStanding(refusal));
+    }
+    let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
+    let since = now.minus_ms(24 * 3600 * 1000);
+    check_node_policy(record.record(), &index, &shared.node_key, |author| {
+        signed_since(&shared.store, author, since)
+    })??;
+    Ok(())
+}
+
+/// Keeps the erased set in step with bodies dropped by erasures and repairs, or restored.
+fn note_form_changes(shared: &Shared, changes: Vec<FormChange>) {
+    if changes.is_empty() {
+        return;
+    }
+    let mut erased = shared.erased_set.write().unwrap_or_else(|p| p.into_inner());
+    for change in changes {
+        if change.bare {
+            erased.insert(change.item);
+        } else {
+            erased.remove(&change.item);
+        }
+    }
 }
 
 /// How many stored records `author` signed at or after `since` (among its newest 256).
@@ -175,6 +214,13 @@ fn note(shared: &Shared, record: &Record) {
         .kind_counts
         .write()
         .unwrap_or_else(|p| p.into_inner())[record.header().kind as usize] += 1;
+    if record.body().is_none() {
+        shared
+            .erased_set
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(item);
+    }
     shared
         .sync_set
         .write()

@@ -40,6 +40,9 @@ pub enum Origin {
     Pushed,
     /// Fetched from a peer because reconciliation showed this node lacked it.
     Fetched,
+    /// A peer's copy of a record this node holds in another form, fetched after the erased
+    /// reconciliation to drop or restore its body (docs/PROTOCOL.md 10.9).
+    Repair,
 }
 
 /// A record just stored durably, announced to the network layer.
@@ -118,6 +121,8 @@ pub(crate) struct Shared {
     clock: Clock,
     index: RwLock<MembershipIndex>,
     sync_set: RwLock<SyncSet>,
+    /// The items of the records held as bare headers (docs/PROTOCOL.md 10.9).
+    erased_set: RwLock<SyncSet>,
     stored: broadcast::Sender<StoredEvent>,
     erased_photos: mpsc::UnboundedSender<ErasedPhotos>,
     erased_receiver: std::sync::Mutex<Option<mpsc::UnboundedReceiver<ErasedPhotos>>>,
@@ -145,7 +150,7 @@ impl Engine {
             return Err(StoreError::Corrupt("the charter file holds no charter".into()).into());
         };
         let store = parts.store;
-        let (index, sync_set, kind_counts) = load_views(&store, &charter, (parts.clock)())?;
+        let views = load_views(&store, &charter, (parts.clock)())?;
         let state = StoreState::load(Arc::clone(&store), charter.clone())?;
         let ingest = Ingest::new(state, parts.parking);
         let (stored, _) = broadcast::channel(4096);
@@ -158,13 +163,14 @@ impl Engine {
             node_key: parts.node_key,
             name: parts.name,
             clock: parts.clock,
-            index: RwLock::new(index),
-            sync_set: RwLock::new(sync_set),
+            index: RwLock::new(views.index),
+            sync_set: RwLock::new(views.sync_set),
+            erased_set: RwLock::new(views.erased_set),
             stored,
             erased_photos,
             erased_receiver: std::sync::Mutex::new(Some(erased_receiver)),
             wanted: RwLock::new(Vec::new()),
-            kind_counts: RwLock::new(kind_counts),
+            kind_counts: RwLock::new(views.kind_counts),
             stop: stop_sender,
             last_refresh: std::sync::Mutex::new(LastRefresh {
                 finished: std::time::Instant::now(),
@@ -340,6 +346,12 @@ impl Engine {
         read(&self.shared.sync_set)
     }
 
+    /// The items of the records held as bare headers, for the erased digest and the
+    /// erased reconciliation (docs/PROTOCOL.md 10.9).
+    pub fn erased_set(&self) -> RwLockReadGuard<'_, SyncSet> {
+        read(&self.shared.erased_set)
+    }
+
     /// Subscribes to records as they are stored.
     pub fn subscribe(&self) -> broadcast::Receiver<StoredEvent> {
         self.shared.stored.subscribe()
@@ -427,33 +439,45 @@ async fn keep_index_fresh(shared: std::sync::Weak<Shared>) {
     }
 }
 
-/// Reads every stored record once to build the membership index and the sync set.
-fn load_views(
-    store: &SledStore,
-    charter: &Charter,
-    now: Timestamp,
-) -> Result<(MembershipIndex, SyncSet, [u64; KIND_SLOTS]), StoreError> {
-    let mut index = MembershipIndex::new(charter.clone());
-    let mut counts = [0u64; KIND_SLOTS];
-    let mut set = SyncSet::new();
+/// What start-up builds from one read of every stored record.
+struct Views {
+    index: MembershipIndex,
+    sync_set: SyncSet,
+    erased_set: SyncSet,
+    kind_counts: [u64; KIND_SLOTS],
+}
+
+/// Reads every stored record once to build the membership index, the sync set and the
+/// erased set.
+fn load_views(store: &SledStore, charter: &Charter, now: Timestamp) -> Result<Views, StoreError> {
+    let mut views = Views {
+        index: MembershipIndex::new(charter.clone()),
+        sync_set: SyncSet::new(),
+        erased_set: SyncSet::new(),
+        kind_counts: [0u64; KIND_SLOTS],
+    };
     let mut from = (Timestamp(0), RecordId([0; 32]));
     loop {
         let batch = store.sync_range(from, 4096)?;
         for &(created, id) in &batch {
+            let item = SyncItem { created, id };
             if let Some(bytes) = store.get(&id)? {
                 let record = decode_stored(&bytes)?;
-                counts[record.header().kind as usize] += 1;
-                index.note(&record);
+                views.kind_counts[record.header().kind as usize] += 1;
+                views.index.note(&record);
+                if record.body().is_none() {
+                    views.erased_set.insert(item);
+                }
             }
-            set.insert(SyncItem { created, id });
+            views.sync_set.insert(item);
         }
         match batch.last() {
             Some(&(created, id)) if batch.len() == 4096 => from = (created, next_id(id)),
             _ => break,
         }
     }
-    index.refresh(now);
-    Ok((index, set, counts))
+    views.index.refresh(now);
+    Ok(views)
 }
 
 /// The smallest id after `id` (ids are big-endian numbers).

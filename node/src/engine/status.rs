@@ -33,6 +33,10 @@ pub struct NodeStatus {
     pub announced: bool,
     /// SHA-256 over the tag and the sorted ids of every record held, hex.
     pub state_digest: String,
+    /// SHA-256 over its tag and the sorted ids of the records held as bare headers, hex:
+    /// with an equal `state_digest`, equal exactly when the same bodies are held
+    /// (docs/PROTOCOL.md 10.9).
+    pub erased_digest: String,
 }
 
 /// The state digest of docs/PROTOCOL.md (`maillon_protocol::state::state_digest`): SHA-256
@@ -60,6 +64,12 @@ impl Engine {
                 index.announced_nodes().contains_key(&self.node_key()),
             )
         };
+        let erased_digest = {
+            let erased = self.erased_set();
+            let mut ids: Vec<maillon_protocol::RecordId> = erased.iter().map(|i| i.id).collect();
+            ids.sort_unstable();
+            hex::encode(maillon_protocol::state::erased_digest(&ids))
+        };
         let set = self.sync_set();
         Ok(NodeStatus {
             network_id: self.network().to_hex(),
@@ -72,6 +82,7 @@ impl Engine {
             peers,
             announced,
             state_digest: state_digest(&set),
+            erased_digest,
         })
     }
 }

@@ -13,10 +13,46 @@ pub mod photos;
 #[cfg(test)]
 mod tests;
 
+use maillon_protocol::links::erasure_covers;
+use maillon_protocol::{PublicKey, Record};
 use thiserror::Error;
 
 use crate::blobs::BlobError;
-use crate::store::StoreError;
+use crate::store::{index::decode_stored, Store, StoreError};
+
+/// The keys a stored erasure covers: its author and the keys linked to it by the bindings
+/// it references (docs/PROTOCOL.md 8.5). The erasure was accepted with all its refs held.
+pub fn covered_keys<S: Store + ?Sized>(
+    store: &S,
+    erasure: &Record,
+) -> Result<Vec<PublicKey>, StoreError> {
+    let mut bindings = Vec::new();
+    for id in &erasure.header().refs {
+        if let Some(bytes) = store.get(id)? {
+            bindings.push(decode_stored(&bytes)?);
+        }
+    }
+    Ok(erasure_covers(erasure, |id| {
+        bindings.iter().find(|r| r.id() == *id).cloned()
+    }))
+}
+
+/// The listing series a held listing version or tombstone names, read from its header so
+/// that a bare header gives it too: the ref that is a held Listing (its other refs, if any,
+/// are key bindings).
+pub fn series_named_by<S: Store + ?Sized>(
+    store: &S,
+    record: &Record,
+) -> Result<Option<maillon_protocol::RecordId>, StoreError> {
+    for id in &record.header().refs {
+        if let Some(bytes) = store.get(id)? {
+            if decode_stored(&bytes)?.header().kind == maillon_protocol::Kind::Listing {
+                return Ok(Some(*id));
+            }
+        }
+    }
+    Ok(None)
+}
 
 /// Why erasing photos failed.
 #[derive(Debug, Error)]

@@ -62,7 +62,7 @@ fn withdrawn_series<S: Store>(store: &S) -> Result<HashSet<RecordId>, ErasureErr
     let mut withdrawn = HashSet::new();
     for id in store.by_kind(Kind::ListingTombstone, usize::MAX)? {
         if let Some(bytes) = store.get(&id)? {
-            withdrawn.extend(decode_stored(&bytes)?.header().refs.first().copied());
+            withdrawn.extend(super::series_named_by(store, &decode_stored(&bytes)?)?);
         }
     }
     Ok(withdrawn)

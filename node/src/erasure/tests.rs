@@ -229,7 +229,7 @@ async fn the_social_index_forgets_erased_bodies_live_as_a_rebuild_does() {
 }
 
 #[tokio::test]
-async fn an_erasure_by_a_recovered_key_strips_the_records_of_every_key_of_the_identity() {
+async fn an_erasure_naming_a_recovery_strips_the_records_of_both_keys() {
     let mut w = World::new().await;
     let signer = w.network.signer.clone();
     let old = w.key(7);
@@ -260,7 +260,23 @@ async fn an_erasure_by_a_recovered_key_strips_the_records_of_every_key_of_the_id
     w.submit(&recovery).await;
     let by_new = w.listing(&new, "Buffet neuf", &[], t.plus_ms(2));
     w.submit(&by_new).await;
-    let erasure = signer.erase(&new, t.plus_ms(3));
+    // Without naming the recovery, an erasure covers only its own key.
+    let alone = signer.erase(&new, t.plus_ms(3));
+    w.submit(&alone).await;
+    let held = decode_stored(&w.store.get(&by_old.id()).unwrap().unwrap()).unwrap();
+    assert!(
+        held.body().is_some(),
+        "the old key is not linked by that erasure"
+    );
+    let erasure = signer.sign_linked(
+        &new,
+        maillon_protocol::kinds::Erasure {
+            reason: String::new(),
+        },
+        t.plus_ms(4),
+        None,
+        &[recovery.id()],
+    );
     w.submit(&erasure).await;
     for record in [&by_old, &by_new] {
         let held = decode_stored(&w.store.get(&record.id()).unwrap().unwrap()).unwrap();

@@ -3,7 +3,9 @@
 //! - [`pipeline`]: the steps, from decoding to the flushed store.
 //! - [`state`]: what validation needs, kept beside the store.
 //! - [`parking`]: records waiting for their refs, bounded.
+//! - [`repair`]: dropping or restoring a held body to agree with a peer's copy.
 
 pub mod parking;
 pub mod pipeline;
+pub mod repair;
 pub mod state;

@@ -123,6 +123,11 @@ impl Verified {
     pub fn record(&self) -> &Record {
         &self.0
     }
+
+    /// A record that was checked already, as a [`Verified`] again.
+    pub(super) fn trusted(record: Record) -> Verified {
+        Verified(record)
+    }
 }
 
 /// Checks signatures on every core (scoped threads), each with a batched pass over its share.
@@ -153,10 +158,13 @@ fn verify_in_parallel(records: &[&Record]) -> Vec<Result<(), SignatureError>> {
 
 /// Ingests records into a store.
 pub struct Ingest<S: Store> {
-    state: StoreState<S>,
+    pub(super) state: StoreState<S>,
     parking: ParkingLot,
     stored: Vec<Record>,
     erased_photos: HashMap<RecordId, Vec<BlobHash>>,
+    /// Items whose body an erasure or a repair dropped, or a repair restored, since the
+    /// last [`Ingest::take_form_changes`].
+    pub(super) form_changes: Vec<super::repair::FormChange>,
 }
 
 impl<S: Store> Ingest<S> {
@@ -167,6 +175,7 @@ impl<S: Store> Ingest<S> {
             parking: ParkingLot::new(limits),
             stored: Vec::new(),
             erased_photos: HashMap::new(),
+            form_changes: Vec::new(),
         }
     }
 
@@ -224,6 +233,11 @@ impl<S: Store> Ingest<S> {
         self.erased_photos.remove(erasure).unwrap_or_default()
     }
 
+    /// The records whose body was dropped or restored since the last call, in order.
+    pub fn take_form_changes(&mut self) -> Vec<super::repair::FormChange> {
+        std::mem::take(&mut self.form_changes)
+    }
+
     /// Drops parked records older than the lot's age bound; returns their ids.
     pub fn expire_parked(&mut self, now: Timestamp) -> Vec<RecordId> {
         self.parking.expire(now)
@@ -252,7 +266,7 @@ impl<S: Store> Ingest<S> {
                 if store.put(&record)? == PutOutcome::Duplicate {
                     return Ok(Accepted::Duplicate);
                 }
-                self.state.note(&record);
+                self.state.note(&record)?;
                 if let Some(Body::Erasure(_)) = record.body() {
                     let photos = self.apply_erasure(&record)?;
                     if !photos.is_empty() {
@@ -285,13 +299,13 @@ impl<S: Store> Ingest<S> {
         Ok(released)
     }
 
-    /// Replaces every erasable record of the author's identity created up to the erasure by
-    /// its bare header; returns the photos the dropped listing bodies named.
-    fn apply_erasure(&self, erasure: &Record) -> Result<Vec<BlobHash>, IngestError> {
+    /// Replaces every erasable record of the keys the erasure covers created up to it by its
+    /// bare header; returns the photos the dropped listing bodies named.
+    fn apply_erasure(&mut self, erasure: &Record) -> Result<Vec<BlobHash>, IngestError> {
         let store = self.state.store();
         let until = erasure.header().created;
-        let mut photos = Vec::new();
-        for key in self.state.keys_of_identity(&erasure.header().author) {
+        let (mut photos, mut dropped) = (Vec::new(), Vec::new());
+        for key in crate::erasure::covered_keys(store, erasure)? {
             for id in store.by_author(&key, usize::MAX)? {
                 let Some(bytes) = store.get(&id)? else {
                     continue;
@@ -303,9 +317,11 @@ impl<S: Store> Ingest<S> {
                         photos.extend(listing.photos.iter().copied());
                     }
                     store.replace_with_bare_header(&id)?;
+                    dropped.push(super::repair::FormChange::dropped(h.created, id));
                 }
             }
         }
+        self.form_changes.extend(dropped);
         photos.sort();
         photos.dedup();
         Ok(photos)

@@ -7,20 +7,19 @@ use std::sync::Arc;
 use maillon_protocol::effects::known_authors;
 use maillon_protocol::ids::{NetworkId, PublicKey, RecordId, Timestamp};
 use maillon_protocol::kinds::{Body, Charter};
-use maillon_protocol::membership::{BindingFact, Facts, Identities, Rules};
 use maillon_protocol::{Record, StateView};
 
+use crate::erasure::covered_keys;
 use crate::store::{index::decode_stored, Store, StoreError};
 
-/// Known authors, identities and erasures, beside a store.
+/// Known authors and erasure times by key, beside a store.
 pub struct StoreState<S: Store> {
     store: Arc<S>,
     charter: Charter,
     network: NetworkId,
     known: HashSet<PublicKey>,
-    bindings: Vec<BindingFact>,
-    identities: Identities,
-    erased: HashMap<PublicKey, Timestamp>,
+    /// For each covered key, the latest covering erasure's time and id.
+    erased: HashMap<PublicKey, (Timestamp, RecordId)>,
 }
 
 impl<S: Store> StoreState<S> {
@@ -31,8 +30,6 @@ impl<S: Store> StoreState<S> {
             network: charter.network_id(),
             known: known_authors(&charter, std::iter::empty()),
             charter,
-            bindings: Vec::new(),
-            identities: Identities::default(),
             erased: HashMap::new(),
         };
         let mut from = (Timestamp(0), RecordId([0; 32]));
@@ -40,7 +37,7 @@ impl<S: Store> StoreState<S> {
             let batch = store.sync_range(from, 1024)?;
             for (_, id) in &batch {
                 if let Some(bytes) = store.get(id)? {
-                    state.note(&decode_stored(&bytes)?);
+                    state.note(&decode_stored(&bytes)?)?;
                 }
             }
             match batch.last() {
@@ -62,12 +59,9 @@ impl<S: Store> StoreState<S> {
         Ok(state)
     }
 
-    /// The keys of the identity `key` belongs to: the root and every bound key.
-    pub fn keys_of_identity(&self, key: &PublicKey) -> Vec<PublicKey> {
-        let root = self.identities.resolve(key);
-        let mut keys = self.identities.aliases_of(&root);
-        keys.push(root);
-        keys
+    /// The latest held erasure that covers `key`, if any.
+    pub fn covering_erasure(&self, key: &PublicKey) -> Option<RecordId> {
+        self.erased.get(key).map(|(_, id)| *id)
     }
 
     /// The store behind the state.
@@ -80,38 +74,18 @@ impl<S: Store> StoreState<S> {
         &self.charter
     }
 
-    /// Updates the state with a record just stored.
-    pub fn note(&mut self, record: &Record) {
-        let h = record.header();
+    /// Updates the state with a record just stored: its author may now be known, and an
+    /// erasure covers its keys up to its time.
+    pub fn note(&mut self, record: &Record) -> Result<(), StoreError> {
         self.known.extend(known_authors(&self.charter, [record]));
-        let binding = match record.body() {
-            Some(Body::KeyRotation(k)) => Some(BindingFact {
-                old_key: h.author,
-                new_key: k.new_key,
-                created: h.created,
-                id: record.id(),
-            }),
-            Some(Body::KeyRecovery(k)) => Some(BindingFact {
-                old_key: k.old_key,
-                new_key: h.author,
-                created: h.created,
-                id: record.id(),
-            }),
-            _ => None,
-        };
-        if let Some(binding) = binding {
-            self.bindings.push(binding);
-            let facts = Facts {
-                bindings: self.bindings.clone(),
-                ..Facts::default()
-            };
-            self.identities = Identities::from_facts(&Rules::of(&self.charter), &facts);
-        }
         if let Some(Body::Erasure(_)) = record.body() {
-            let identity = self.identities.resolve(&h.author);
-            let at = self.erased.entry(identity).or_insert(h.created);
-            *at = (*at).max(h.created);
+            let latest = (record.header().created, record.id());
+            for key in covered_keys(self.store.as_ref(), record)? {
+                let entry = self.erased.entry(key).or_insert(latest);
+                *entry = (*entry).max(latest);
+            }
         }
+        Ok(())
     }
 }
 
@@ -134,10 +108,7 @@ impl<S: Store> StateView for StoreState<S> {
     fn is_known_author(&self, key: &PublicKey) -> bool {
         self.known.contains(key)
     }
-    fn identity(&self, key: &PublicKey) -> PublicKey {
-        self.identities.resolve(key)
-    }
-    fn erased_at(&self, author: &PublicKey) -> Option<Timestamp> {
-        self.erased.get(&self.identities.resolve(author)).copied()
+    fn erased_at(&self, key: &PublicKey) -> Option<Timestamp> {
+        self.erased.get(key).map(|(at, _)| *at)
     }
 }

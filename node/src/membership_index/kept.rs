@@ -131,18 +131,9 @@ impl Kept {
             Body::SponsorshipWithdrawal(w) => {
                 facts.withdrawals.push((w.sponsorship, h.author, h.created))
             }
-            Body::KeyRotation(k) => facts.bindings.push(BindingFact {
-                old_key: h.author,
-                new_key: k.new_key,
-                created: h.created,
-                id: record.id(),
-            }),
-            Body::KeyRecovery(k) => facts.bindings.push(BindingFact {
-                old_key: k.old_key,
-                new_key: h.author,
-                created: h.created,
-                id: record.id(),
-            }),
+            Body::KeyRotation(_) | Body::KeyRecovery(_) => {
+                facts.bindings.extend(BindingFact::of(record))
+            }
             Body::LabelRetraction(r) => {
                 self.moderation.push(record.clone());
                 // A retraction of a label not (yet) held changes nothing now; if the label

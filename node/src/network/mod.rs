@@ -15,6 +15,7 @@ pub mod gossip;
 pub mod links;
 pub mod penalties;
 pub mod redial;
+pub mod repair_sync;
 pub mod retry;
 pub mod serve;
 pub mod sync_driver;

@@ -47,7 +47,8 @@ pub async fn answer(context: &ServeContext, peer: PeerId, request: &[u8]) -> Vec
         _ if !context.trusted => SyncResponse::Refused {
             code: "not_a_node".into(),
         },
-        SyncRequest::Reconcile(message) => reconcile(&context.engine, message).await,
+        SyncRequest::Reconcile(message) => reconcile(&context.engine, message, false).await,
+        SyncRequest::ReconcileErased(message) => reconcile(&context.engine, message, true).await,
         SyncRequest::FetchRecords(ids) => fetch(&context.engine, ids).await,
         SyncRequest::FetchBlob(hash) => match context.blobs.get(&hash).await {
             Ok(blob) => SyncResponse::Blob(blob),
@@ -62,10 +63,17 @@ pub async fn answer(context: &ServeContext, peer: PeerId, request: &[u8]) -> Vec
     response.encode()
 }
 
-async fn reconcile(engine: &Engine, message: Vec<u8>) -> SyncResponse {
+/// Answers a reconciliation message over every item held, or over the erased items only
+/// (docs/PROTOCOL.md 10.9).
+async fn reconcile(engine: &Engine, message: Vec<u8>, erased: bool) -> SyncResponse {
     let engine = engine.clone();
     let answer = tokio::task::spawn_blocking(move || {
-        respond(&engine.sync_set(), &message, &SyncConfig::default())
+        let set = if erased {
+            engine.erased_set()
+        } else {
+            engine.sync_set()
+        };
+        respond(&set, &message, &SyncConfig::default())
     })
     .await;
     match answer {

@@ -41,6 +41,9 @@ pub struct SessionReport {
     pub fetched_bytes: u64,
     /// Bytes of push requests sent (records included) and of their acknowledgements.
     pub pushed_bytes: u64,
+    /// Records held here in another form than at the peer (body or bare header), whose
+    /// copy was fetched to repair this node (docs/PROTOCOL.md 10.9).
+    pub repair_fetched: u64,
 }
 
 /// Why a session stopped early.
@@ -176,6 +179,7 @@ pub async fn session(
     let (pushed, bytes) = push(engine, client, peer, have).await?;
     report.pushed += pushed;
     report.pushed_bytes += bytes;
+    super::repair_sync::repair_bodies(engine, client, peer, &mut report).await?;
     client.synced_with(peer).await;
     Ok(report)
 }
@@ -209,39 +213,63 @@ async fn reconcile_as_known(
     report: &mut SessionReport,
 ) -> Result<(Vec<RecordId>, Vec<RecordId>), SessionError> {
     for _ in 0..3 {
-        match reconcile(engine, client, peer, report).await {
+        match reconcile(engine, client, peer, report, Items::All).await {
             Err(SessionError::Refused(code)) if code == "not_a_node" => {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
             other => return other,
         }
     }
-    reconcile(engine, client, peer, report).await
+    reconcile(engine, client, peer, report, Items::All).await
 }
 
-async fn reconcile(
+/// Which items a reconciliation compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Items {
+    /// Every record held.
+    All,
+    /// The records held as bare headers (docs/PROTOCOL.md 10.9).
+    Erased,
+}
+
+impl Items {
+    fn of(
+        self,
+        engine: &Engine,
+    ) -> std::sync::RwLockReadGuard<'_, maillon_protocol::sync::SyncSet> {
+        match self {
+            Items::All => engine.sync_set(),
+            Items::Erased => engine.erased_set(),
+        }
+    }
+}
+
+/// Reconciles `items` with the peer; returns (have, need).
+pub(super) async fn reconcile(
     engine: &Engine,
     client: &Client,
     peer: PeerId,
     report: &mut SessionReport,
+    items: Items,
 ) -> Result<(Vec<RecordId>, Vec<RecordId>), SessionError> {
     let (mut reconciler, mut message) =
-        Reconciler::initiate(&engine.sync_set(), SyncConfig::default());
+        Reconciler::initiate(&items.of(engine), SyncConfig::default());
     let (mut have, mut need) = (Vec::new(), Vec::new());
     loop {
         report.rounds += 1;
         report.reconcile_bytes += message.len() as u64;
-        let reply = match client
-            .request(peer, &SyncRequest::Reconcile(message))
-            .await?
-        {
+        let request = match items {
+            Items::All => SyncRequest::Reconcile(message),
+            Items::Erased => SyncRequest::ReconcileErased(message),
+        };
+        let reply = match client.request(peer, &request).await? {
             SyncResponse::Reconcile(reply) => reply,
             SyncResponse::Refused { code } => return Err(SessionError::Refused(code)),
             _ => return Err(unexpected(client, peer).await),
         };
         report.reconcile_bytes += reply.len() as u64;
         let progress = {
-            let set = engine.sync_set();
+            let set = items.of(engine);
             reconciler.receive(&set, &reply)
         };
         let progress = match progress {
@@ -262,7 +290,7 @@ async fn reconcile(
     }
 }
 
-async fn unexpected(client: &Client, peer: PeerId) -> SessionError {
+pub(super) async fn unexpected(client: &Client, peer: PeerId) -> SessionError {
     client
         .penalise(peer, "unexpected sync response".into())
         .await;

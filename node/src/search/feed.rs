@@ -224,7 +224,7 @@ impl Feed {
                     None => Ok(()),
                 }
             }
-            Some(Body::Erasure(_)) => self.apply_erasure(store, &record.header().author, now),
+            Some(Body::Erasure(_)) => self.apply_erasure(store, record, now),
             _ => Ok(()),
         }
     }
@@ -248,24 +248,24 @@ impl Feed {
             .filter(|doc| !doc.is_expired(now)))
     }
 
-    /// Re-reads the series of every listing version of the author's identity whose body
-    /// the store erased (keys bound to the identity are over-approximated from every
-    /// rotation and recovery; re-reading a series is harmless). An erased version keeps
-    /// its header, whose only ref names the series of a later version.
+    /// Re-reads the series of every listing version by the keys the erasure covers whose
+    /// body the store erased. An erased version keeps its header, whose refs name the series
+    /// of a later version.
     fn apply_erasure<S: Store>(
         &mut self,
         store: &S,
-        author: &PublicKey,
+        erasure: &Record,
         now: Timestamp,
     ) -> Result<(), SearchError> {
         let mut series = HashSet::new();
-        for key in identity_keys(store, author)? {
+        for key in crate::erasure::covered_keys(store, erasure)? {
             for id in store.by_author(&key, usize::MAX)? {
                 let Some(record) = read(store, &id)? else {
                     continue;
                 };
                 if record.header().kind == Kind::Listing && record.body().is_none() {
-                    series.insert(record.header().refs.first().copied().unwrap_or(id));
+                    let named = crate::erasure::series_named_by(store, &record)?;
+                    series.insert(named.unwrap_or(id));
                 }
             }
         }
@@ -317,35 +317,4 @@ fn read<S: Store>(store: &S, id: &RecordId) -> Result<Option<Record>, SearchErro
         Some(bytes) => Ok(Some(decode_stored(&bytes)?)),
         None => Ok(None),
     }
-}
-
-/// `key` and every key linked to it by rotations and recoveries, transitively.
-fn identity_keys<S: Store>(store: &S, key: &PublicKey) -> Result<Vec<PublicKey>, SearchError> {
-    let mut links: Vec<(PublicKey, PublicKey)> = Vec::new();
-    for kind in [Kind::KeyRotation, Kind::KeyRecovery] {
-        for id in store.by_kind(kind, usize::MAX)? {
-            let Some(record) = read(store, &id)? else {
-                continue;
-            };
-            match record.body() {
-                Some(Body::KeyRotation(r)) => links.push((record.header().author, r.new_key)),
-                Some(Body::KeyRecovery(r)) => links.push((r.old_key, record.header().author)),
-                _ => {}
-            }
-        }
-    }
-    let mut keys = vec![*key];
-    let mut grew = true;
-    while grew {
-        grew = false;
-        for (a, b) in &links {
-            for (x, y) in [(a, b), (b, a)] {
-                if keys.contains(x) && !keys.contains(y) {
-                    keys.push(*y);
-                    grew = true;
-                }
-            }
-        }
-    }
-    Ok(keys)
 }

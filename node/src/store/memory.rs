@@ -94,6 +94,16 @@ impl Store for MemoryStore {
         self.rebuild_indexes()
     }
 
+    fn restore_body(&self, record: &Record) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        if !inner.records.contains_key(&record.id()) {
+            return Err(StoreError::NotFound(record.id()));
+        }
+        inner.records.insert(record.id(), record.to_wire());
+        drop(inner);
+        self.rebuild_indexes()
+    }
+
     fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.lock()?.records.get(id).cloned())
     }

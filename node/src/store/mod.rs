@@ -68,6 +68,10 @@ pub trait Store: Send + Sync {
     fn put(&self, record: &maillon_protocol::Record) -> Result<PutOutcome, StoreError>;
     /// Replaces a stored record by its erased form (same id, no body), with its indexes.
     fn replace_with_bare_header(&self, id: &RecordId) -> Result<(), StoreError>;
+    /// Puts back the body of a record held as a bare header (same id), with its indexes:
+    /// the repair of docs/PROTOCOL.md 10.9. The caller checked that `record` carries a
+    /// body and has the held record's id.
+    fn restore_body(&self, record: &maillon_protocol::Record) -> Result<(), StoreError>;
     /// The wire bytes of a record.
     fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError>;
     /// Whether a record is stored.

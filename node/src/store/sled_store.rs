@@ -185,6 +185,21 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn restore_body(&self, record: &Record) -> Result<(), StoreError> {
+        let id = record.id();
+        let record_key = key(space::RECORDS, &id.0);
+        if !self.tree.contains_key(&record_key)? {
+            return Err(StoreError::NotFound(id));
+        }
+        let mut batch = sled::Batch::default();
+        batch.insert(record_key, record.to_wire());
+        if let Some((replace, order)) = &IndexEntries::of(record).replace {
+            self.write_current(&mut batch, replace, order)?;
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
     fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .tree

@@ -33,7 +33,7 @@ fn records() -> (Signer, Vec<Record>) {
 }
 
 async fn suite(store: &impl Store) {
-    let (_, records) = records();
+    let (signer, records) = records();
     assert!(store.is_empty().unwrap());
     for record in &records {
         assert_eq!(store.put(record).unwrap(), PutOutcome::Inserted);
@@ -88,6 +88,23 @@ async fn suite(store: &impl Store) {
         Some(records[3].id())
     );
     assert!(store.check_indexes().unwrap().is_consistent());
+
+    // Restoring the body puts the record and its current version back.
+    store.restore_body(&records[4]).unwrap();
+    assert_eq!(
+        store.get(&records[4].id()).unwrap(),
+        Some(records[4].to_wire())
+    );
+    assert_eq!(
+        store.current(&ReplaceKey::Profile(anne)).unwrap(),
+        Some(records[4].id())
+    );
+    assert!(store.check_indexes().unwrap().is_consistent());
+    let stranger = signer.erase(&testkit::key("suite-stranger"), T0);
+    assert!(matches!(
+        store.restore_body(&stranger),
+        Err(super::StoreError::NotFound(_))
+    ));
 }
 
 #[tokio::test]

@@ -72,14 +72,20 @@ impl FedIndex for ModerationIndex {
     }
 }
 
-/// Applies one stored record; an erasure makes the index forget the identity's bodies.
+/// Applies one stored record; an erasure makes the index forget the bodies of the keys it
+/// covers.
 pub(super) async fn apply<I: FedIndex>(engine: &Engine, index: &RwLock<I>, record: &Record) {
     if let Some(Body::Erasure(_)) = record.body() {
-        // Reading the membership index may recompute it: not on the async workers.
-        let (reader, author) = (engine.clone(), record.header().author);
-        let keys = tokio::task::spawn_blocking(move || reader.index().keys_of_identity(&author))
-            .await
-            .unwrap_or_else(|_| vec![author]);
+        // Reading the store blocks: not on the async workers.
+        let (reader, erasure) = (engine.clone(), record.clone());
+        let author = record.header().author;
+        let keys = tokio::task::spawn_blocking(move || {
+            crate::erasure::covered_keys(reader.store(), &erasure)
+        })
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| vec![author]);
         let mut index = index.write().unwrap_or_else(|e| e.into_inner());
         index.erase(&keys, record.header().created);
         return;

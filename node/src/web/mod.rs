@@ -287,6 +287,17 @@ impl Backend for NodeBackend {
         self.engine.index().trust(from, to)
     }
 
+    fn binding_refs(&self, keys: &[PublicKey]) -> Vec<RecordId> {
+        let index = self.engine.index();
+        let mut ids: Vec<RecordId> = keys
+            .iter()
+            .flat_map(|key| index.table().bindings_of(key))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     fn within_hops(&self, from: &PublicKey, hops: u32) -> Arc<HashSet<PublicKey>> {
         let index = self.engine.index();
         let table = index.table();

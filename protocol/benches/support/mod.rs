@@ -114,6 +114,7 @@ pub fn network(members: usize, seed: u64) -> Network {
         sponsor_quota: 20,
         strike_penalty: 5,
         probation_grace_ms: 30 * DAY,
+        recovery_threshold: 3,
     };
     let mut g = Graph {
         facts: Facts::default(),

@@ -55,8 +55,7 @@ impl BodyFields for Profile {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[])
+        header_rules::no_expiry(header)
     }
 }
 
@@ -80,8 +79,7 @@ impl BodyFields for Join {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[])
+        header_rules::no_expiry(header)
     }
 }
 
@@ -144,7 +142,6 @@ impl BodyFields for Sponsorship {
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
         header_rules::expiry_within(header, SPONSORSHIP_MAX_LIFETIME_MS)?;
-        header_rules::refs_exactly(header, &[])?;
         if self.candidate == header.author {
             return Err(DecodeError::Inconsistent("nobody can sponsor themselves"));
         }
@@ -175,8 +172,7 @@ impl BodyFields for SponsorshipWithdrawal {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[self.sponsorship])
+        header_rules::no_expiry(header)
     }
 }
 
@@ -201,8 +197,7 @@ impl BodyFields for Erasure {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[])
+        header_rules::no_expiry(header)
     }
 }
 
@@ -246,7 +241,6 @@ impl BodyFields for KeyRotation {
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
         header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[])?;
         if self.new_key == header.author {
             return Err(DecodeError::Inconsistent(
                 "the new key must differ from the old one",
@@ -306,7 +300,6 @@ impl BodyFields for KeyRecovery {
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
         header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &self.sponsorships)?;
         if self.old_key == header.author {
             return Err(DecodeError::Inconsistent(
                 "the new key must differ from the old one",

@@ -170,9 +170,7 @@ impl BodyFields for Listing {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::expiry_within(header, LISTING_MAX_LIFETIME_MS)?;
-        let refs: Vec<RecordId> = self.series.into_iter().collect();
-        header_rules::refs_exactly(header, &refs)
+        header_rules::expiry_within(header, LISTING_MAX_LIFETIME_MS)
     }
 }
 
@@ -199,8 +197,7 @@ impl BodyFields for ListingTombstone {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[self.series])
+        header_rules::no_expiry(header)
     }
 }
 
@@ -224,7 +221,6 @@ impl BodyFields for Bump {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::expiry_within(header, BUMP_MAX_LIFETIME_MS)?;
-        header_rules::refs_exactly(header, &[self.series])
+        header_rules::expiry_within(header, BUMP_MAX_LIFETIME_MS)
     }
 }

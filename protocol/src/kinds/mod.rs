@@ -223,7 +223,6 @@ impl Family {
 /// Shared header rules used by several kinds.
 pub(crate) mod header_rules {
     use super::*;
-    use crate::ids::RecordId;
 
     pub fn no_expiry(header: &Header) -> Result<(), DecodeError> {
         match header.expires {
@@ -245,16 +244,24 @@ pub(crate) mod header_rules {
         Ok(())
     }
 
-    pub fn refs_exactly(header: &Header, expected: &[RecordId]) -> Result<(), DecodeError> {
-        let mut sorted = expected.to_vec();
-        sorted.sort();
-        sorted.dedup();
-        if header.refs != sorted {
-            return Err(DecodeError::Inconsistent(
-                "refs must list exactly the records the body names",
-            ));
+    /// The header's refs are the ids the body names, sorted ascending without duplicates;
+    /// for a body that [`Body::links_keys`], they may also name key bindings.
+    pub fn refs(header: &Header, body: &Body) -> Result<(), DecodeError> {
+        let declared = body.declared_refs();
+        let matches = if body.links_keys() {
+            declared
+                .iter()
+                .all(|id| header.refs.binary_search(id).is_ok())
+        } else {
+            header.refs == declared
+        };
+        if matches {
+            Ok(())
+        } else {
+            Err(DecodeError::Inconsistent(
+                "refs must list the records the body names (and, where allowed, key bindings)",
+            ))
         }
-        Ok(())
     }
 }
 
@@ -283,10 +290,49 @@ impl Body {
             }
             Body::LabelRetraction(b) => vec![b.label],
             Body::KeyRecovery(b) => b.sponsorships.clone(),
-            _ => vec![],
+            Body::Charter(_)
+            | Body::NodeAnnouncement(_)
+            | Body::Profile(_)
+            | Body::Join(_)
+            | Body::Sponsorship(_)
+            | Body::ModeratorAppointment(_)
+            | Body::NodePolicy(_)
+            | Body::Erasure(_)
+            | Body::KeyRotation(_) => vec![],
         };
         refs.sort();
         refs.dedup();
         refs
+    }
+
+    /// Whether the header's refs may name, beyond the declared refs, key bindings
+    /// (KeyRotation, KeyRecovery) that link the author to the keys the acceptance rules
+    /// compare it with: docs/PROTOCOL.md, 7.1 "Refs" and 8.6 "Linked keys". These are the
+    /// bodies whose rules ask whether two keys are one person's, or that act on every key
+    /// of their author (an erasure).
+    pub fn links_keys(&self) -> bool {
+        match self {
+            Body::Listing(b) => b.series.is_some(),
+            Body::SponsorshipWithdrawal(_)
+            | Body::ListingTombstone(_)
+            | Body::TransactionAnswer(_)
+            | Body::TransactionMessage(_)
+            | Body::TransactionClose(_)
+            | Body::Erasure(_)
+            | Body::KeyRecovery(_) => true,
+            Body::Charter(_)
+            | Body::NodeAnnouncement(_)
+            | Body::Profile(_)
+            | Body::Join(_)
+            | Body::Sponsorship(_)
+            | Body::TransactionOpen(_)
+            | Body::Complaint(_)
+            | Body::ModeratorAppointment(_)
+            | Body::ModerationLabel(_)
+            | Body::LabelRetraction(_)
+            | Body::NodePolicy(_)
+            | Body::Bump(_)
+            | Body::KeyRotation(_) => false,
+        }
     }
 }

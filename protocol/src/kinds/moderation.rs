@@ -88,13 +88,7 @@ impl BodyFields for Complaint {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        match self.subject {
-            ComplaintSubject::Listing(id) | ComplaintSubject::Transaction(id) => {
-                header_rules::refs_exactly(header, &[id])
-            }
-            ComplaintSubject::Member(_) => header_rules::refs_exactly(header, &[]),
-        }
+        header_rules::no_expiry(header)
     }
 }
 
@@ -164,7 +158,6 @@ impl BodyFields for ModeratorAppointment {
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
         header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[])?;
         if self
             .council_signatures
             .iter()
@@ -304,12 +297,7 @@ impl BodyFields for ModerationLabel {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        let mut refs: Vec<RecordId> = self.complaint.into_iter().collect();
-        if self.action.targets_record() {
-            refs.push(RecordId(self.target));
-        }
-        header_rules::refs_exactly(header, &refs)
+        header_rules::no_expiry(header)
     }
 }
 
@@ -336,7 +324,6 @@ impl BodyFields for LabelRetraction {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[self.label])
+        header_rules::no_expiry(header)
     }
 }

@@ -115,7 +115,6 @@ impl BodyFields for Charter {
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
         header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[])?;
         if !self.founders.contains(&header.author) {
             return Err(DecodeError::Inconsistent(
                 "a charter is signed by one of its founders",
@@ -276,8 +275,7 @@ impl BodyFields for NodeAnnouncement {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[])
+        header_rules::no_expiry(header)
     }
 }
 
@@ -341,7 +339,6 @@ impl BodyFields for NodePolicy {
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
         header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[])?;
         if self.target == header.author {
             return Err(DecodeError::Inconsistent(
                 "a node cannot set a policy on itself",

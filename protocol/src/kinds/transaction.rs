@@ -50,8 +50,7 @@ macro_rules! message_kind {
             }
 
             fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-                header_rules::no_expiry(header)?;
-                header_rules::refs_exactly(header, &[self.$field])
+                header_rules::no_expiry(header)
             }
         }
     };
@@ -141,7 +140,6 @@ impl BodyFields for TransactionClose {
     }
 
     fn check_header(&self, header: &Header) -> Result<(), DecodeError> {
-        header_rules::no_expiry(header)?;
-        header_rules::refs_exactly(header, &[self.transaction])
+        header_rules::no_expiry(header)
     }
 }

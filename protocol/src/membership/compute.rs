@@ -139,7 +139,15 @@ impl Builder<'_> {
         for founder in &self.rules.founders.clone() {
             self.intern(founder);
         }
-        for (key, at) in facts.joins.iter().filter(|(_, t)| *t <= now) {
+        let identities = &self.identities;
+        let counts = |key: &PublicKey, at: &Timestamp| *at <= now && identities.counts(key, *at);
+        let joins: Vec<_> = facts.joins.iter().filter(|(k, t)| counts(k, t)).collect();
+        let withdrawals: Vec<_> = facts
+            .withdrawals
+            .iter()
+            .filter(|(_, author, t)| counts(author, t))
+            .collect();
+        for (key, at) in joins {
             let i = self.intern(key) as usize;
             self.joined[i] = Some(self.joined[i].map_or(*at, |t| t.min(*at)));
         }
@@ -152,7 +160,7 @@ impl Builder<'_> {
             self.requirements.entry(i).or_default().push((*at, *count));
         }
         let mut withdrawn: HashMap<RecordId, Vec<(PublicKey, Timestamp)>> = HashMap::new();
-        for (id, author, at) in facts.withdrawals.iter().filter(|(_, _, t)| *t <= now) {
+        for (id, author, at) in withdrawals {
             withdrawn
                 .entry(*id)
                 .or_default()
@@ -164,7 +172,7 @@ impl Builder<'_> {
             .sponsorships
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.created <= now)
+            .filter(|(_, s)| s.created <= now && self.identities.counts(&s.sponsor, s.created))
             .map(|(position, s)| (s.id, position))
             .collect();
         order.sort_unstable();

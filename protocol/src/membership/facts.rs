@@ -20,6 +20,8 @@ pub struct Rules {
     pub strike_penalty: u64,
     /// Probation grace period in ms.
     pub probation_grace_ms: u64,
+    /// Distinct sponsors' signatures a recovery needs.
+    pub recovery_threshold: u64,
 }
 
 impl Rules {
@@ -31,6 +33,7 @@ impl Rules {
             sponsor_quota: charter.sponsor_quota,
             strike_penalty: charter.strike_penalty,
             probation_grace_ms: charter.probation_grace_ms,
+            recovery_threshold: charter.recovery_threshold,
         }
     }
 }
@@ -51,7 +54,7 @@ pub struct SponsorshipFact {
 }
 
 /// A key bound to an existing identity by a rotation or a recovery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BindingFact {
     /// The key that held the identity (any key of it).
     pub old_key: PublicKey,
@@ -61,6 +64,37 @@ pub struct BindingFact {
     pub created: Timestamp,
     /// Its id, to break ties.
     pub id: RecordId,
+    /// A recovery's co-signing keys; empty for a rotation.
+    pub signers: Vec<PublicKey>,
+}
+
+impl BindingFact {
+    /// The binding a KeyRotation or KeyRecovery record makes (their bodies are never erased).
+    pub fn of(record: &Record) -> Option<BindingFact> {
+        let h = record.header();
+        match record.body() {
+            Some(Body::KeyRotation(k)) => Some(BindingFact {
+                old_key: h.author,
+                new_key: k.new_key,
+                created: h.created,
+                id: record.id(),
+                signers: Vec::new(),
+            }),
+            Some(Body::KeyRecovery(k)) => Some(BindingFact {
+                old_key: k.old_key,
+                new_key: h.author,
+                created: h.created,
+                id: record.id(),
+                signers: k.sponsor_signatures.iter().map(|(key, _)| *key).collect(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the binding is a recovery.
+    pub fn is_recovery(&self) -> bool {
+        !self.signers.is_empty()
+    }
 }
 
 /// Everything the membership rule reads.
@@ -200,18 +234,9 @@ impl Facts {
                 Some(Body::SponsorshipWithdrawal(w)) => {
                     facts.withdrawals.push((w.sponsorship, h.author, h.created))
                 }
-                Some(Body::KeyRotation(k)) => facts.bindings.push(BindingFact {
-                    old_key: h.author,
-                    new_key: k.new_key,
-                    created: h.created,
-                    id: record.id(),
-                }),
-                Some(Body::KeyRecovery(k)) => facts.bindings.push(BindingFact {
-                    old_key: k.old_key,
-                    new_key: h.author,
-                    created: h.created,
-                    id: record.id(),
-                }),
+                Some(Body::KeyRotation(_) | Body::KeyRecovery(_)) => {
+                    facts.bindings.extend(BindingFact::of(record))
+                }
                 _ => {}
             }
         }
@@ -223,15 +248,24 @@ impl Facts {
 #[derive(Clone, Debug, Default)]
 pub struct Identities {
     alias: HashMap<PublicKey, PublicKey>,
+    /// The applied binding that bound each new key.
+    applied: HashMap<PublicKey, RecordId>,
+    /// Keys a recovery took out of use, from the recovery's creation time.
+    retired: HashMap<PublicKey, Timestamp>,
 }
 
 impl Identities {
     /// Applies bindings in (created, id) order. A binding is skipped when its new key is a
     /// founder, was bound by an earlier binding, or is already the root of an identity that
-    /// has aliases. A key's own join does not stop a binding:
+    /// has aliases, and a recovery is skipped when its co-signers are fewer distinct
+    /// identities, as they stand at that point, than the charter's recovery threshold.
+    /// A key's own join does not stop a binding:
     /// the holder of the new key signed the binding (a rotation carries the new key's
     /// signature, a recovery is authored by it), so the binding is its holder's choice, and
     /// which bindings apply depends only on the bindings themselves.
+    ///
+    /// An applied recovery retires, from its creation time, every key its identity had
+    /// before it (docs/PROTOCOL.md 9.1.2): a lost or stolen key stops counting.
     pub fn from_facts(rules: &Rules, facts: &Facts) -> Identities {
         let mut taken: HashSet<PublicKey> = rules.founders.iter().copied().collect();
         let mut bindings = facts.bindings.clone();
@@ -245,7 +279,23 @@ impl Identities {
             if root == binding.new_key {
                 continue;
             }
+            if binding.is_recovery() {
+                let signers: HashSet<PublicKey> = binding
+                    .signers
+                    .iter()
+                    .map(|k| identities.resolve(k))
+                    .collect();
+                if (signers.len() as u64) < rules.recovery_threshold {
+                    continue;
+                }
+                let mut before = identities.aliases_of(&root);
+                before.push(root);
+                for key in before {
+                    identities.retired.entry(key).or_insert(binding.created);
+                }
+            }
             identities.alias.insert(binding.new_key, root);
+            identities.applied.insert(binding.new_key, binding.id);
             taken.insert(binding.new_key);
             // A root with aliases can never be bound elsewhere: that would split its identity.
             taken.insert(root);
@@ -268,5 +318,28 @@ impl Identities {
             .collect();
         keys.sort();
         keys
+    }
+
+    /// The applied bindings that bound keys to `key`'s identity, ascending: the refs that
+    /// link its keys (docs/PROTOCOL.md 8.6).
+    pub fn bindings_of(&self, key: &PublicKey) -> Vec<RecordId> {
+        let root = self.resolve(key);
+        let mut ids: Vec<RecordId> = self
+            .aliases_of(&root)
+            .iter()
+            .filter_map(|k| self.applied.get(k).copied())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Since when a recovery took `key` out of use, if one did.
+    pub fn retired_at(&self, key: &PublicKey) -> Option<Timestamp> {
+        self.retired.get(key).copied()
+    }
+
+    /// Whether a record `key` signed at `at` counts: not after a recovery retired the key.
+    pub fn counts(&self, key: &PublicKey, at: Timestamp) -> bool {
+        self.retired_at(key).is_none_or(|since| at < since)
     }
 }

@@ -24,6 +24,17 @@ impl MembershipTable {
         keys
     }
 
+    /// The applied bindings of `key`'s identity: the refs that link its keys.
+    pub fn bindings_of(&self, key: &PublicKey) -> Vec<crate::ids::RecordId> {
+        self.identities.bindings_of(key)
+    }
+
+    /// Since when a recovery took `key` out of use, if one did: the key's records from then
+    /// on have no effect.
+    pub fn retired_at(&self, key: &PublicKey) -> Option<Timestamp> {
+        self.identities.retired_at(key)
+    }
+
     pub(crate) fn node(&self, key: &PublicKey) -> Option<u32> {
         self.index.get(&self.identities.resolve(key)).copied()
     }

@@ -23,6 +23,7 @@ fn rules() -> Rules {
         sponsor_quota: 20,
         strike_penalty: 5,
         probation_grace_ms: 30 * DAY,
+        recovery_threshold: 3,
     }
 }
 
@@ -319,6 +320,7 @@ fn rotated_keys_share_the_identity_and_its_status() {
         new_key: k(99),
         created: t(3),
         id: RecordId([7; 32]),
+        signers: vec![],
     });
     // The new key sponsors with the identity's standing.
     net.admit(11, &[1, 2, 99], 4);
@@ -338,6 +340,7 @@ fn a_binding_to_an_existing_identity_is_ignored() {
         new_key: k(1),
         created: t(3),
         id: RecordId([7; 32]),
+        signers: vec![],
     });
     assert_eq!(net.table(4).identity(&k(1)), k(1));
 }
@@ -424,6 +427,7 @@ fn a_join_by_a_bound_key_does_not_undo_the_binding() {
         new_key: k(99),
         created: t(3),
         id: RecordId([7; 32]),
+        signers: vec![],
     });
     net.join(99, 5);
     net.join(99, 1);
@@ -462,6 +466,7 @@ fn a_root_with_aliases_cannot_be_bound_elsewhere() {
         new_key: k(new),
         created: t(day),
         id: RecordId([id; 32]),
+        signers: vec![],
     };
     net.facts.bindings.push(binding(10, 99, 3, 1));
     net.facts.bindings.push(binding(11, 10, 4, 2));
@@ -472,4 +477,54 @@ fn a_root_with_aliases_cannot_be_bound_elsewhere() {
         k(10),
         "10 holds an identity with aliases"
     );
+}
+
+fn recovery(old: u8, new: u8, day: u64, signers: &[u8]) -> BindingFact {
+    BindingFact {
+        old_key: k(old),
+        new_key: k(new),
+        created: t(day),
+        id: RecordId([new; 32]),
+        signers: signers.iter().map(|s| k(*s)).collect(),
+    }
+}
+
+#[test]
+fn a_recovery_whose_signers_are_fewer_people_than_the_threshold_does_not_apply() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    // Founder 1 rotated to 41 before the recovery: 1 and 41 are one person.
+    net.facts.bindings.push(BindingFact {
+        old_key: k(1),
+        new_key: k(41),
+        created: t(2),
+        id: RecordId([41; 32]),
+        signers: vec![],
+    });
+    net.facts.bindings.push(recovery(10, 90, 3, &[1, 41, 2]));
+    assert_eq!(
+        net.table(4).identity(&k(90)),
+        k(90),
+        "two signers, not three"
+    );
+    net.facts.bindings.push(recovery(10, 91, 3, &[1, 2, 3]));
+    assert_eq!(net.table(4).identity(&k(91)), k(10));
+}
+
+#[test]
+fn a_recovery_retires_the_identitys_earlier_keys_from_its_time() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    net.facts.bindings.push(recovery(10, 90, 5, &[1, 2, 3]));
+    // The old key sponsors after the recovery: it does not count.
+    net.admit(20, &[1, 2, 10], 6);
+    let table = net.table(7);
+    assert_eq!(table.retired_at(&k(10)), Some(t(5)));
+    assert_eq!(table.retired_at(&k(90)), None);
+    assert!(!matches!(table.status(&k(20)), Status::Member));
+    assert!(!crate::effects::in_good_standing_at(&table, &k(10), t(6)));
+    assert!(crate::effects::in_good_standing_at(&table, &k(90), t(6)));
+    // The new key's sponsorship does count.
+    net.admit(21, &[1, 2, 90], 6);
+    assert_eq!(net.table(7).status(&k(21)), Status::Member);
 }

@@ -32,6 +32,9 @@ pub enum SyncRequest {
     PushRecords(Vec<Vec<u8>>),
     /// `[3, bstr32]`: the blob with this hash.
     FetchBlob(BlobHash),
+    /// `[4, bstr]`: a reconciliation message over the *erased items* only: the records held
+    /// as bare headers (docs/PROTOCOL.md 10.9). Answered with [`SyncResponse::Reconcile`].
+    ReconcileErased(Vec<u8>),
 }
 
 /// What a peer answers.
@@ -72,6 +75,7 @@ impl SyncRequest {
             SyncRequest::FetchRecords(ids) => (1, id_array(ids)),
             SyncRequest::PushRecords(records) => (2, bytes_array(records)),
             SyncRequest::FetchBlob(hash) => (3, Value::Bytes(hash.0.to_vec())),
+            SyncRequest::ReconcileErased(message) => (4, Value::Bytes(message.clone())),
         };
         Value::Array(vec![Value::Unsigned(tag), field]).encode()
     }
@@ -84,7 +88,8 @@ impl SyncRequest {
             (1, [ids]) => Ok(SyncRequest::FetchRecords(fetch_ids(ids)?)),
             (2, [records]) => Ok(SyncRequest::PushRecords(records_list(records)?)),
             (3, [hash]) => Ok(SyncRequest::FetchBlob(BlobHash(bytes32(hash)?))),
-            (0..=3, _) => Err(SyncError::Malformed("request field count")),
+            (4, [message]) => Ok(SyncRequest::ReconcileErased(reconcile_bytes(message)?)),
+            (0..=4, _) => Err(SyncError::Malformed("request field count")),
             (other, _) => Err(SyncError::UnknownTag(other)),
         }
     }

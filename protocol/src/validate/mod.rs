@@ -24,6 +24,7 @@ use crate::kinds::{
     appointment_message, key_binding_message, node_operator_message, Body, Charter,
     ComplaintSubject, Kind, LabelAction,
 };
+use crate::links::Links;
 use crate::record::Record;
 use crate::signature;
 
@@ -40,10 +41,8 @@ pub trait StateView {
     /// Whether `key` is a founder, on the council, has joined, has announced a node, was
     /// named in a moderator appointment, or was bound to an identity by a rotation or recovery.
     fn is_known_author(&self, key: &PublicKey) -> bool;
-    /// The identity a key belongs to.
-    fn identity(&self, key: &PublicKey) -> PublicKey;
-    /// The time of the latest erasure by `author`'s identity, if any.
-    fn erased_at(&self, author: &PublicKey) -> Option<Timestamp>;
+    /// The time of the latest held erasure that covers `key` (docs/PROTOCOL.md 8.5), if any.
+    fn erased_at(&self, key: &PublicKey) -> Option<Timestamp>;
 }
 
 /// A record that meets the rules, or one that must wait for its refs.
@@ -182,16 +181,6 @@ pub fn validate(
     if !introduces_author && !state.is_known_author(&header.author) {
         return Err(Invalid::UnknownAuthor);
     }
-    let erased = header.kind.is_erasable()
-        && state
-            .erased_at(&header.author)
-            .is_some_and(|t| header.created <= t);
-    if record.body().is_some() && erased {
-        return Err(Invalid::ErasedBody);
-    }
-    if record.body().is_none() && !erased {
-        return Err(Invalid::MissingBody);
-    }
     let missing: Vec<RecordId> = header
         .refs
         .iter()
@@ -201,12 +190,47 @@ pub fn validate(
     if !missing.is_empty() {
         return Ok(Verdict::MissingRefs(missing));
     }
-    match record.body() {
-        Some(body) => rules::check(record, body, state).map(|()| Verdict::Valid),
-        // An erased body cannot be checked against its refs. The bare header has no effect;
-        // its refs must still be known, so sync fetches them like any other.
-        None => Ok(Verdict::Valid),
+    // The kind rules come before the erasure check, so that a body's verdict never depends
+    // on whether an erasure arrived first. A bare header has no body to check them against.
+    if let Some(body) = record.body() {
+        let links = referenced_links(record, body, state)?;
+        rules::check(record, body, state, &links)?;
     }
+    let erased = header.kind.is_erasable()
+        && state
+            .erased_at(&header.author)
+            .is_some_and(|t| header.created <= t);
+    match (record.body().is_some(), erased) {
+        (true, true) => Err(Invalid::ErasedBody),
+        (false, false) => Err(Invalid::MissingBody),
+        // A covered bare header is valid once its refs are held; it has no effect.
+        (true, false) | (false, true) => Ok(Verdict::Valid),
+    }
+}
+
+/// The links of the key bindings a record references beyond the refs its body declares.
+/// Every such ref must be a KeyRotation or KeyRecovery (decoding allowed them only for
+/// bodies that link keys).
+fn referenced_links(record: &Record, body: &Body, state: &dyn StateView) -> Result<Links, Invalid> {
+    let declared = body.declared_refs();
+    let mut bindings = Vec::new();
+    for id in &record.header().refs {
+        if declared.binary_search(id).is_ok() {
+            continue;
+        }
+        match state.record(id) {
+            Some(r) if matches!(r.header().kind, Kind::KeyRotation | Kind::KeyRecovery) => {
+                bindings.push(r)
+            }
+            _ => {
+                return Err(Invalid::WrongRefKind {
+                    id: *id,
+                    expected: "key rotation or key recovery",
+                })
+            }
+        }
+    }
+    Ok(Links::from_bindings(&bindings))
 }
 
 /// Helpers the per-kind rules share.
@@ -239,11 +263,6 @@ pub(crate) mod support {
                 expected: "listing's first version",
             })
         }
-    }
-
-    /// Whether two keys belong to the same identity.
-    pub fn same_identity(state: &dyn StateView, a: &PublicKey, b: &PublicKey) -> bool {
-        state.identity(a) == state.identity(b)
     }
 
     /// The listing author and opener of a transaction, read from headers only: an open's

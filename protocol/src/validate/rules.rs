@@ -5,10 +5,16 @@ use super::support::*;
 use super::{Invalid, StateView};
 use crate::ids::{PublicKey, RecordId};
 use crate::kinds::{Body, KeyRecovery, Kind, LabelAction};
+use crate::links::Links;
 use crate::record::Record;
 
 /// Dispatches to the rules of the record's kind.
-pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Result<(), Invalid> {
+pub(super) fn check(
+    record: &Record,
+    body: &Body,
+    state: &dyn StateView,
+    links: &Links,
+) -> Result<(), Invalid> {
     let h = record.header();
     let network = state.network();
     match body {
@@ -45,7 +51,7 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
         Body::SponsorshipWithdrawal(w) => {
             let sponsorship = referenced(state, &w.sponsorship, Kind::Sponsorship, "sponsorship")?;
             author_is(
-                state,
+                links,
                 &sponsorship.header().author,
                 &h.author,
                 "the sponsor",
@@ -56,7 +62,7 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
             Some(series) => {
                 let first = listing_series(state, series)?;
                 author_is(
-                    state,
+                    links,
                     &first.header().author,
                     &h.author,
                     "the listing's author",
@@ -70,7 +76,7 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
         Body::ListingTombstone(t) => {
             let first = listing_series(state, &t.series)?;
             author_is(
-                state,
+                links,
                 &first.header().author,
                 &h.author,
                 "the listing's author",
@@ -79,7 +85,7 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
         Body::Bump(b) => listing_series(state, &b.series).map(|_| ()),
         Body::TransactionOpen(o) => {
             let listing = listing_series(state, &o.listing)?;
-            if same_identity(state, &listing.header().author, &h.author) {
+            if links.linked(&listing.header().author, &h.author) {
                 return Err(Invalid::WrongAuthor {
                     who: "someone other than the listing's author",
                 });
@@ -88,10 +94,10 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
         }
         Body::TransactionAnswer(a) => {
             let (author, _) = transaction_parties(state, &a.transaction)?;
-            author_is(state, &author, &h.author, "the listing's author")
+            author_is(links, &author, &h.author, "the listing's author")
         }
-        Body::TransactionMessage(m) => check_party(state, &m.transaction, &h.author),
-        Body::TransactionClose(c) => check_party(state, &c.transaction, &h.author),
+        Body::TransactionMessage(m) => check_party(state, links, &m.transaction, &h.author),
+        Body::TransactionClose(c) => check_party(state, links, &c.transaction, &h.author),
         Body::Complaint(c) => match subject_ref(&c.subject) {
             Some((id, Kind::Listing, _)) => listing_series(state, &id).map(|_| ()),
             Some((id, kind, expected)) => referenced(state, &id, kind, expected).map(|_| ()),
@@ -144,17 +150,17 @@ pub(super) fn check(record: &Record, body: &Body, state: &dyn StateView) -> Resu
             }
             Ok(())
         }
-        Body::KeyRecovery(k) => check_recovery(record, k, state),
+        Body::KeyRecovery(k) => check_recovery(record, k, state, links),
     }
 }
 
 fn author_is(
-    state: &dyn StateView,
+    links: &Links,
     expected: &PublicKey,
     author: &PublicKey,
     who: &'static str,
 ) -> Result<(), Invalid> {
-    if same_identity(state, expected, author) {
+    if links.linked(expected, author) {
         Ok(())
     } else {
         Err(Invalid::WrongAuthor { who })
@@ -163,11 +169,12 @@ fn author_is(
 
 fn check_party(
     state: &dyn StateView,
+    links: &Links,
     transaction: &RecordId,
     author: &PublicKey,
 ) -> Result<(), Invalid> {
     let (listing_author, opener) = transaction_parties(state, transaction)?;
-    if same_identity(state, &listing_author, author) || same_identity(state, &opener, author) {
+    if links.linked(&listing_author, author) || links.linked(&opener, author) {
         Ok(())
     } else {
         Err(Invalid::WrongAuthor {
@@ -176,24 +183,29 @@ fn check_party(
     }
 }
 
-/// The co-signers must be exactly the authors of the referenced sponsorships of the old
-/// identity, counted as distinct identities, and there must be at least the charter's
-/// recovery threshold of them.
-fn check_recovery(record: &Record, k: &KeyRecovery, state: &dyn StateView) -> Result<(), Invalid> {
+/// The co-signers must be exactly the authors of the referenced sponsorships of the old key,
+/// counted as distinct people (keys linked by the recovery's bindings count once), and there
+/// must be at least the charter's recovery threshold of them.
+fn check_recovery(
+    record: &Record,
+    k: &KeyRecovery,
+    state: &dyn StateView,
+    links: &Links,
+) -> Result<(), Invalid> {
     let message = binding_msg(&state.network(), &k.old_key, &record.header().author);
     let signers = cosigners(&k.sponsor_signatures, &message, "sponsor")?;
-    let identity = state.identity(&k.old_key);
     let mut sponsors = Vec::new();
     for id in &k.sponsorships {
         let sponsorship = referenced(state, id, Kind::Sponsorship, "sponsorship")?;
         match sponsorship.body() {
-            Some(Body::Sponsorship(s)) if state.identity(&s.candidate) == identity => {
-                sponsors.push(state.identity(&sponsorship.header().author));
+            Some(Body::Sponsorship(s)) if links.linked(&s.candidate, &k.old_key) => {
+                sponsors.push(links.representative(&sponsorship.header().author));
             }
             _ => return Err(Invalid::NotASponsor),
         }
     }
-    let mut signer_identities: Vec<PublicKey> = signers.iter().map(|s| state.identity(s)).collect();
+    let mut signer_identities: Vec<PublicKey> =
+        signers.iter().map(|s| links.representative(s)).collect();
     signer_identities.sort();
     signer_identities.dedup();
     sponsors.sort();

@@ -517,5 +517,67 @@ fn validation_cases(s: &mut Scenario) -> Vec<Value> {
         "reject",
         "bad_cosignature",
     ));
+    out.extend(linking_cases(s, before));
     out
+}
+
+/// Linked keys (docs/PROTOCOL.md 8.6): bob rotated to bob-2 in the scenario.
+fn linking_cases(s: &Scenario, before: Timestamp) -> Vec<Value> {
+    let key = |l: &str| testkit::key(l);
+    let (bob, bob2, eve) = (key("bob"), key("bob-2"), key("eve"));
+    let eve_by_bob = find_sponsorship(s, "bob", &eve);
+    let rotation = s
+        .log
+        .iter()
+        .find(|r| r.header().kind == Kind::KeyRotation && r.header().author == bob.public_key())
+        .unwrap()
+        .id();
+    let withdrawal = |links: &[RecordId]| {
+        let body = SponsorshipWithdrawal {
+            sponsorship: eve_by_bob,
+            reason: String::new(),
+        };
+        s.signer
+            .sign_linked(&bob2, body, before, None, links)
+            .to_wire()
+    };
+    let anne_profile = s
+        .log
+        .iter()
+        .find(|r| r.header().kind == Kind::Profile && r.body().is_some())
+        .unwrap()
+        .to_wire();
+    let refs = [rotation];
+    vec![
+        case(
+            "withdrawal by a rotated key that does not name the rotation",
+            &withdrawal(&[]),
+            "validate",
+            "reject",
+            "wrong_author",
+        ),
+        case(
+            "withdrawal naming a listing as a key binding",
+            &withdrawal(&[s
+                .log
+                .iter()
+                .find(|r| r.header().kind == Kind::Listing)
+                .unwrap()
+                .id()]),
+            "validate",
+            "reject",
+            "wrong_ref_kind",
+        ),
+        case(
+            "profile naming a key binding",
+            &with_header_field(
+                &anne_profile,
+                6,
+                Cbor::Array(refs.iter().map(|id| Cbor::Bytes(id.0.to_vec())).collect()),
+            ),
+            "decode",
+            "reject",
+            "inconsistent",
+        ),
+    ]
 }

@@ -173,6 +173,20 @@ fn network(s: &scenario::Scenario) -> Value {
             })
         })
         .collect();
+    let keys: Vec<Value> = s
+        .keys
+        .iter()
+        .map(|(label, secret)| {
+            let key = secret.public_key();
+            json!({
+                "key": key.to_hex(),
+                "label": label,
+                "identity": table.identity(&key).to_hex(),
+                "bindings": table.bindings_of(&key).iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
+                "retired_at_ms": table.retired_at(&key).map(|t| t.0),
+            })
+        })
+        .collect();
     let mut s2 = scenario::build();
     let pairs = [
         ("founder-1", "eve"),
@@ -217,13 +231,14 @@ fn network(s: &scenario::Scenario) -> Value {
     let later_status = later_set.membership().status(&hugo);
     let nobody = maillon_protocol::testkit::key("nobody").public_key();
     json!({
-        "description": "A small network: apply the records in order (every one is valid at that point), then compute membership at now_ms. The expected status of every key (with its detail: probation since and until, a candidate's or lapsed key's counted sponsors and requirement, an expulsion's time), of a key the network does not know, of the probation key once its probation is over (later), and some trust queries (max_hops 6, max_paths 3, max_independent 5, max_visited as given) follow.",
+        "description": "A small network: apply the records in order (every one is valid at that point), then compute membership at now_ms. Every key of the scenario with its identity, the applied bindings of that identity and the time a recovery retired it (section 9.1.2). The expected status of every identity (with its detail: probation since and until, a candidate's or lapsed key's counted sponsors and requirement, an expulsion's time), of a key the network does not know, of the probation key once its probation is over (later), and some trust queries (max_hops 6, max_paths 3, max_independent 5, max_visited as given) follow.",
         "network": s.signer.network.to_hex(),
         "charter": hex::encode(s.log[0].to_wire()),
         "records": s.log.iter().map(|r| hex::encode(r.to_wire())).collect::<Vec<_>>(),
         "now_ms": s.now.0,
         "digest": hex::encode(s.set.digest()),
         "statuses": statuses,
+        "keys": keys,
         "unknown": { "key": nobody.to_hex(), "status": table.status(&nobody).name() },
         "later": {
             "now_ms": later.0,

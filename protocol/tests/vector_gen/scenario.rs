@@ -258,7 +258,7 @@ pub fn build() -> Scenario {
     let bob2 = s.key("bob-2");
     let at = s.tick();
     let rotation = s.signer.rotate(&bob, &bob2, at);
-    s.push(rotation);
+    let rotation = s.push(rotation);
     let carl = s.key("carl");
     let carl2 = s.key("carl-2");
     let sponsorships: Vec<RecordId> = f.iter().map(|sp| find_sponsorship(&s, sp, &carl)).collect();
@@ -267,6 +267,21 @@ pub fn build() -> Scenario {
         .signer
         .recover(carl.public_key(), &carl2, &refs, &sponsorships, at);
     s.push(recovery);
+    // bob-2 withdraws bob's sponsorship of fred, naming the rotation that links the two keys
+    // (docs/PROTOCOL.md 8.6, "Linked keys").
+    let fred = s.key("fred");
+    let fred_by_bob = find_sponsorship(&s, "bob", &fred);
+    let at = s.tick();
+    let withdrawal = SponsorshipWithdrawal {
+        sponsorship: fred_by_bob,
+        reason: String::new(),
+    };
+    let withdrawal = s
+        .signer
+        .sign_linked(&bob2, withdrawal, at, None, &[rotation.id()]);
+    s.push(withdrawal);
+    // carl's old key, retired by the recovery, sponsors ring-2: stored, but it does not count.
+    s.sponsor("carl", "ring-2");
     // eve erases her data.
     let at = s.tick();
     let erasure = s.signer.erase(&eve, at);

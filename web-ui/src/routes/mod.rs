@@ -31,7 +31,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use maillon_protocol::{Draft, Record, Timestamp};
+use maillon_protocol::{Draft, Record, RecordId, Timestamp};
 
 use crate::backend::{Backend, BackendError, Submitted};
 use crate::error::AppError;
@@ -238,7 +238,8 @@ async fn submit_draft<B: Backend>(
     lang: Lang,
 ) -> Result<Result<maillon_protocol::RecordId, String>, AppError> {
     let site = backend.site();
-    let record = match Record::sign(&user.secret, &site.network, draft) {
+    let bindings = binding_refs(backend, user, &draft.body).await?;
+    let record = match Record::sign_linked(&user.secret, &site.network, draft, &bindings) {
         Ok(record) => record,
         Err(error) => {
             return Ok(Err(lang.pick_string(
@@ -251,6 +252,30 @@ async fn submit_draft<B: Backend>(
         Submitted::Stored(id) | Submitted::Duplicate(id) | Submitted::Parked(id) => Ok(id),
         Submitted::Rejected { code, message } => Err(refusal_text(&code, &message, lang)),
     })
+}
+
+/// The key bindings a record by `user` names so that the rules see the member's keys as
+/// one person's (docs/PROTOCOL.md 8.6): the bindings of the author's identity, and for a
+/// recovery also those of the old key and of the co-signers. None for bodies that do not
+/// link keys. At most what the header has room for.
+async fn binding_refs<B: Backend>(
+    backend: &B,
+    user: &SignedIn,
+    body: &maillon_protocol::Body,
+) -> Result<Vec<RecordId>, AppError> {
+    if !body.links_keys() {
+        return Ok(Vec::new());
+    }
+    let mut keys = vec![user.secret.public_key()];
+    if let maillon_protocol::Body::KeyRecovery(recovery) = body {
+        keys.push(recovery.old_key);
+        keys.extend(recovery.sponsor_signatures.iter().map(|(key, _)| *key));
+    }
+    let room = maillon_protocol::record::MAX_REFS - body.declared_refs().len();
+    let reader = backend.clone();
+    let mut ids = blocking(move || reader.binding_refs(&keys)).await?;
+    ids.truncate(room);
+    Ok(ids)
 }
 
 /// A refusal code from the node, said to the member.

@@ -34,6 +34,11 @@ async fn status_reports_the_network_the_node_and_the_counts() {
         status["state_digest"],
         expected_digest([net.records[0].id()])
     );
+    let no_bare: [maillon_protocol::RecordId; 0] = [];
+    assert_eq!(
+        status["erased_digest"],
+        hex::encode(maillon_protocol::state::erased_digest(&no_bare))
+    );
 
     let node = TestNode::loaded("Nœud de Nantes").await;
     let status = node.status().await;
@@ -47,6 +52,7 @@ async fn status_reports_the_network_the_node_and_the_counts() {
         fields,
         [
             "announced",
+            "erased_digest",
             "links",
             "members",
             "network_id",
