@@ -152,11 +152,54 @@ async fn a_key_recovery_posted_on_one_node_holds_on_every_node() {
     )
     .await
     .unwrap();
-    // PROTOCOL.md 9.1.2 does not retire the old key: it stays a key of the same identity,
-    // so a record it signs after the recovery is accepted and counts for that identity.
+    // From the recovery on, the old key's new records have no effect (PROTOCOL.md 9.1.2):
+    // a node refuses them where they enter...
     let old_key = &cluster.network.keys[8].1;
     let late = signer.listing(old_key, "Signée par l'ancienne clé", now());
     let (code, body) = nodes[1].post(&late.to_wire()).await.unwrap();
-    assert_eq!(code, 201, "{body}");
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(body["error"], "author_not_in_good_standing", "{body}");
+    for node in &nodes {
+        let retired = node.node().engine.index().table().retired_at(&lost);
+        assert_eq!(retired, Some(recovery.header().created));
+    }
+    // ...and one that entered a node without the check (as sync does) is stored and
+    // relayed everywhere but shown nowhere, while the new key's listing is.
+    let stolen = signer.listing(old_key, "Vendue par le voleur", now());
+    nodes[0]
+        .node()
+        .engine
+        .submit_wire(&stolen.to_wire(), maillon_node::engine::Origin::Fetched)
+        .await
+        .unwrap();
+    for node in &nodes {
+        let id = stolen.id();
+        wait_until(
+            "the old key's listing to be synced",
+            Duration::from_secs(30),
+            || async move { node.has(&id).await },
+        )
+        .await
+        .unwrap();
+        let page = reqwest::get(format!("{}/annonce/{}", node.base, stolen.id().to_hex()))
+            .await
+            .unwrap();
+        assert_eq!(page.status().as_u16(), 404, "no effect, not shown");
+        let page = reqwest::get(format!("{}/annonce/{}", node.base, listing.id().to_hex()))
+            .await
+            .unwrap();
+        assert_eq!(
+            page.status().as_u16(),
+            200,
+            "the new key's listing is shown"
+        );
+        let search = reqwest::get(format!("{}/recherche?q=voleur", node.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!search.contains("Vendue par le voleur"), "not in search");
+    }
     assert_eq!(member(&nodes[1], &lost).await["identity"], lost.to_hex());
 }

@@ -407,6 +407,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// member's keys in the records they sign (docs/PROTOCOL.md 8.6), ascending. May block
     /// while the membership index is recomputed.
     fn binding_refs(&self, keys: &[PublicKey]) -> Vec<RecordId>;
+    /// Whether a record `author` signed at `at` has effect: the author was in good standing
+    /// then (docs/PROTOCOL.md 9.2; a recovery retires the old keys). May block while the
+    /// membership index is recomputed.
+    fn has_effect(&self, author: &PublicKey, at: Timestamp) -> bool;
     /// Display names of several keys (a key without profile is left out).
     fn names(&self, keys: &[PublicKey]) -> Vec<(PublicKey, String)>;
     /// Trust paths between two members.

@@ -287,6 +287,11 @@ impl Backend for NodeBackend {
         self.engine.index().trust(from, to)
     }
 
+    /// Listings without effect are stored and synced but not shown (docs/PROTOCOL.md 9.2).
+    fn has_effect(&self, author: &PublicKey, at: Timestamp) -> bool {
+        self.engine.index().in_good_standing_at(author, at)
+    }
+
     fn binding_refs(&self, keys: &[PublicKey]) -> Vec<RecordId> {
         let index = self.engine.index();
         let mut ids: Vec<RecordId> = keys
@@ -352,6 +357,7 @@ impl Backend for NodeBackend {
         let found = self.search.search(&asked).map_err(backend_error)?;
         let social = self.social();
         let moderation = self.moderation();
+        let index = self.engine.index();
         let hits = found
             .hits
             .into_iter()
@@ -359,6 +365,7 @@ impl Backend for NodeBackend {
                 social
                     .listing(&hit.series)
                     .filter(|v| !v.withdrawn && moderation.hidden_by(&v.series).is_none())
+                    .filter(|v| index.in_good_standing_at(&v.author, v.published))
                     .map(|v| (v.clone(), hit.distance_km))
             })
             .collect();
@@ -369,12 +376,16 @@ impl Backend for NodeBackend {
     }
 
     fn listing(&self, series: &RecordId) -> Option<ListingView> {
-        self.social().listing(series).cloned()
+        let view = self.social().listing(series).cloned()?;
+        self.has_effect(&view.author, view.published)
+            .then_some(view)
     }
 
     fn listings_by(&self, author: &PublicKey) -> Vec<ListingView> {
         let keys = self.engine.index().keys_of_identity(author);
-        self.social().listings_by(&keys, self.now())
+        let mut views = self.social().listings_by(&keys, self.now());
+        views.retain(|view| self.has_effect(&view.author, view.published));
+        views
     }
 
     fn transactions_of(&self, member: &PublicKey) -> Vec<TransactionView> {

@@ -190,8 +190,9 @@ pub async fn listing<B: Backend>(
 }
 
 /// A listing this site does not show yet: asked from the peers. « Page introuvable » if no
-/// peer has it, or it is not a listing, or its body was erased; « pas encore arrivé » if it
-/// is held but cannot be shown yet.
+/// peer has it, or it is not a listing, or its body was erased, or it has no effect (its
+/// author was not in good standing when signing it); « pas encore arrivé » if it is held
+/// but cannot be shown yet.
 async fn arriving_listing<B: Backend>(
     state: &Shared<B>,
     series: &RecordId,
@@ -200,10 +201,12 @@ async fn arriving_listing<B: Backend>(
     if !state.backend.fetch_record(series).await? {
         return Err(AppError::NotFound(l));
     }
-    let is_listing = state
-        .backend
-        .record(series)?
-        .is_some_and(|r| r.header().kind == maillon_protocol::Kind::Listing && r.body().is_some());
+    let is_listing = state.backend.record(series)?.is_some_and(|r| {
+        let h = r.header();
+        h.kind == maillon_protocol::Kind::Listing
+            && r.body().is_some()
+            && state.backend.has_effect(&h.author, h.created)
+    });
     if !is_listing {
         return Err(AppError::NotFound(l));
     }
