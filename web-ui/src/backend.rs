@@ -474,6 +474,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
         id: &RecordId,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    /// Reconciles with a few peers now, for a page that looks for something (a member, a
+    /// candidate's code) that may exist in the network before it reaches this node, and
+    /// that it cannot ask for by record id. Bounded in time; errors are logged, not shown.
+    fn catch_up(&self) -> impl Future<Output = ()> + Send;
     /// Whether this node holds a blob and may serve it (not erased), without fetching it.
     fn holds_blob(&self, hash: &BlobHash) -> bool;
     /// A blob, fetched from peers if this node lacks it.

@@ -54,10 +54,16 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
     let mut answers = Vec::with_capacity(batch.len());
     let mut stored: Vec<(Record, Origin, Vec<BlobHash>)> = Vec::new();
     for job in batch {
-        let mut outcomes = Vec::with_capacity(job.records.len());
-        for record in job.records {
+        let order = staging_order(&job.records);
+        let mut records: Vec<Option<Verified>> = job.records.into_iter().map(Some).collect();
+        let mut slots: Vec<Option<Result<Submitted, IngestError>>> = Vec::new();
+        slots.resize_with(records.len(), || None);
+        for position in order {
+            let Some(record) = records[position].take() else {
+                continue;
+            };
             let (outcome, repaired) = stage_one(ingest, record, job.origin, shared, now);
-            outcomes.push(outcome);
+            slots[position] = Some(outcome);
             for record in ingest.take_stored() {
                 note(shared, &record);
                 let photos = ingest.take_erased_photos(&record.id());
@@ -68,6 +74,14 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
                 stored.push((event, Origin::Repair, photos));
             }
         }
+        let outcomes: Vec<Result<Submitted, IngestError>> = slots
+            .into_iter()
+            .map(|slot| {
+                slot.unwrap_or(Err(IngestError::Store(crate::store::StoreError::Corrupt(
+                    "a record of the batch was not staged".into(),
+                ))))
+            })
+            .collect();
         answers.push((job.reply, outcomes));
     }
     let staged_in = started.elapsed();
@@ -106,6 +120,29 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
             let _ = shared.stored.send(StoredEvent { record, origin });
         }
     }
+}
+
+/// The order to stage a job's records in: first those that make their author (or another
+/// key) known — joins, announcements, recoveries, rotations, appointments — then the
+/// others, each group in the order given. A batch fetched in (created, id) order may hold
+/// a profile signed in the same millisecond as its author's join and sorted before it;
+/// staged first, it would be refused for now as by an unknown author.
+fn staging_order(records: &[Verified]) -> Vec<usize> {
+    use maillon_protocol::Kind;
+    let introduces = |record: &Verified| {
+        matches!(
+            record.record().header().kind,
+            Kind::Charter
+                | Kind::Join
+                | Kind::NodeAnnouncement
+                | Kind::KeyRecovery
+                | Kind::KeyRotation
+                | Kind::ModeratorAppointment
+        )
+    };
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by_key(|&i| !introduces(&records[i]));
+    order
 }
 
 /// Stages one record; a repair may also ask the indexes to take a record again.

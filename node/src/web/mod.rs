@@ -58,6 +58,9 @@ pub struct NodeBackend {
     node_position: Option<Position>,
     node_secret: Arc<maillon_protocol::SecretKey>,
     invitations: Arc<ServedInvitations>,
+    /// When the last catch-up sync for a page ended: one at a time, at most one per
+    /// [`CATCH_UP_SPACING`], so that pages cannot be used to flood peers with sessions.
+    catch_up_gate: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl NodeBackend {
@@ -77,6 +80,10 @@ impl NodeBackend {
 /// Peers asked for a record a page needs, and how long each may take.
 const FETCH_PEERS: usize = 3;
 const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Least time between two catch-up syncs asked by pages.
+const CATCH_UP_SPACING: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a page waits for one catch-up sync session with a peer.
+const CATCH_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// Asks up to [`FETCH_PEERS`] connected peers for `id`, one after another; the record's wire
 /// form once stored.
@@ -171,6 +178,7 @@ pub fn start(
         node_position,
         node_secret,
         invitations: Arc::new(invitations),
+        catch_up_gate: Arc::new(tokio::sync::Mutex::new(None)),
     };
     Ok(Site {
         router: maillon_web_ui::router(backend, config),
@@ -501,6 +509,28 @@ impl Backend for NodeBackend {
         feeder::apply(&self.engine, &self.social, &record).await;
         feeder::apply(&self.engine, &self.moderation, &record).await;
         Ok(true)
+    }
+
+    async fn catch_up(&self) {
+        let Some(client) = &self.network else {
+            return;
+        };
+        let mut last = self.catch_up_gate.lock().await;
+        if last.is_some_and(|at| at.elapsed() < CATCH_UP_SPACING) {
+            return;
+        }
+        let peers = client.peers().await.unwrap_or_default();
+        for peer in peers.into_iter().take(FETCH_PEERS) {
+            let session = crate::network::sync_driver::session(&self.engine, client, peer);
+            match tokio::time::timeout(CATCH_UP_TIMEOUT, session).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::debug!(%peer, %error, "a page's catch-up sync failed"),
+                Err(_) => tracing::debug!(%peer, "a page's catch-up sync timed out"),
+            }
+        }
+        // The feeders take what arrived from the engine's events: give them a moment.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        *last = Some(std::time::Instant::now());
     }
 
     fn holds_blob(&self, hash: &BlobHash) -> bool {

@@ -164,9 +164,14 @@ pub async fn profile<B: Backend>(
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
     let key = page::parse_key(&key).ok_or(AppError::NotFound(l))?;
-    let member = state.backend.member(&key);
+    let mut member = state.backend.member(&key);
     if member.profile.is_none() && member.status == Status::Unknown {
-        return Err(AppError::NotFound(l));
+        // The member may exist in the network before reaching this site.
+        state.backend.catch_up().await;
+        member = state.backend.member(&key);
+        if member.profile.is_none() && member.status == Status::Unknown {
+            return Err(AppError::NotFound(l));
+        }
     }
     let profile = member
         .profile

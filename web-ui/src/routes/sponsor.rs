@@ -171,7 +171,14 @@ pub async fn code_form<B: Backend>(
         });
     }
     let code = normalise_code(&params.code);
-    let error = match state.backend.candidate_by_code(&code) {
+    let complete = |key: &maillon_protocol::PublicKey| state.backend.member(key).profile.is_some();
+    let mut found = state.backend.candidate_by_code(&code);
+    if !found.as_ref().is_some_and(complete) {
+        // The candidacy may exist in the network before reaching this site.
+        state.backend.catch_up().await;
+        found = state.backend.candidate_by_code(&code);
+    }
+    let error = match found {
         // The profile travels in its own record: until it arrives there is no one to show.
         Some(key) if state.backend.member(&key).profile.is_some() => {
             return Ok(Redirect::to(&format!("/parrainage/{}", key.to_hex())).into_response());
