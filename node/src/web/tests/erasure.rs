@@ -171,3 +171,55 @@ async fn an_erased_photo_and_its_cached_thumbnail_stop_being_served_at_once() {
         );
     }
 }
+
+/// An identity with two keys: the site signs the member's erasure with the binding that
+/// links them, so the erasure reaches the records of the other key too (docs/PROTOCOL.md
+/// 8.5, 8.6).
+#[tokio::test]
+async fn an_erasure_from_the_site_reaches_every_key_of_the_identity() {
+    use crate::store::Store;
+    use maillon_protocol::Body;
+    let site = Site::start(&["member-3"]).await;
+    let net = super::network();
+    let member = super::secret("member-3");
+    // An earlier key of the same person, with a listing, rotated to the account's key.
+    let earlier = maillon_protocol::testkit::key("web-erasure-earlier-key");
+    let t = site.now();
+    let listing = net.signer.listing(&earlier, "Commode ancienne", t);
+    for record in [
+        net.signer.join(&earlier, t),
+        listing.clone(),
+        net.signer.rotate(&earlier, &member, t.plus_ms(1)),
+    ] {
+        site.engine()
+            .submit_wire(&record.to_wire(), crate::engine::Origin::Fetched)
+            .await
+            .expect("accepted");
+    }
+    let mut browser = site.signed_in("member-3").await;
+    let page = browser.get("/compte/effacer").await;
+    let erased = browser
+        .post_form(
+            "/compte/effacer",
+            &[
+                ("csrf", &page.csrf()),
+                ("passphrase", PASSPHRASE),
+                ("confirm", "oui"),
+            ],
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.body);
+    let store = site.engine().store();
+    let erasure = store
+        .by_author(&member.public_key(), 16)
+        .unwrap()
+        .into_iter()
+        .filter_map(|id| store.get(&id).unwrap())
+        .map(|wire| crate::store::index::decode_stored(&wire).unwrap())
+        .find(|r| matches!(r.body(), Some(Body::Erasure(_))))
+        .expect("the erasure is stored");
+    assert_eq!(erasure.header().refs.len(), 1, "it names the rotation");
+    let held =
+        crate::store::index::decode_stored(&store.get(&listing.id()).unwrap().unwrap()).unwrap();
+    assert!(held.body().is_none(), "the earlier key's listing is erased");
+}
