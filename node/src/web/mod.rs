@@ -398,19 +398,34 @@ impl Backend for NodeBackend {
 
     fn transactions_of(&self, member: &PublicKey) -> Vec<TransactionView> {
         let keys = self.engine.index().keys_of_identity(member);
-        self.social().transactions_of(&keys)
+        let mut views = self.social().transactions_of(&keys);
+        views.retain(|t| self.has_effect(&t.opener, t.opened_at));
+        views
     }
 
     fn transaction(&self, id: &RecordId) -> Option<TransactionView> {
-        self.social().transaction(id)
+        let view = self.social().transaction(id)?;
+        self.has_effect(&view.opener, view.opened_at)
+            .then_some(view)
     }
 
     fn reputation(&self, member: &PublicKey) -> Reputation {
         let moderation = self.moderation();
         let keys = self.engine.index().keys_of_identity(member);
-        let (due, answered_in_time, reviews) = self
+        // Transactions opened by a key without effect then (a retired key, a candidate)
+        // count neither as due nor for reviews, like cancelled ones.
+        let without_effect: HashSet<RecordId> = self
             .social()
-            .reputation(&keys, self.now(), |t| moderation.cancelled_by(t).is_some());
+            .transactions_of(&keys)
+            .into_iter()
+            .filter(|t| !self.has_effect(&t.opener, t.opened_at))
+            .map(|t| t.id)
+            .collect();
+        let (due, answered_in_time, mut reviews) =
+            self.social().reputation(&keys, self.now(), |t| {
+                moderation.cancelled_by(t).is_some() || without_effect.contains(t)
+            });
+        reviews.retain(|review| self.has_effect(&review.by, review.at));
         Reputation {
             due,
             answered_in_time,

@@ -223,3 +223,43 @@ async fn an_erasure_from_the_site_reaches_every_key_of_the_identity() {
         crate::store::index::decode_stored(&store.get(&listing.id()).unwrap().unwrap()).unwrap();
     assert!(held.body().is_none(), "the earlier key's listing is erased");
 }
+
+/// A transaction opened by a key that was not in good standing when it signed (here a
+/// candidate's, as a key retired by a recovery would be) has no effect: the seller does not
+/// see it, and it is not due (docs/PROTOCOL.md 9.2).
+#[tokio::test]
+async fn a_transaction_without_effect_is_not_shown_to_the_seller() {
+    use maillon_protocol::kinds::TransactionOpen;
+    let site = Site::start(&["founder-1"]).await;
+    let net = super::network();
+    let t = site.now();
+    let listing = net
+        .signer
+        .listing(&super::secret("founder-1"), "Vélo de course", t);
+    site.submit(&listing).await;
+    let opener = maillon_protocol::testkit::key("web-candidate-opener");
+    let open = net.signer.sign(
+        &opener,
+        TransactionOpen {
+            listing: listing.id(),
+            message: "Je le prends".into(),
+        },
+        t.plus_ms(1),
+        None,
+    );
+    for record in [net.signer.join(&opener, t), open.clone()] {
+        site.engine()
+            .submit_wire(&record.to_wire(), crate::engine::Origin::Fetched)
+            .await
+            .expect("valid, though without effect");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut seller = site.signed_in("founder-1").await;
+    let mine = seller.get("/transactions").await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert!(!mine.body.contains("Je le prends"), "{}", mine.body);
+    let one = seller
+        .get(&format!("/transaction/{}", open.id().to_hex()))
+        .await;
+    assert_eq!(one.status, StatusCode::NOT_FOUND);
+}
