@@ -1,4 +1,5 @@
-//! Exporting one's data, then erasing one's account.
+//! Exporting one's data, erasing one's account, and what the site no longer shows: erased
+//! records, and records without effect.
 
 use axum::http::StatusCode;
 
