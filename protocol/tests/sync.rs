@@ -135,7 +135,11 @@ proptest! {
         only_a in prop_oneof![Just(0usize), 0usize..60, Just(300usize)],
         only_b in prop_oneof![Just(0usize), 0usize..60, Just(300usize)],
         times in prop_oneof![Just(1u64), Just(3u64), Just(1000u64), Just(u64::MAX - T0.0)],
-        shared_prefix in prop_oneof![Just(0usize), Just(30usize), 0usize..31],
+        // Up to 24 shared leading bytes: long bound prefixes, with 64 random bits left. With
+        // 30 shared bytes only 16 bits differ, and the sums of two sides' unique ids in a
+        // range collide (mod 2^256) often enough that a range is wrongly taken as equal:
+        // record ids are SHA-256 outputs, so real sets never look like that.
+        shared_prefix in prop_oneof![Just(0usize), Just(24usize), 0usize..25],
         which in 0usize..3,
     ) {
         let shape = Shape { times, shared_prefix };
