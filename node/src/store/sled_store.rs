@@ -85,12 +85,26 @@ impl SledStore {
             .map(|v| v.map_err(StoreError::from))
     }
 
-    /// Opens (or creates) the database.
+    /// Opens (or creates) the database. A handle on the same folder that was just dropped
+    /// may keep sled's file lock for a moment (its background flusher ends asynchronously):
+    /// the lock is tried again for up to two seconds before the error is returned.
     pub fn open(config: &SledConfig) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
-            .path(&config.path)
-            .cache_capacity(config.cache_capacity_bytes)
-            .open()?;
+        let mut tries = 0;
+        let db = loop {
+            let opened = sled::Config::new()
+                .path(&config.path)
+                .cache_capacity(config.cache_capacity_bytes)
+                .open();
+            match opened {
+                Err(sled::Error::Io(error))
+                    if tries < 20 && error.to_string().contains("could not acquire lock") =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other?,
+            }
+        };
         Ok(SledStore {
             tree: db.open_tree("maillon")?,
             db,
