@@ -67,6 +67,8 @@ pub struct RawNetwork {
     pub use_relays: bool,
     /// Whether AutoNAT may count private addresses as reachable (a LAN without internet).
     pub autonat_private_addresses: bool,
+    /// Joins one introducing node may bring in a day through this node's edges.
+    pub joins_per_introducer_per_day: usize,
 }
 
 impl Default for RawNetwork {
@@ -84,6 +86,8 @@ impl Default for RawNetwork {
             ping_timeout_secs: settings.ping_timeout.as_secs(),
             use_relays: settings.use_relays,
             autonat_private_addresses: settings.autonat_private_addresses,
+            joins_per_introducer_per_day:
+                crate::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
         }
     }
 }
@@ -209,6 +213,8 @@ pub struct Config {
     pub cache_capacity_bytes: u64,
     /// Parking lot bounds.
     pub parking: ParkingLimits,
+    /// Joins one introducing node may bring in a day through this node's edges.
+    pub joins_per_introducer_per_day: usize,
     /// The website's settings from `[http]`.
     pub site: SiteSettings,
     /// How links to other nodes are kept up, from `[network]` and `[relay]`.
@@ -386,8 +392,15 @@ impl RawConfig {
                 "max_records, max_mib and max_age_secs must all be above 0",
             ));
         }
+        if !(1..=1_000_000).contains(&self.network.joins_per_introducer_per_day) {
+            return Err(invalid(
+                "network.joins_per_introducer_per_day",
+                "must be between 1 and 1000000",
+            ));
+        }
         let links = validate_links(&self.network, &self.relay)?;
         Ok(Config {
+            joins_per_introducer_per_day: self.network.joins_per_introducer_per_day,
             links,
             name,
             data_dir: base.join(&self.node.data_dir),
@@ -585,6 +598,10 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
             (
                 format!("{GOOD}\n[http]\nsession_idle_hours = 0\n"),
                 "http.session_idle_hours",
+            ),
+            (
+                GOOD.replace("[network]", "[network]\njoins_per_introducer_per_day = 0"),
+                "network.joins_per_introducer_per_day",
             ),
         ];
         for (text, field) in cases {

@@ -193,6 +193,8 @@ async fn start_node(
         http_listen: address,
         cache_capacity_bytes: 64 << 20,
         parking: ParkingLimits::default(),
+        joins_per_introducer_per_day:
+            maillon_node::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
         site: Default::default(),
         links: Default::default(),
     };

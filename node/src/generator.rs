@@ -246,6 +246,8 @@ pub fn generate_with(seed: u64, options: &GeneratorOptions) -> GeneratedNetwork 
     let node = key("node");
     let mut records = Vec::with_capacity(options.members * 6 + 1);
     records.push(signer.charter_record(&founders[0]));
+    // The node that introduces the members' joins (docs/PROTOCOL.md 7.3).
+    records.push(signer.introduction());
     let mut keys: Vec<(String, SecretKey)> = (1..=3)
         .map(|i| (format!("founder-{i}"), founders[i - 1].clone()))
         .collect();

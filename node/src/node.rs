@@ -249,6 +249,7 @@ async fn assemble(
         node_key: key.public_key(),
         name: config.name.clone(),
         parking: config.parking,
+        joins_per_introducer_per_day: config.joins_per_introducer_per_day,
         clock: settings.clock,
     })
     .await?;

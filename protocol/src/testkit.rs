@@ -4,10 +4,10 @@
 
 use crate::ids::{sha256, NetworkId, PublicKey, RecordId, Timestamp};
 use crate::kinds::{
-    appointment_message, key_binding_message, node_operator_message, AppointmentAction, Body,
-    Category, Charter, Erasure, Intent, Join, KeyRecovery, KeyRotation, LabelAction, Listing,
-    ModerationLabel, ModeratorAppointment, NodeAnnouncement, Position, Profile, Relation,
-    Sponsorship, SponsorshipWithdrawal,
+    appointment_message, join_introduction_message, key_binding_message, node_operator_message,
+    AppointmentAction, Body, Category, Charter, Erasure, Intent, Join, KeyRecovery, KeyRotation,
+    LabelAction, Listing, ModerationLabel, ModeratorAppointment, NodeAnnouncement, Position,
+    Profile, Relation, Sponsorship, SponsorshipWithdrawal,
 };
 use crate::record::{Draft, Record};
 use crate::signature::SecretKey;
@@ -22,6 +22,9 @@ pub const T0: Timestamp = Timestamp(1_767_225_600_000);
 
 /// One day.
 pub const DAY: u64 = Timestamp::DAY_MS;
+
+/// The label of the test network's introducing node key.
+pub const INTRODUCER_LABEL: &str = "testkit-introducer";
 
 /// A charter with the design's defaults: 3 sponsors, quota 20, penalty 5, 30 days of grace,
 /// 7 days to answer, 5 minutes of clock skew, 3 sponsors to recover a key.
@@ -108,12 +111,38 @@ impl Signer {
             .unwrap_or_else(|e| panic!("test charter is invalid: {e}"))
     }
 
-    /// A join accepting the charter's rules.
+    /// The key of the node that introduces the test joins.
+    pub fn introducer(&self) -> SecretKey {
+        key(INTRODUCER_LABEL)
+    }
+
+    /// The introducing node's announcement (vouched for by itself, created at [`T0`]):
+    /// a world must hold it before the joins it introduces.
+    pub fn introduction(&self) -> Record {
+        let node = self.introducer();
+        self.announce_node(&node, &node, "Nœud d'accueil", T0)
+    }
+
+    /// A join accepting the charter's rules, introduced by [`Signer::introduction`].
     pub fn join(&self, key: &SecretKey, at: Timestamp) -> Record {
+        self.join_through(key, &self.introducer(), self.introduction().id(), at)
+    }
+
+    /// A join introduced by the node `node` whose announcement is `introduction`.
+    pub fn join_through(
+        &self,
+        key: &SecretKey,
+        node: &SecretKey,
+        introduction: RecordId,
+        at: Timestamp,
+    ) -> Record {
+        let message = join_introduction_message(&self.network, &key.public_key(), at);
         self.sign(
             key,
             Join {
                 accepted_rules_hash: self.charter.rules_hash(),
+                introduction,
+                introducer_signature: node.sign(&message),
             },
             at,
             None,

@@ -69,6 +69,8 @@ impl History {
             records: vec![charter],
             fresh: 0,
         };
+        let introduction = history.signer.introduction();
+        history.push(introduction);
         for _ in 0..3 {
             history.member();
         }

@@ -94,7 +94,11 @@ fn the_history_is_what_the_tests_below_assume() {
     let count = |name: &str| statuses.iter().filter(|(_, s)| s.name() == name).count();
     assert_eq!(count("expelled"), 1);
     assert_eq!(count("probation"), 1, "eve lost her expelled sponsor");
-    assert_eq!(w.log.len(), 29);
+    assert_eq!(
+        w.log.len(),
+        30,
+        "the charter, the introducing node and 28 records"
+    );
 }
 
 proptest! {

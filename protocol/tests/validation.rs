@@ -86,13 +86,42 @@ fn unknown_authors_wait_and_candidates_publish_without_effect() {
 fn a_join_must_accept_the_charters_rules() {
     let mut w = World::new();
     let bob = testkit::key("bob");
-    let join = w.sign(
-        &bob,
-        Join {
-            accepted_rules_hash: [0; 32],
-        },
-    );
+    let at = w.tick(1000);
+    let Some(Body::Join(mut body)) = w.signer.join(&bob, at).body().cloned() else {
+        unreachable!()
+    };
+    body.accepted_rules_hash = [0; 32];
+    let join = w.signer.sign(&bob, Join { ..body }, at, None);
     assert_eq!(refused(w.try_apply(join)), Invalid::WrongRules);
+}
+
+#[test]
+fn a_join_is_introduced_by_a_node_that_signed_it() {
+    let mut w = World::new();
+    let bob = testkit::key("bob");
+    let at = w.tick(1000);
+    let introduction = w.signer.introduction().id();
+    // Signed by another key than the announcing node's: refused for good.
+    let forged = w
+        .signer
+        .join_through(&bob, &testkit::key("someone"), introduction, at);
+    assert!(matches!(
+        refused(w.try_apply(forged)),
+        Invalid::BadCosignature {
+            field: "introducer",
+            ..
+        }
+    ));
+    // Through a node not held yet: parked until its announcement arrives.
+    let node = testkit::key("another-node");
+    let announcement = w.signer.announce_node(&node, &node, "Autre", at);
+    let through = w.signer.join_through(&bob, &node, announcement.id(), at);
+    assert_eq!(
+        w.try_apply(through.clone()),
+        Ok(Applied::Parked(vec![announcement.id()]))
+    );
+    w.apply(announcement);
+    w.apply(through);
 }
 
 #[test]

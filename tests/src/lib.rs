@@ -31,6 +31,9 @@ pub struct Cluster {
     pub node_keys: Vec<SecretKey>,
     /// One announcement per node, vouched for by a founder.
     pub announcements: Vec<Record>,
+    /// Each node's introduction quota (a test that posts many joins through the testkit's
+    /// one introducer raises it before starting nodes).
+    pub joins_per_introducer_per_day: usize,
     root: tempfile::TempDir,
 }
 
@@ -66,6 +69,8 @@ impl Cluster {
             network,
             node_keys,
             announcements,
+            joins_per_introducer_per_day:
+                maillon_node::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
             root: tempfile::tempdir().unwrap(),
         }
     }
@@ -115,6 +120,7 @@ impl Cluster {
             http_listen: "127.0.0.1:0".parse()?,
             cache_capacity_bytes: 16 << 20,
             parking: ParkingLimits::default(),
+            joins_per_introducer_per_day: self.joins_per_introducer_per_day,
             site: Default::default(),
             links: Default::default(),
         })

@@ -64,7 +64,10 @@ fn records(cluster: &Cluster, node: &TestNode) -> Vec<Record> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_records_at_random_nodes_reach_every_node_by_gossip() {
-    let cluster = Cluster::new(37, 40, 5);
+    let mut cluster = Cluster::new(37, 40, 5);
+    // The 100 joins are all introduced by the testkit's one introducer: this test is about
+    // spread, not the introduction quota (tests/tests/join_flood.rs).
+    cluster.joins_per_introducer_per_day = 10_000;
     let nodes = five_nodes(&cluster).await;
     wait_for_peers(&nodes, 4).await.unwrap();
     // Let the meshes form.

@@ -411,6 +411,14 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// then (docs/PROTOCOL.md 9.2; a recovery retires the old keys). May block while the
     /// membership index is recomputed.
     fn has_effect(&self, author: &PublicKey, at: Timestamp) -> bool;
+    /// This node's introduction of `candidate`'s join created at `created`: the id of its
+    /// newest announcement and its signature over the join-introduction statement
+    /// (docs/PROTOCOL.md 7.3). None while the node has no announcement.
+    fn introduce(
+        &self,
+        candidate: &PublicKey,
+        created: Timestamp,
+    ) -> Result<Option<(RecordId, maillon_protocol::Signature)>, BackendError>;
     /// Display names of several keys (a key without profile is left out).
     fn names(&self, keys: &[PublicKey]) -> Vec<(PublicKey, String)>;
     /// Trust paths between two members.

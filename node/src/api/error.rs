@@ -115,6 +115,9 @@ impl From<IngestError> for AppError {
             IngestError::NodePolicy(NodePolicyRefusal::Limited(_)) => {
                 AppError::new(StatusCode::TOO_MANY_REQUESTS, "limited_node", message)
             }
+            IngestError::NodePolicy(NodePolicyRefusal::IntroductionQuota(..)) => {
+                AppError::new(StatusCode::TOO_MANY_REQUESTS, "introduction_quota", message)
+            }
             IngestError::TooLargeToPark => {
                 AppError::new(StatusCode::SERVICE_UNAVAILABLE, "parking_full", message)
             }

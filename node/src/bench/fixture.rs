@@ -123,6 +123,9 @@ impl Fixture {
             http_listen: "127.0.0.1:0".parse()?,
             cache_capacity_bytes: 64 << 20,
             parking: ParkingLimits::default(),
+            // The ingest bench posts generated joins, all introduced by one key: it measures
+            // throughput, not the introduction quota.
+            joins_per_introducer_per_day: 1_000_000,
             site: Default::default(),
             links: Default::default(),
         })

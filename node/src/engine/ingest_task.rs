@@ -180,7 +180,35 @@ fn policies(
     check_node_policy(record.record(), &index, &shared.node_key, |author| {
         signed_since(&shared.store, author, since)
     })??;
+    if let Some(node) = introducer(shared, record.record())? {
+        let suspended = index
+            .node_policies_of(&shared.node_key)
+            .iter()
+            .any(|p| p.target == node && p.level == maillon_protocol::kinds::PolicyLevel::Suspend);
+        shared
+            .introductions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .check(node, now, suspended)?;
+    }
     Ok(())
+}
+
+/// The node that introduced a join: the author of the announcement it names, if held.
+fn introducer(
+    shared: &Shared,
+    record: &Record,
+) -> Result<Option<maillon_protocol::PublicKey>, crate::store::StoreError> {
+    use crate::store::Store;
+    let Some(maillon_protocol::Body::Join(join)) = record.body() else {
+        return Ok(None);
+    };
+    match shared.store.get(&join.introduction)? {
+        Some(wire) => Ok(Some(
+            crate::store::index::decode_stored(&wire)?.header().author,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Keeps the erased set in step with bodies dropped by erasures and repairs, or restored.
@@ -238,6 +266,13 @@ fn standing_of(
 }
 
 fn note(shared: &Shared, record: &Record) {
+    if let Ok(Some(node)) = introducer(shared, record) {
+        shared
+            .introductions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .note(node, record.header().created);
+    }
     shared
         .index
         .write()

@@ -102,6 +102,8 @@ pub struct EngineParts {
     pub name: String,
     /// Parking lot bounds.
     pub parking: ParkingLimits,
+    /// Joins one introducing node may bring in a day at this node's edges.
+    pub joins_per_introducer_per_day: usize,
     /// The clock.
     pub clock: Clock,
 }
@@ -127,6 +129,8 @@ pub(crate) struct Shared {
     erased_photos: mpsc::UnboundedSender<ErasedPhotos>,
     erased_receiver: std::sync::Mutex<Option<mpsc::UnboundedReceiver<ErasedPhotos>>>,
     wanted: RwLock<Vec<RecordId>>,
+    /// Joins each node introduced lately, for the introduction quota at the edges.
+    introductions: std::sync::Mutex<standing::Introductions>,
     kind_counts: RwLock<[u64; KIND_SLOTS]>,
     last_refresh: std::sync::Mutex<LastRefresh>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -170,6 +174,9 @@ impl Engine {
             erased_photos,
             erased_receiver: std::sync::Mutex::new(Some(erased_receiver)),
             wanted: RwLock::new(Vec::new()),
+            introductions: std::sync::Mutex::new(standing::Introductions::new(
+                parts.joins_per_introducer_per_day,
+            )),
             kind_counts: RwLock::new(views.kind_counts),
             stop: stop_sender,
             last_refresh: std::sync::Mutex::new(LastRefresh {

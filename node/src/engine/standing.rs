@@ -67,6 +67,61 @@ pub enum NodePolicyRefusal {
     /// Limited, and over its daily allowance.
     #[error("the node {0} is limited by this node's policy: at most {LIMITED_NODE_RECORDS_PER_DAY} of its records a day")]
     Limited(PublicKey),
+    /// A join introduced by a node that has introduced its daily quota of joins already.
+    #[error("the node {0} has introduced {1} joins in the last day, this node's quota: its next ones wait until tomorrow")]
+    IntroductionQuota(PublicKey, usize),
+}
+
+/// Joins one node may introduce in a day, as this node counts them where records enter,
+/// unless the configuration says otherwise (`network.joins_per_introducer_per_day`). A site
+/// takes a few candidacies a day; a flood from one node stops here (docs/PROTOCOL.md 9.2,
+/// "Introduced joins").
+pub const DEFAULT_JOINS_PER_INTRODUCER_PER_DAY: usize = 50;
+
+/// The joins each introducing node introduced recently, as stored here: the creation times
+/// of the last day's, per node. Counted from what this node stored since it started.
+#[derive(Debug)]
+pub struct Introductions {
+    per_day: usize,
+    recent: std::collections::HashMap<PublicKey, std::collections::VecDeque<Timestamp>>,
+}
+
+impl Introductions {
+    /// No join noted yet; at most `per_day` joins per introducer in a day.
+    pub fn new(per_day: usize) -> Introductions {
+        Introductions {
+            per_day,
+            recent: Default::default(),
+        }
+    }
+
+    /// Notes a stored join introduced by `node`, created at `created`.
+    pub fn note(&mut self, node: PublicKey, created: Timestamp) {
+        self.recent.entry(node).or_default().push_back(created);
+    }
+
+    /// Refuses a join introduced by `node` when `node` is suspended by this node's policy,
+    /// or has introduced its quota of joins created within a day before `now`.
+    pub fn check(
+        &mut self,
+        node: PublicKey,
+        now: Timestamp,
+        suspended: bool,
+    ) -> Result<(), NodePolicyRefusal> {
+        if suspended {
+            return Err(NodePolicyRefusal::Suspended(node));
+        }
+        let since = now.minus_ms(Timestamp::DAY_MS);
+        let recent = self.recent.entry(node).or_default();
+        while recent.front().is_some_and(|t| *t < since) {
+            recent.pop_front();
+        }
+        let in_day = recent.iter().filter(|t| **t >= since).count();
+        if in_day >= self.per_day {
+            return Err(NodePolicyRefusal::IntroductionQuota(node, self.per_day));
+        }
+        Ok(())
+    }
 }
 
 /// Refuses records signed by a node key that `this_node` suspends, and, for a node it

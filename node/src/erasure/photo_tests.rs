@@ -38,6 +38,7 @@ async fn node() -> Node {
         node_key: testkit::key("photo-node").public_key(),
         name: "Nœud".into(),
         parking: ParkingLimits::default(),
+        joins_per_introducer_per_day: crate::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
         clock: Arc::new(move || now),
     })
     .await

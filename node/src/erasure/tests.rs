@@ -315,6 +315,7 @@ async fn the_photos_of_an_erasure_early_in_a_burst_are_deleted_though_the_broadc
         node_key: testkit::key("burst-node").public_key(),
         name: "Nœud".into(),
         parking: ParkingLimits::default(),
+        joins_per_introducer_per_day: crate::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
         clock: Arc::new(move || now),
     })
     .await

@@ -471,6 +471,7 @@ async fn the_feeder_follows_the_engine() {
         node_key: testkit::key("search-test-node").public_key(),
         name: "search".into(),
         parking: ParkingLimits::default(),
+        joins_per_introducer_per_day: crate::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
         clock: Arc::new(move || at),
     })
     .await

@@ -300,6 +300,31 @@ impl Backend for NodeBackend {
         self.engine.index().in_good_standing_at(author, at)
     }
 
+    fn introduce(
+        &self,
+        candidate: &PublicKey,
+        created: Timestamp,
+    ) -> Result<Option<(RecordId, maillon_protocol::Signature)>, BackendError> {
+        use crate::store::Store;
+        let node = self.node_secret.public_key();
+        let store = self.engine.store();
+        for id in store.by_author(&node, 64).map_err(backend_error)? {
+            let Some(wire) = store.get(&id).map_err(backend_error)? else {
+                continue;
+            };
+            let record = crate::store::index::decode_stored(&wire).map_err(backend_error)?;
+            if record.header().kind == maillon_protocol::Kind::NodeAnnouncement {
+                let message = maillon_protocol::kinds::join_introduction_message(
+                    &self.engine.network(),
+                    candidate,
+                    created,
+                );
+                return Ok(Some((id, self.node_secret.sign(&message))));
+            }
+        }
+        Ok(None)
+    }
+
     fn binding_refs(&self, keys: &[PublicKey]) -> Vec<RecordId> {
         let index = self.engine.index();
         let mut ids: Vec<RecordId> = keys

@@ -59,22 +59,52 @@ impl BodyFields for Profile {
     }
 }
 
-/// A candidate asks to join and accepts the charter's rules.
+/// Domain tag of the statement by which a node introduces a candidate.
+pub const JOIN_INTRODUCTION_TAG: &[u8] = b"maillon/join-introduction/v1\0";
+
+/// The bytes a node signs to introduce `candidate`'s join created at `created`.
+pub fn join_introduction_message(
+    network: &NetworkId,
+    candidate: &PublicKey,
+    created: Timestamp,
+) -> Vec<u8> {
+    [
+        JOIN_INTRODUCTION_TAG,
+        &network.0,
+        &candidate.0,
+        &created.0.to_be_bytes(),
+    ]
+    .concat()
+}
+
+/// A candidate asks to join and accepts the charter's rules, introduced by the node they
+/// joined through: the node co-signs, so that its policy and daily quota apply and every
+/// join can be traced to a node (docs/PROTOCOL.md 7.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Join {
     /// SHA-256 of the charter's rules text: what the candidate accepted.
     pub accepted_rules_hash: [u8; 32],
+    /// The introducing node's NodeAnnouncement; also the only ref.
+    pub introduction: RecordId,
+    /// That announcement's author's signature over [`join_introduction_message`].
+    pub introducer_signature: Signature,
 }
 
 impl BodyFields for Join {
     fn to_value(&self) -> Value {
-        Value::Array(vec![put::bytes(&self.accepted_rules_hash)])
+        Value::Array(vec![
+            put::bytes(&self.accepted_rules_hash),
+            put::id(&self.introduction),
+            put::bytes(&self.introducer_signature.0),
+        ])
     }
 
     fn from_value(value: &Value) -> Result<Self, DecodeError> {
-        let mut f = Fields::new(value, 1, "join")?;
+        let mut f = Fields::new(value, 3, "join")?;
         Ok(Join {
             accepted_rules_hash: f.bytes32("accepted_rules_hash")?,
+            introduction: f.record_id("introduction")?,
+            introducer_signature: f.signature("introducer_signature")?,
         })
     }
 

@@ -10,8 +10,8 @@ pub mod network;
 mod transaction;
 
 pub use identity::{
-    key_binding_message, Erasure, Join, KeyRecovery, KeyRotation, Profile, Relation, Sponsorship,
-    SponsorshipWithdrawal,
+    join_introduction_message, key_binding_message, Erasure, Join, KeyRecovery, KeyRotation,
+    Profile, Relation, Sponsorship, SponsorshipWithdrawal,
 };
 pub use listing::{
     Bump, Category, Intent, Listing, ListingTombstone, LISTING_MAX_LIFETIME_MS, MAX_PHOTOS,
@@ -289,11 +289,11 @@ impl Body {
                 refs
             }
             Body::LabelRetraction(b) => vec![b.label],
+            Body::Join(b) => vec![b.introduction],
             Body::KeyRecovery(b) => b.sponsorships.clone(),
             Body::Charter(_)
             | Body::NodeAnnouncement(_)
             | Body::Profile(_)
-            | Body::Join(_)
             | Body::Sponsorship(_)
             | Body::ModeratorAppointment(_)
             | Body::NodePolicy(_)

@@ -42,11 +42,22 @@ pub(super) fn check(
             error,
         }),
         Body::Join(j) => {
-            if j.accepted_rules_hash == state.charter().rules_hash() {
-                Ok(())
-            } else {
-                Err(Invalid::WrongRules)
+            if j.accepted_rules_hash != state.charter().rules_hash() {
+                return Err(Invalid::WrongRules);
             }
+            let node = referenced(
+                state,
+                &j.introduction,
+                Kind::NodeAnnouncement,
+                "node announcement",
+            )?;
+            let message = crate::kinds::join_introduction_message(&network, &h.author, h.created);
+            verify_signature(&node.header().author, &message, &j.introducer_signature).map_err(
+                |error| Invalid::BadCosignature {
+                    field: "introducer",
+                    error,
+                },
+            )
         }
         Body::SponsorshipWithdrawal(w) => {
             let sponsorship = referenced(state, &w.sponsorship, Kind::Sponsorship, "sponsorship")?;

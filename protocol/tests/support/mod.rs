@@ -26,13 +26,16 @@ impl World {
         let signer = Signer::new(testkit::charter(&refs, &refs, 2));
         let charter = signer.charter_record(&founders[0]);
         let set = RecordSet::new(charter.clone(), T0).unwrap();
-        World {
+        let mut world = World {
             signer,
             set,
             founders,
             now: T0.plus_ms(DAY),
             log: vec![charter],
-        }
+        };
+        // The node that introduces the joins (docs/PROTOCOL.md 7.3).
+        world.apply(world.signer.introduction());
+        world
     }
 
     pub fn tick(&mut self, ms: u64) -> Timestamp {

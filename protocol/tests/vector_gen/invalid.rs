@@ -318,18 +318,46 @@ fn validation_cases(s: &mut Scenario) -> Vec<Value> {
         ),
         case(
             "join with other rules",
-            &w(sign(
-                &key("ida"),
-                Join {
-                    accepted_rules_hash: [0; 32],
-                }
-                .into(),
-                before,
-                None,
-            )),
+            &w({
+                let mut join = s.signer.join(&key("ida"), before);
+                let Some(Body::Join(mut body)) = join.body().cloned() else {
+                    unreachable!()
+                };
+                body.accepted_rules_hash = [0; 32];
+                join = sign(&key("ida"), body.into(), before, None);
+                join
+            }),
             "validate",
             "reject",
             "wrong_rules",
+        ),
+        case(
+            "join whose introducer signature is not the node's",
+            &w(s.signer.join_through(
+                &key("ida"),
+                &key("not-the-node"),
+                s.signer.introduction().id(),
+                before,
+            )),
+            "validate",
+            "reject",
+            "bad_cosignature",
+        ),
+        case(
+            "join introduced through a record that is not an announcement",
+            &w(s.signer
+                .join_through(&key("ida"), &key("not-the-node"), listing_id, before)),
+            "validate",
+            "reject",
+            "wrong_ref_kind",
+        ),
+        case(
+            "join introduced by a node not held yet",
+            &w(s.signer
+                .join_through(&key("ida"), &key("not-the-node"), RecordId([7; 32]), before)),
+            "validate",
+            "park",
+            "missing_refs",
         ),
         case(
             "withdrawal of a listing",

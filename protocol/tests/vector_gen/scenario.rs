@@ -98,6 +98,9 @@ pub fn build() -> Scenario {
         log: vec![charter],
         now: T0,
     };
+    // The node that introduces the candidates' joins (docs/PROTOCOL.md 7.3).
+    let introduction = s.signer.introduction();
+    s.push(introduction);
     let f = ["founder-1", "founder-2", "founder-3"];
     let anne = s.member("anne", f);
     let bob = s.member("bob", f);

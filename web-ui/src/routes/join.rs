@@ -10,7 +10,7 @@ use maillon_protocol::kinds::{Join, Profile};
 use serde::Deserialize;
 
 use super::identity::{self, Identity, IdentityErrors, IdentityInput};
-use super::{check_csrf, render, sign_and_submit, V};
+use super::{check_csrf, render, sign_and_submit_at, V};
 use crate::backend::{AccountCreated, Backend, BackendError};
 use crate::error::AppError;
 use crate::page::Page;
@@ -154,14 +154,29 @@ pub async fn join<B: Backend>(
         position: place.position,
         about: String::new(),
     };
+    let created = state.backend.now();
+    let Some((introduction, introducer_signature)) = state.backend.introduce(&user.key, created)?
+    else {
+        state.backend.delete_account(&login)?;
+        e.general = Some(
+            l.pick(
+                "Ce site n'est pas encore annoncé au réseau : il ne peut pas encore accueillir de candidatures. Réessayez plus tard.",
+                "This site is not announced to the network yet: it cannot take applications. Try again later.",
+            )
+            .into(),
+        );
+        return join_page(&state, &visitor, f, e);
+    };
     let join = Join {
         accepted_rules_hash: site.charter.rules_hash(),
+        introduction,
+        introducer_signature,
     };
-    for body in [
-        maillon_protocol::Body::from(join),
-        maillon_protocol::Body::from(profile),
+    for (body, at) in [
+        (maillon_protocol::Body::from(join), created),
+        (maillon_protocol::Body::from(profile), created),
     ] {
-        if let Err(message) = sign_and_submit(&state.backend, &user, body, None, l).await? {
+        if let Err(message) = sign_and_submit_at(&state.backend, &user, body, at, l).await? {
             // Nothing half-made: the account goes if the network refused its records.
             state.backend.delete_account(&login)?;
             e.general = Some(message);

@@ -76,6 +76,8 @@ impl TestNode {
             node_key: testkit::key("api-test-node").public_key(),
             name: name.into(),
             parking: ParkingLimits::default(),
+            joins_per_introducer_per_day:
+                crate::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
             clock: Arc::new(move || now),
         })
         .await

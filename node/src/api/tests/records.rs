@@ -162,14 +162,23 @@ async fn bad_records_are_json_4xx_and_nothing_is_stored() {
     let foreign = other_network
         .signer
         .join(&testkit::key("api-test-foreigner"), other_network.now);
-    let bad_join = net.signer.sign(
-        &testkit::key("api-test-bad-join"),
-        Join {
-            accepted_rules_hash: [7; 32],
-        },
-        net.now.minus_ms(1_000),
-        None,
-    );
+    let bad_join = {
+        let key = testkit::key("api-test-bad-join");
+        let at = net.now.minus_ms(1_000);
+        let Some(maillon_protocol::Body::Join(body)) = net.signer.join(&key, at).body().cloned()
+        else {
+            unreachable!()
+        };
+        net.signer.sign(
+            &key,
+            Join {
+                accepted_rules_hash: [7; 32],
+                ..body
+            },
+            at,
+            None,
+        )
+    };
     let stranger_profile = net.signer.sign(
         &stranger,
         Profile {

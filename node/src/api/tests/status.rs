@@ -69,10 +69,10 @@ async fn status_reports_the_network_the_node_and_the_counts() {
     assert_eq!(status["node_name"], "Nœud de Nantes");
     assert_eq!(status["peer_id"], Value::Null);
     assert_eq!(status["records"], net.records.len() as u64);
-    assert_eq!(status["records"], 166);
+    assert_eq!(status["records"], 167);
     assert_eq!(
         status["records_per_kind"],
-        json!({"charter": 1, "join": 30, "sponsorship": 90, "profile": 30, "listing": 15})
+        json!({"charter": 1, "node_announcement": 1, "join": 30, "sponsorship": 90, "profile": 30, "listing": 15})
     );
     let mut per_kind: BTreeMap<String, u64> = BTreeMap::new();
     for record in &net.records {

@@ -400,3 +400,74 @@ async fn three_sponsors_give_a_member_a_new_key_bound_to_the_same_identity() {
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
     assert_eq!(signed_in.location.as_deref(), Some("/"));
 }
+
+/// A flood of joins introduced by one node: at the edges (gossip) this node takes the
+/// node's daily quota and refuses the rest for now, without penalty; sync is exempt. A
+/// join whose introduction a stranger forged is refused for good.
+#[tokio::test]
+async fn a_flood_of_joins_from_one_node_stops_at_its_daily_quota() {
+    use crate::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY;
+    use crate::engine::Origin;
+    let site = Site::start(&[]).await;
+    let net = network();
+    let flooder = maillon_protocol::testkit::key("flooding-node");
+    let announcement = net.signer.announce_node(
+        &flooder,
+        &secret("founder-2"),
+        "Nœud inondant",
+        site.now().minus_ms(10),
+    );
+    site.submit(&announcement).await;
+    let at = site.now();
+    // A stranger cannot introduce through a node it does not hold the key of.
+    let forged = net.signer.join_through(
+        &maillon_protocol::testkit::key("flood-stranger-candidate"),
+        &maillon_protocol::testkit::key("a-stranger"),
+        announcement.id(),
+        at,
+    );
+    let refused = site
+        .engine()
+        .submit_wire(&forged.to_wire(), Origin::Gossip)
+        .await;
+    assert!(
+        matches!(&refused, Err(IngestError::Refused(e)) if e.code() == "bad_cosignature"),
+        "{refused:?}"
+    );
+    let joins: Vec<_> = (0..DEFAULT_JOINS_PER_INTRODUCER_PER_DAY + 20)
+        .map(|i| {
+            let candidate = maillon_protocol::testkit::key(&format!("flood-candidate-{i}"));
+            net.signer
+                .join_through(&candidate, &flooder, announcement.id(), at)
+        })
+        .collect();
+    let outcomes = site
+        .engine()
+        .submit_many(joins.iter().map(|j| j.to_wire()).collect(), Origin::Gossip)
+        .await
+        .unwrap();
+    let stored = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(crate::ingest::pipeline::Submitted::Stored { .. })))
+        .count();
+    let over = outcomes
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Err(IngestError::NodePolicy(
+                    NodePolicyRefusal::IntroductionQuota(..)
+                ))
+            )
+        })
+        .count();
+    assert_eq!(stored, DEFAULT_JOINS_PER_INTRODUCER_PER_DAY);
+    assert_eq!(over, 20);
+    // Sync converges on the protocol's rule: the same joins fetched are stored.
+    let fetched = site
+        .engine()
+        .submit_many(joins.iter().map(|j| j.to_wire()).collect(), Origin::Fetched)
+        .await
+        .unwrap();
+    assert!(fetched.iter().all(|o| o.is_ok()));
+}

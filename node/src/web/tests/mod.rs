@@ -98,11 +98,22 @@ impl Site {
             node_key: testkit::key(NODE_KEY_LABEL).public_key(),
             name: "Maillon Test".into(),
             parking: ParkingLimits::default(),
+            joins_per_introducer_per_day:
+                crate::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
             clock: Arc::new(move || now.plus_ms(started.elapsed().as_millis() as u64)),
         })
         .await
         .expect("engine starts");
-        let wires = net.records.iter().map(Record::to_wire).collect();
+        let mut wires: Vec<Vec<u8>> = net.records.iter().map(Record::to_wire).collect();
+        // The site's node is announced, vouched for by a founder: it introduces joins.
+        let node = testkit::key(NODE_KEY_LABEL);
+        let announcement = net.signer.announce_node(
+            &node,
+            &secret("founder-1"),
+            "Maillon Test",
+            net.now.minus_ms(1),
+        );
+        wires.push(announcement.to_wire());
         engine
             .submit_many(wires, Origin::Local)
             .await
