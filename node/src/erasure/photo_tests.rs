@@ -167,6 +167,8 @@ async fn at_start_the_eraser_deletes_photos_no_live_listing_names() {
         .unwrap();
     node.submit(&node.listing(member, "Vélo", &[named], node.network.now))
         .await;
+    // Written before the start, by more than the sweep's margin.
+    tokio::time::sleep(super::photos::SWEEP_MARGIN + Duration::from_millis(200)).await;
     let (stop, task) = node.eraser();
     until_gone(&node.blobs, &orphan).await;
     assert!(node.blobs.contains(&named));
