@@ -10,7 +10,7 @@ use maillon_protocol::Record;
 use tokio::sync::{mpsc, watch};
 
 use super::standing::{check_node_policy, check_standing, StandingRefusal};
-use super::{refresh_if_needed, Job, Origin, Shared, StoredEvent};
+use super::{refresh_if_needed, Job, Origin, PassRequest, Shared, StoredEvent};
 use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
 use crate::ingest::repair::{FormChange, Repaired};
 use crate::store::SledStore;
@@ -21,16 +21,25 @@ pub const MAX_BATCH_RECORDS: usize = 8192;
 pub(super) async fn run(
     mut ingest: Ingest<SledStore>,
     mut jobs: mpsc::Receiver<Job>,
+    mut passes: mpsc::Receiver<PassRequest>,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let first = tokio::select! {
+        let next = tokio::select! {
             job = jobs.recv() => match job {
-                Some(job) => job,
+                Some(job) => Ok(job),
                 None => break,
             },
+            Some(request) = passes.recv() => Err(request),
             _ = stop.wait_for(|stopped| *stopped) => break,
+        };
+        let first = match next {
+            Ok(job) => job,
+            Err(request) => {
+                pass(&mut ingest, request, &shared).await;
+                continue;
+            }
         };
         let mut batch = vec![first];
         let mut count = batch[0].records.len();
@@ -44,6 +53,21 @@ pub(super) async fn run(
             }
         }
         process(&mut ingest, batch, &shared).await;
+    }
+}
+
+/// One pass over expired candidacies; tells the site's indexes what went.
+async fn pass(ingest: &mut Ingest<SledStore>, request: PassRequest, shared: &Shared) {
+    let outcome = super::expiry::drop_expired(ingest, shared, (shared.clock)()).await;
+    match &outcome {
+        Ok(dropped) if !dropped.ids.is_empty() => {
+            shared.dropped.send_replace(Arc::new(dropped.clone()));
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(%error, "dropping expired candidacies failed"),
+    }
+    if let Some(reply) = request.reply {
+        let _ = reply.send(outcome);
     }
 }
 
@@ -65,7 +89,13 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
             let (outcome, repaired) = stage_one(ingest, record, job.origin, shared, now);
             slots[position] = Some(outcome);
             for record in ingest.take_stored() {
-                note(shared, &record);
+                if job.origin == Origin::Fetched {
+                    *shared
+                        .last_fetched
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+                }
+                note(shared, &record, job.origin, now);
                 let photos = ingest.take_erased_photos(&record.id());
                 stored.push((record, job.origin, photos));
             }
@@ -265,13 +295,15 @@ fn standing_of(
     }
 }
 
-fn note(shared: &Shared, record: &Record) {
-    if let Ok(Some(node)) = introducer(shared, record) {
+fn note(shared: &Shared, record: &Record, origin: Origin, now: maillon_protocol::Timestamp) {
+    let at_edge = matches!(origin, Origin::Local | Origin::Gossip | Origin::Pushed);
+    if let (true, Ok(Some(node))) = (at_edge, introducer(shared, record)) {
+        // Counted by arrival, so that a backdated join counts too.
         shared
             .introductions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .note(node, record.header().created);
+            .note(node, now);
     }
     shared
         .index

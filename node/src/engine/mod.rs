@@ -4,8 +4,12 @@
 //! - [`ingest_task`]: the task that batches submissions, validates, stores, flushes once per
 //!   batch, then updates the membership index and the sync set.
 //! - [`standing`]: the node's admission policy for records from authors not in good standing.
+//! - [`expiry`]: drops the records of expired candidacies.
 //! - [`status`]: what `GET /api/v1/status` reports.
 
+pub mod expiry;
+#[cfg(test)]
+mod expiry_tests;
 mod ingest_task;
 pub mod standing;
 pub mod status;
@@ -108,6 +112,11 @@ pub struct EngineParts {
     pub clock: Clock,
 }
 
+/// A request for a pass over expired candidacies ([`expiry`]), with where to answer.
+pub(crate) struct PassRequest {
+    reply: Option<oneshot::Sender<Result<expiry::Dropped, StoreError>>>,
+}
+
 pub(crate) struct Job {
     records: Vec<Verified>,
     origin: Origin,
@@ -133,6 +142,14 @@ pub(crate) struct Shared {
     introductions: std::sync::Mutex<standing::Introductions>,
     kind_counts: RwLock<[u64; KIND_SLOTS]>,
     last_refresh: std::sync::Mutex<LastRefresh>,
+    /// Asks the ingest task for a pass over expired candidacies.
+    passes: mpsc::Sender<PassRequest>,
+    /// When the last pass over expired candidacies was asked for.
+    last_pass: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When sync last brought a record: passes wait until the node has caught up.
+    last_fetched: std::sync::Mutex<Option<std::time::Instant>>,
+    /// What the last pass over expired candidacies removed, for the site's indexes.
+    dropped: tokio::sync::watch::Sender<Arc<expiry::Dropped>>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -160,7 +177,12 @@ impl Engine {
         let (stored, _) = broadcast::channel(4096);
         let (erased_photos, erased_receiver) = mpsc::unbounded_channel();
         let (stop_sender, stop) = tokio::sync::watch::channel(false);
+        let (passes, pass_receiver) = mpsc::channel(1);
         let shared = Arc::new(Shared {
+            passes,
+            last_pass: std::sync::Mutex::new(None),
+            last_fetched: std::sync::Mutex::new(None),
+            dropped: tokio::sync::watch::Sender::new(Arc::default()),
             network: charter.network_id(),
             charter,
             store,
@@ -188,6 +210,7 @@ impl Engine {
         tokio::spawn(ingest_task::run(
             ingest,
             receiver,
+            pass_receiver,
             Arc::clone(&shared),
             stop,
         ));
@@ -359,6 +382,25 @@ impl Engine {
         read(&self.shared.erased_set)
     }
 
+    /// Drops the records of the candidacies expired now (docs/PROTOCOL.md 9.1.9), at once;
+    /// the engine also does it by itself within a minute of a candidacy expiring.
+    pub async fn drop_expired_candidacies(&self) -> Result<Arc<expiry::Dropped>, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.shared
+            .passes
+            .send(PassRequest { reply: Some(reply) })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        let dropped = answer.await.map_err(|_| EngineError::Stopped)??;
+        Ok(Arc::new(dropped))
+    }
+
+    /// Watches what passes over expired candidacies removed: readers that keep records in
+    /// memory build themselves again when a kind they show is among them.
+    pub fn watch_dropped(&self) -> tokio::sync::watch::Receiver<Arc<expiry::Dropped>> {
+        self.shared.dropped.subscribe()
+    }
+
     /// Subscribes to records as they are stored.
     pub fn subscribe(&self) -> broadcast::Receiver<StoredEvent> {
         self.shared.stored.subscribe()
@@ -438,6 +480,7 @@ async fn keep_index_fresh(shared: std::sync::Weak<Shared>) {
         let refreshed = tokio::task::spawn_blocking(move || {
             let now = (shared.clock)();
             refresh_if_needed(&shared, now, false);
+            expiry::ask_for_pass_if_due(&shared);
         })
         .await;
         if refreshed.is_err() {

@@ -78,8 +78,9 @@ pub enum NodePolicyRefusal {
 /// "Introduced joins").
 pub const DEFAULT_JOINS_PER_INTRODUCER_PER_DAY: usize = 50;
 
-/// The joins each introducing node introduced recently, as stored here: the creation times
-/// of the last day's, per node. Counted from what this node stored since it started.
+/// The joins each introducing node brought in recently through this node's edges (API,
+/// gossip, pushes; not sync): their arrival times over the last day, per node, counted
+/// since this node started. Arrival, not creation, so that backdated joins count too.
 #[derive(Debug)]
 pub struct Introductions {
     per_day: usize,
@@ -95,13 +96,13 @@ impl Introductions {
         }
     }
 
-    /// Notes a stored join introduced by `node`, created at `created`.
-    pub fn note(&mut self, node: PublicKey, created: Timestamp) {
-        self.recent.entry(node).or_default().push_back(created);
+    /// Notes a join introduced by `node` and stored at `arrived` from an edge.
+    pub fn note(&mut self, node: PublicKey, arrived: Timestamp) {
+        self.recent.entry(node).or_default().push_back(arrived);
     }
 
     /// Refuses a join introduced by `node` when `node` is suspended by this node's policy,
-    /// or has introduced its quota of joins created within a day before `now`.
+    /// or has brought in its quota of joins within a day before `now`.
     pub fn check(
         &mut self,
         node: PublicKey,

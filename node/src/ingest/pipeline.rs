@@ -189,6 +189,12 @@ impl<S: Store> Ingest<S> {
         &self.state
     }
 
+    /// Builds the validation state again from the store, after records were removed from
+    /// it (expired candidacies): their keys are no longer known authors.
+    pub fn reload_state(&mut self) -> Result<(), StoreError> {
+        self.state.reload()
+    }
+
     /// Takes wire bytes through the whole pipeline. `Stored` is returned only after the
     /// store has flushed.
     pub async fn submit(&mut self, wire: &[u8], now: Timestamp) -> Result<Submitted, IngestError> {

@@ -59,6 +59,12 @@ impl<S: Store> StoreState<S> {
         Ok(state)
     }
 
+    /// Builds the state again from the store, after records were removed from it.
+    pub fn reload(&mut self) -> Result<(), StoreError> {
+        *self = StoreState::load(Arc::clone(&self.store), self.charter.clone())?;
+        Ok(())
+    }
+
     /// The latest held erasure that covers `key`, if any.
     pub fn covering_erasure(&self, key: &PublicKey) -> Option<RecordId> {
         self.erased.get(key).map(|(_, id)| *id)

@@ -129,6 +129,16 @@ impl MembershipIndex {
         true
     }
 
+    /// Brings the index to exactly `now`, whatever the staleness bound: for decisions that
+    /// must be the protocol's function of the records and the time, such as which
+    /// candidacies have expired.
+    pub fn refresh_exact(&mut self, now: Timestamp) {
+        if self.table_dirty || self.computed_at != Some(now) {
+            self.recompute_table(now);
+        }
+        self.refresh(now);
+    }
+
     fn recompute_table(&mut self, now: Timestamp) {
         // Which labels are in force depends on the moderators in office: the protocol
         // decides it from the few moderation records kept.

@@ -83,6 +83,8 @@ async fn run(
 ) -> Result<(), SearchError> {
     let cancel = Arc::new(AtomicBool::new(false));
     let mut events = engine.subscribe();
+    let mut dropped = engine.watch_dropped();
+    dropped.mark_unchanged();
     let feed = Feed::new(writer, engine.network());
     let (mut feed, started) = blocking(&engine, feed, &mut shutdown, &cancel, |e, feed, c| {
         feed.start(e.store(), e.now(), &|k| is_node(e, k), c)
@@ -100,7 +102,14 @@ async fn run(
     let mut failures = 0u32;
     let mut force_rebuild = false;
     loop {
-        let mut turn = next_turn(&mut events, &mut shutdown, &mut purge, &options).await;
+        let mut turn = next_turn(
+            &mut events,
+            &mut shutdown,
+            &mut purge,
+            &mut dropped,
+            &options,
+        )
+        .await;
         turn.rebuild |= std::mem::take(&mut force_rebuild);
         if turn.rebuild {
             // Records stored from now on arrive on the new subscription; older ones are read
@@ -143,6 +152,7 @@ async fn next_turn(
     events: &mut tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
     shutdown: &mut watch::Receiver<bool>,
     purge: &mut tokio::time::Interval,
+    dropped: &mut watch::Receiver<Arc<crate::engine::expiry::Dropped>>,
     options: &FeederOptions,
 ) -> Turn {
     let mut turn = Turn::default();
@@ -150,6 +160,11 @@ async fn next_turn(
         _ = stopped(shutdown) => turn.stop = true,
         _ = purge.tick() => turn.purge = true,
         event = events.recv() => take(event, &mut turn),
+        changed = dropped.changed() => {
+            // Listings of expired candidacies left the store: index it again.
+            turn.rebuild = changed.is_ok()
+                && dropped.borrow_and_update().kinds.contains(&maillon_protocol::Kind::Listing);
+        }
     }
     if turn.records.is_empty() || turn.stop || turn.rebuild {
         return turn;

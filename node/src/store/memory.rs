@@ -104,6 +104,19 @@ impl Store for MemoryStore {
         self.rebuild_indexes()
     }
 
+    fn remove(&self, ids: &[RecordId]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let removed = ids
+            .iter()
+            .filter(|id| inner.records.remove(id).is_some())
+            .count();
+        drop(inner);
+        if removed > 0 {
+            self.rebuild_indexes()?;
+        }
+        Ok(())
+    }
+
     fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.lock()?.records.get(id).cloned())
     }

@@ -72,6 +72,11 @@ pub trait Store: Send + Sync {
     /// the repair of docs/PROTOCOL.md 10.9. The caller checked that `record` carries a
     /// body and has the held record's id.
     fn restore_body(&self, record: &maillon_protocol::Record) -> Result<(), StoreError>;
+    /// Deletes stored records and their index entries (an expired candidacy's records,
+    /// docs/PROTOCOL.md 9.1.9); where a removed version was current, the newest remaining
+    /// one becomes current (one index rebuild for the call at most). Not durable until
+    /// [`Store::flush`]. Removing an absent record is not an error.
+    fn remove(&self, ids: &[RecordId]) -> Result<(), StoreError>;
     /// The wire bytes of a record.
     fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError>;
     /// Whether a record is stored.

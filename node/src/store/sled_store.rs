@@ -214,6 +214,39 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn remove(&self, ids: &[RecordId]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut current_removed = false;
+        for id in ids {
+            let record_key = key(space::RECORDS, &id.0);
+            let Some(bytes) = self.tree.get(&record_key)? else {
+                continue;
+            };
+            let entries = IndexEntries::of(&decode_stored(&bytes)?);
+            batch.remove(record_key);
+            batch.remove(key(space::SYNC, &entries.sync));
+            batch.remove(key(space::KIND, &entries.kind));
+            batch.remove(key(space::AUTHOR, &entries.author));
+            if let Some((replace, order)) = &entries.replace {
+                let current = key(space::CURRENT, &replace.to_bytes());
+                if self
+                    .tree
+                    .get(&current)?
+                    .is_some_and(|c| c.as_ref() == order.as_slice())
+                {
+                    batch.remove(current);
+                    current_removed = true;
+                }
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        // An older version may now be current.
+        if current_removed {
+            self.rebuild_indexes()?;
+        }
+        Ok(())
+    }
+
     fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .tree

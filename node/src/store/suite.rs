@@ -105,6 +105,31 @@ async fn suite(store: &impl Store) {
         store.restore_body(&stranger),
         Err(super::StoreError::NotFound(_))
     ));
+
+    // Removing deletes the record from every index; the older version is current again.
+    store.remove(&[records[4].id()]).unwrap();
+    store.remove(&[records[4].id(), RecordId([9; 32])]).unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(store.get(&records[4].id()).unwrap(), None);
+    assert!(!store.contains(&records[4].id()).unwrap());
+    assert_eq!(store.len().unwrap(), records.len() as u64 - 1);
+    assert_eq!(
+        store.current(&ReplaceKey::Profile(anne)).unwrap(),
+        Some(records[3].id())
+    );
+    assert_eq!(
+        store.by_kind(Kind::Profile, 10).unwrap(),
+        vec![records[3].id()]
+    );
+    assert_eq!(
+        store.by_author(&anne, 10).unwrap().len(),
+        records.iter().filter(|r| r.header().author == anne).count() - 1
+    );
+    let synced = store
+        .sync_range((Timestamp(0), RecordId([0; 32])), 100)
+        .unwrap();
+    assert!(synced.iter().all(|(_, id)| *id != records[4].id()));
+    assert!(store.check_indexes().unwrap().is_consistent());
 }
 
 #[tokio::test]

@@ -124,24 +124,39 @@ pub fn spawn<I: FedIndex>(
     mut events: tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
+    let mut dropped = engine.watch_dropped();
+    dropped.mark_unchanged();
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 _ = shutdown.changed() => {
                     if *shutdown.borrow() { return; }
                 }
+                changed = dropped.changed() => {
+                    if changed.is_err() { return; }
+                    let kinds = dropped.borrow_and_update().kinds.clone();
+                    if I::kinds().iter().any(|k| kinds.contains(k)) {
+                        // Records of expired candidacies left the store.
+                        reload(&engine, &index);
+                    }
+                }
                 event = events.recv() => match event {
                     Ok(event) => apply(&engine, &index, &event.record).await,
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, index = I::NAME, "lagged; reloading it from the store");
-                        match load::<I>(&engine) {
-                            Ok(fresh) => *index.write().unwrap_or_else(|e| e.into_inner()) = fresh,
-                            Err(error) => tracing::error!(%error, index = I::NAME, "reloading failed"),
-                        }
+                        reload(&engine, &index);
                     }
                     Err(RecvError::Closed) => return,
                 },
             }
         }
     })
+}
+
+/// Builds the index again from the store.
+fn reload<I: FedIndex>(engine: &Engine, index: &RwLock<I>) {
+    match load::<I>(engine) {
+        Ok(fresh) => *index.write().unwrap_or_else(|e| e.into_inner()) = fresh,
+        Err(error) => tracing::error!(%error, index = I::NAME, "reloading failed"),
+    }
 }

@@ -74,6 +74,8 @@ pub struct MembershipTable {
     pub(super) strikes: Vec<u32>,
     pub(super) quota: Vec<u64>,
     pub(super) admitted: Vec<Option<Timestamp>>,
+    /// Identities whose candidacy expired at `now`, in key order (9.1.9).
+    pub(super) expired_candidacies: Vec<PublicKey>,
     /// Current support: sponsor → sponsee, both admitted and not expelled.
     pub(super) sponsees: Adjacency,
     /// Current support: sponsee → sponsor.
@@ -313,7 +315,8 @@ impl Builder<'_> {
                     };
                     let start = edge.created.max(at).max(joined);
                     let before_expulsion = self.expelled[c].is_none_or(|x| start < x);
-                    if start < edge.usable_until && start <= self.now && before_expulsion {
+                    let open = start < candidacy_end(joined);
+                    if start < edge.usable_until && start <= self.now && before_expulsion && open {
                         heap.push(Reverse((start, edge.candidate, e)));
                     }
                 }
@@ -413,6 +416,9 @@ impl MembershipTable {
                         sponsors.of(i).len() as u64,
                         by_candidate.of(i),
                     )
+                } else if b.joined[i as usize].is_some_and(|j| candidacy_end(j) <= b.now) {
+                    // The candidacy expired (9.1.9): the key is no longer a candidate.
+                    Status::Unknown
                 } else if b.joined[i as usize].is_some() {
                     let live = by_candidate
                         .of(i)
@@ -435,7 +441,17 @@ impl MembershipTable {
                 }
             })
             .collect();
+        let mut expired_candidacies: Vec<PublicKey> = (0..nodes)
+            .filter(|&i| {
+                admitted[i].is_none()
+                    && b.expelled[i].is_none()
+                    && b.joined[i].is_some_and(|j| candidacy_end(j) <= b.now)
+            })
+            .map(|i| b.keys[i])
+            .collect();
+        expired_candidacies.sort_unstable();
         MembershipTable {
+            expired_candidacies,
             now: b.now,
             identities: b.identities,
             index: b.index,
@@ -489,4 +505,9 @@ impl MembershipTable {
             }
         }
     }
+}
+
+/// When a candidacy joined at `joined` closes: no sponsorship arrives at or after it.
+fn candidacy_end(joined: Timestamp) -> Timestamp {
+    joined.plus_ms(super::CANDIDACY_MS)
 }

@@ -16,17 +16,26 @@
 //!   count back up.
 //! - An expelled key is expelled for good. Each sponsor of an expelled key gets a strike,
 //!   which lowers their quota by the charter's penalty.
+//! - A candidacy is open for [`CANDIDACY_MS`] from the join: a candidate not admitted by
+//!   then is never admitted on that join; its candidacy has *expired*, and nodes drop its
+//!   records (docs/PROTOCOL.md 9.1.9).
 
 mod compute;
+mod expiry;
 mod facts;
 mod table;
 
 pub use compute::MembershipTable;
+pub use expiry::Dropping;
 pub use facts::{
     effective_labels, BindingFact, Facts, Identities, Moderators, Rules, SponsorshipFact,
 };
 
 use crate::ids::Timestamp;
+
+/// How long a candidacy stays open after its join: 90 days, in ms. A candidate not admitted
+/// within it is never admitted on that join (docs/PROTOCOL.md 9.1.7 and 9.1.9).
+pub const CANDIDACY_MS: u64 = 90 * Timestamp::DAY_MS;
 
 /// A key's standing in the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -49,6 +49,13 @@ impl MembershipTable {
             .map_or(Status::Unknown, |i| self.status[i as usize])
     }
 
+    /// The identities whose candidacy expired at the table's time: joined at least
+    /// [`super::CANDIDACY_MS`] ago, never admitted, not expelled (docs/PROTOCOL.md 9.1.9).
+    /// Their records are dropped by every node.
+    pub fn expired_candidacies(&self) -> &[PublicKey] {
+        &self.expired_candidacies
+    }
+
     /// When the key was admitted, if ever.
     pub fn admitted_at(&self, key: &PublicKey) -> Option<Timestamp> {
         self.node(key).and_then(|i| self.admitted[i as usize])

@@ -528,3 +528,91 @@ fn a_recovery_retires_the_identitys_earlier_keys_from_its_time() {
     net.admit(21, &[1, 2, 90], 6);
     assert_eq!(net.table(7).status(&k(21)), Status::Member);
 }
+
+#[test]
+fn a_candidacy_not_admitted_within_its_window_expires_for_good() {
+    let mut net = Net::default();
+    net.join(10, 0);
+    net.sponsor(1, 10, 10);
+    net.sponsor(2, 10, 20);
+    let window = CANDIDACY_MS / DAY;
+    assert!(matches!(
+        net.status(10, window - 1),
+        Status::Candidate { sponsors: 2, .. }
+    ));
+    assert!(net.table(window - 1).expired_candidacies().is_empty());
+    // At the end of the window the key is no longer a candidate.
+    assert_eq!(net.status(10, window), Status::Unknown);
+    assert_eq!(net.table(window).expired_candidacies(), &[k(10)]);
+    // A third sponsorship after the window admits no one.
+    net.sponsor(3, 10, window);
+    assert_eq!(net.status(10, window + 1), Status::Unknown);
+    assert_eq!(net.table(window + 1).admitted_at(&k(10)), None);
+    // Within the window it would have: the same facts with the third a day earlier.
+    let mut early = Net::default();
+    early.join(10, 0);
+    early.sponsor(1, 10, 10);
+    early.sponsor(2, 10, 20);
+    early.sponsor(3, 10, window - 1);
+    assert_eq!(early.status(10, window + 400), Status::Member);
+    assert!(early.table(window + 400).expired_candidacies().is_empty());
+}
+
+#[test]
+fn founders_members_and_expelled_candidates_never_expire() {
+    let mut net = Net::default();
+    net.admit(10, &[1, 2, 3], 0);
+    net.join(11, 0);
+    net.facts.expulsions.push((k(11), t(5)));
+    let table = net.table(1_000);
+    assert_eq!(table.status(&k(1)), Status::Founder);
+    assert!(table.expired_candidacies().is_empty());
+}
+
+#[test]
+fn dropping_takes_the_expired_keys_records_and_what_names_them() {
+    use crate::testkit::{self, Signer, T0};
+    let founder = testkit::key("founder");
+    let member = testkit::key("member");
+    let spam = testkit::key("spam");
+    let signer = Signer::new(testkit::charter(&[&founder], &[&founder], 1));
+    let join = signer.join(&spam, T0.plus_ms(1));
+    let profile = signer.profile(&spam, "Spam", founder.public_key(), T0.plus_ms(2));
+    let listing = signer.listing(&spam, "Lot de montres", T0.plus_ms(2));
+    let complaint = signer.sign(
+        &member,
+        crate::kinds::Complaint {
+            subject: crate::kinds::ComplaintSubject::Listing(listing.id()),
+            reason: crate::kinds::ComplaintReason::Scam,
+            text: "Arnaque".into(),
+        },
+        T0.plus_ms(3),
+        None,
+    );
+    let sponsorship = signer.sponsor(&founder, spam.public_key(), T0.plus_ms(4));
+    let member_join = signer.join(&member, T0.plus_ms(5));
+    let mut facts = Facts::default();
+    facts.joins.push((spam.public_key(), T0.plus_ms(1)));
+    let rules = Rules {
+        founders: vec![founder.public_key()],
+        ..rules()
+    };
+    let table = MembershipTable::compute(&rules, &facts, T0.plus_ms(CANDIDACY_MS + 1));
+    let mut dropping = Dropping::of(&table);
+    assert!(!dropping.is_empty());
+    // The complaint is looked at before the profile it names: settle looks again.
+    let records = [
+        complaint.clone(),
+        join.clone(),
+        listing.clone(),
+        profile.clone(),
+        sponsorship.clone(),
+        member_join.clone(),
+    ];
+    dropping.settle(records.iter());
+    let expected: std::collections::BTreeSet<RecordId> =
+        [join.id(), listing.id(), profile.id(), complaint.id()]
+            .into_iter()
+            .collect();
+    assert_eq!(dropping.dropped(), &expected);
+}

@@ -230,8 +230,20 @@ fn network(s: &scenario::Scenario) -> Value {
     later_set.refresh(later);
     let later_status = later_set.membership().status(&hugo);
     let nobody = maillon_protocol::testkit::key("nobody").public_key();
+    // CANDIDACY_MS after now, every candidate of the scenario has expired (9.1.9).
+    let expiry_now = s.now.plus_ms(maillon_protocol::membership::CANDIDACY_MS);
+    let mut expiry_set = s.set.clone();
+    expiry_set.refresh(expiry_now);
+    let expiry_table = expiry_set.membership();
+    let mut dropping = maillon_protocol::membership::Dropping::of(expiry_table);
+    dropping.settle(s.log.iter());
+    let expired: Vec<Value> = expiry_table
+        .expired_candidacies()
+        .iter()
+        .map(|key| json!({ "key": key.to_hex(), "label": label_of(key) }))
+        .collect();
     json!({
-        "description": "A small network: apply the records in order (every one is valid at that point), then compute membership at now_ms. Every key of the scenario with its identity, the applied bindings of that identity and the time a recovery retired it (section 9.1.2). The expected status of every identity (with its detail: probation since and until, a candidate's or lapsed key's counted sponsors and requirement, an expulsion's time), of a key the network does not know, of the probation key once its probation is over (later), and some trust queries (max_hops 6, max_paths 3, max_independent 5, max_visited as given) follow.",
+        "description": "A small network: apply the records in order (every one is valid at that point), then compute membership at now_ms. Every key of the scenario with its identity, the applied bindings of that identity and the time a recovery retired it (section 9.1.2). The expected status of every identity (with its detail: probation since and until, a candidate's or lapsed key's counted sponsors and requirement, an expulsion's time), of a key the network does not know, of the probation key once its probation is over (later), and some trust queries (max_hops 6, max_paths 3, max_independent 5, max_visited as given) follow. Under expiry: at its now_ms (CANDIDACY_MS after now_ms), the identities whose candidacy expired, in key order, and the ids of the records every node drops for them (section 9.1.9), in id order.",
         "network": s.signer.network.to_hex(),
         "charter": hex::encode(s.log[0].to_wire()),
         "records": s.log.iter().map(|r| hex::encode(r.to_wire())).collect::<Vec<_>>(),
@@ -248,5 +260,10 @@ fn network(s: &scenario::Scenario) -> Value {
             "detail": status_detail(&later_status),
         },
         "trust": queries,
+        "expiry": {
+            "now_ms": expiry_now.0,
+            "expired_candidacies": expired,
+            "dropped": dropping.dropped().iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
+        },
     })
 }
