@@ -4,7 +4,7 @@
 //!
 //! The background refresh asks for a pass when the membership table lists an expired
 //! candidacy, at most once per [`MIN_PASS_SPACING`], and not within [`QUIET_BEFORE_PASS`]
-//! of sync bringing a record. A pass reads the whole store (twice
+//! of the node taking in a record of its history ([`is_catching_up`]). A pass reads the whole store (twice
 //! when a record names a dropped record that sorts before it) and, when it dropped
 //! anything, reads it once more to rebuild the views: a cost paid when candidacies expire,
 //! not on each record.
@@ -22,9 +22,24 @@ use crate::store::{index::decode_stored, SledStore, Store, StoreError};
 /// The shortest time between two passes.
 pub const MIN_PASS_SPACING: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// How long after sync last brought a record a pass may run (a cold sync brings joins
-/// before the sponsorships that admitted them).
+/// How long after the node last took in a record of its history a pass may run (a cold
+/// sync or an import brings old joins before the sponsorships that admitted them).
 pub const QUIET_BEFORE_PASS: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Whether storing `record` is part of catching up with the network's history: fetched by
+/// sync, or created a candidacy's window or more before `now` (an import, a late peer).
+pub(super) fn is_catching_up(
+    record: &maillon_protocol::Record,
+    origin: super::Origin,
+    now: Timestamp,
+) -> bool {
+    origin == super::Origin::Fetched
+        || record
+            .header()
+            .created
+            .plus_ms(maillon_protocol::membership::CANDIDACY_MS)
+            <= now
+}
 
 /// What a pass removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -114,10 +129,10 @@ pub(super) fn ask_for_pass_if_due(shared: &Shared) {
     if !expired {
         return;
     }
-    // While sync brings records, a join whose sponsorships are still on their way looks
-    // expired: wait until the node has caught up.
+    // While the node takes in its history, a join whose sponsorships are still on their way
+    // looks expired: wait until it has caught up.
     let syncing = shared
-        .last_fetched
+        .last_catch_up
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .is_some_and(|at| at.elapsed() < QUIET_BEFORE_PASS);

@@ -89,9 +89,9 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
             let (outcome, repaired) = stage_one(ingest, record, job.origin, shared, now);
             slots[position] = Some(outcome);
             for record in ingest.take_stored() {
-                if job.origin == Origin::Fetched {
+                if super::expiry::is_catching_up(&record, job.origin, now) {
                     *shared
-                        .last_fetched
+                        .last_catch_up
                         .lock()
                         .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
                 }

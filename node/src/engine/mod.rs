@@ -146,8 +146,9 @@ pub(crate) struct Shared {
     passes: mpsc::Sender<PassRequest>,
     /// When the last pass over expired candidacies was asked for.
     last_pass: std::sync::Mutex<Option<std::time::Instant>>,
-    /// When sync last brought a record: passes wait until the node has caught up.
-    last_fetched: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When the node last stored a record of its history (fetched by sync, or created more
+    /// than a candidacy's window ago): passes wait until it has caught up.
+    last_catch_up: std::sync::Mutex<Option<std::time::Instant>>,
     /// What the last pass over expired candidacies removed, for the site's indexes.
     dropped: tokio::sync::watch::Sender<Arc<expiry::Dropped>>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -181,7 +182,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             passes,
             last_pass: std::sync::Mutex::new(None),
-            last_fetched: std::sync::Mutex::new(None),
+            last_catch_up: std::sync::Mutex::new(None),
             dropped: tokio::sync::watch::Sender::new(Arc::default()),
             network: charter.network_id(),
             charter,

@@ -233,6 +233,16 @@ impl Backend for NodeBackend {
                     message: other.to_string(),
                 })
             }
+            Err(
+                other @ IngestError::NodePolicy(
+                    crate::engine::standing::NodePolicyRefusal::IntroductionQuota(..),
+                ),
+            ) => {
+                return Ok(Submitted::Rejected {
+                    code: "introduction_quota".into(),
+                    message: other.to_string(),
+                })
+            }
             Err(other) => {
                 return Ok(Submitted::Rejected {
                     code: "unavailable".into(),

@@ -289,6 +289,12 @@ fn refusal_text(code: &str, message: &str, lang: Lang) -> String {
             "Seul l'auteur peut modifier cet élément.",
             "Only the author can change this.",
         )),
+        "introduction_quota" => Some(lang.pick(
+            "Ce site a accueilli beaucoup de candidatures aujourd'hui : réessayez demain, \
+             ou inscrivez-vous sur le site d'une autre association du réseau.",
+            "This site has welcomed many candidates today: try again tomorrow, or join \
+             through another association's site in the network.",
+        )),
         "from_the_future" => Some(lang.pick(
             "L'horloge du serveur semble décalée : réessayez dans un instant.",
             "The server's clock seems off: try again in a moment.",
