@@ -16,6 +16,7 @@
 //! - [`page`]: the frame of every page and the formatting of prices, dates, distances.
 //! - [`photos`]: checking, re-encoding and thumbnailing uploaded photos.
 //! - [`places`]: French communes and postcodes with their positions.
+//! - [`security`]: the security headers of every response.
 //! - [`assets`], [`error`]: embedded static files; `AppError`.
 
 pub mod assets;
@@ -28,6 +29,7 @@ pub mod page;
 pub mod photos;
 pub mod places;
 mod routes;
+pub mod security;
 pub mod session;
 
 use std::sync::Arc;
@@ -153,13 +155,14 @@ pub fn router<B: Backend>(backend: B, config: WebConfig) -> Router {
         config,
     });
     let limit = state.config.max_body_bytes;
-    routes::all::<B>()
+    let site = routes::all::<B>()
         .route("/static/{name}", get(assets::serve))
         .route("/langue/{code}", get(routes::language))
         .route("/health", post(routes::health).get(routes::health))
         .layer(middleware::from_fn_with_state(state.clone(), visitor::<B>))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .with_state(state);
+    security::with_security_headers(site)
 }
 
 /// Finds or starts the visitor's session, runs the handler, and sets the cookie if new.
@@ -219,8 +222,15 @@ pub(crate) async fn with_visitor(
             )
         }
     };
+    let signed_in = visitor.user.is_some();
     request.extensions_mut().insert(visitor);
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    if signed_in && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static(security::SIGNED_IN_CACHE_CONTROL),
+        );
+    }
     match new_cookie {
         Some(id) if !id.is_empty() && !response.headers().contains_key(header::SET_COOKIE) => {
             let cookie = session_cookie(id, secure_cookies);

@@ -33,9 +33,9 @@ pub struct ApiState {
 /// The largest request body: a record is at most 20 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The API router.
+/// The API router, with the site's security headers.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/api/v1/status", get(members::status))
         .route("/api/v1/records", post(records::post_record))
         .route("/api/v1/records/{id}", get(records::get_record))
@@ -44,5 +44,6 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state);
+    maillon_web_ui::security::with_security_headers(api)
 }

@@ -217,6 +217,12 @@ async fn unknown_paths_and_methods_answer_json() {
         let answer = node.get(uri).await;
         assert_error(&answer, StatusCode::NOT_FOUND, "not_found");
     }
+    let status = Request::get("/api/v1/status").body(Body::empty()).unwrap();
+    let (code, headers, _) = node.call(status).await;
+    assert_eq!(code, StatusCode::OK);
+    for (name, value) in maillon_web_ui::security::HEADERS {
+        assert_eq!(headers[&name], value, "{name} on the status");
+    }
     for (method, uri, allow) in [
         (Method::POST, "/api/v1/status", "GET,HEAD"),
         (Method::GET, "/api/v1/records", "POST"),
@@ -234,6 +240,10 @@ async fn unknown_paths_and_methods_answer_json() {
             .unwrap();
         let (code, headers, body) = node.call(request).await;
         assert_eq!(headers[header::ALLOW], allow, "{method} {uri}");
+        // The API's answers, errors included, carry the site's security headers.
+        for (name, value) in maillon_web_ui::security::HEADERS {
+            assert_eq!(headers[&name], value, "{name} on {method} {uri}");
+        }
         assert_error(
             &(code, as_json(&headers, &body)),
             StatusCode::METHOD_NOT_ALLOWED,

@@ -13,6 +13,7 @@ mod erasure;
 mod founding;
 mod governance;
 mod guards;
+mod headers;
 mod hosting;
 mod journey;
 mod moderation;
@@ -215,6 +216,7 @@ pub(super) struct Page {
     pub location: Option<String>,
     pub content_type: String,
     pub cache_control: String,
+    pub headers: axum::http::HeaderMap,
     pub body: String,
     pub bytes: Vec<u8>,
 }
@@ -295,6 +297,7 @@ impl Browser {
             .map(str::to_string);
         let content_type = header_text(header::CONTENT_TYPE);
         let cache_control = header_text(header::CACHE_CONTROL);
+        let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
@@ -307,6 +310,7 @@ impl Browser {
             location,
             content_type,
             cache_control,
+            headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
             bytes,
         }
