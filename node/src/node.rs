@@ -307,6 +307,8 @@ pub(crate) async fn serve_http(
             }
         }
     };
+    // The client's address reaches the handlers (sign-in limits per address).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     if let Err(error) = axum::serve(listener, app)
         .with_graceful_shutdown(stop)
         .await

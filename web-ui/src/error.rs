@@ -29,6 +29,9 @@ pub enum AppError {
     /// Too many failed attempts.
     #[error("too many attempts")]
     TooManyAttempts(Lang),
+    /// The login failed often lately: its next attempt must wait a few seconds.
+    #[error("too soon")]
+    TooSoon(Lang),
     /// A request the UI cannot read (outside forms, which show field errors).
     #[error("bad request: {1}")]
     BadRequest(Lang, &'static str),
@@ -93,6 +96,17 @@ impl AppError {
                 l.pick(
                     "Ce formulaire a expiré. Revenez à la page précédente, rechargez-la et recommencez.",
                     "This form has expired. Go back, reload the page and try again.",
+                ),
+            ),
+            AppError::TooSoon(l) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                *l,
+                l.pick("Patientez un instant", "Wait a moment"),
+                l.pick(
+                    "Plusieurs essais de connexion ont échoué pour cet identifiant. Patientez \
+                     quelques secondes, puis réessayez.",
+                    "Several sign-in attempts failed for this login. Wait a few seconds, then \
+                     try again.",
                 ),
             ),
             AppError::TooManyAttempts(l) => (

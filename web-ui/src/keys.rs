@@ -110,6 +110,17 @@ fn derive(passphrase: &str, salt: &[u8], params: KdfParams) -> Result<[u8; 32], 
     Ok(out)
 }
 
+/// A sealed key that no passphrase opens, with the site's parameters: a sign-in with an
+/// unknown login tries it, so that it takes as long as a wrong passphrase for a real one.
+pub fn decoy(params: KdfParams) -> SealedKey {
+    SealedKey {
+        params,
+        salt: hex::encode(random_bytes::<16>().unwrap_or([7; 16])),
+        nonce: hex::encode(random_bytes::<24>().unwrap_or([7; 24])),
+        ciphertext: hex::encode(random_bytes::<48>().unwrap_or([7; 48])),
+    }
+}
+
 /// Seals a secret key with a passphrase. CPU-heavy: run it on a blocking thread.
 pub fn seal(
     secret: &SecretKey,

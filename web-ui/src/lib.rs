@@ -9,7 +9,8 @@
 //! # Layout
 //! - [`backend`]: the [`Backend`] trait and the views it returns.
 //! - [`router`]: every route, behind the visitor middleware; handlers live in `routes/`.
-//! - [`session`]: sessions, CSRF tokens, languages, the sign-in rate limiter.
+//! - [`session`]: sessions, CSRF tokens, languages.
+//! - [`signin_limits`]: the sign-in limits per address, per login and address, per login.
 //! - [`founding`]: the founding ceremony's pages, served before the network has a charter.
 //! - [`keys`]: sealing keys with argon2id, the printable recovery kit.
 //! - [`notifications`]: what a member should know about, derived from records.
@@ -31,6 +32,7 @@ pub mod places;
 mod routes;
 pub mod security;
 pub mod session;
+pub mod signin_limits;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,6 +99,8 @@ pub struct WebState<B> {
     pub sessions: Sessions,
     /// Sign-in attempts.
     pub limiter: LoginLimiter,
+    /// What a sign-in with an unknown login tries to open ([`keys::decoy`]).
+    pub decoy: keys::SealedKey,
     /// Thumbnails made from photos, bounded.
     pub thumbnails: ThumbnailCache,
     /// Unseen-notification counts of the page header, briefly reused.
@@ -146,6 +150,7 @@ pub fn router<B: Backend>(backend: B, config: WebConfig) -> Router {
             config.login_failures_per_address,
             Duration::from_secs(15 * 60),
         ),
+        decoy: keys::decoy(config.kdf),
         thumbnails: ThumbnailCache::new(64 * 1024 * 1024),
         notice_counts: notifications::CountCache::new(
             config.max_sessions,

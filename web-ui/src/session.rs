@@ -219,62 +219,7 @@ impl Sessions {
     }
 }
 
-/// Failed sign-in attempts, counted per login and per client address over a window.
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-    per_login: usize,
-    per_address: usize,
-    window: Duration,
-}
-
-impl LoginLimiter {
-    /// At most `per_login` failures per login and `per_address` per address in `window`.
-    pub fn new(per_login: usize, per_address: usize, window: Duration) -> LoginLimiter {
-        LoginLimiter {
-            failures: Mutex::new(HashMap::new()),
-            per_login,
-            per_address,
-            window,
-        }
-    }
-
-    fn count(&self, key: &str) -> usize {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match failures.get_mut(key) {
-            Some(times) => {
-                times.retain(|t| now.duration_since(*t) <= self.window);
-                times.len()
-            }
-            None => 0,
-        }
-    }
-
-    /// Whether another attempt is allowed now.
-    pub fn allowed(&self, login: &str, address: Option<&str>) -> bool {
-        self.count(&format!("l:{login}")) < self.per_login
-            && address.is_none_or(|a| self.count(&format!("a:{a}")) < self.per_address)
-    }
-
-    /// Notes a failed attempt.
-    pub fn failed(&self, login: &str, address: Option<&str>) {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() > 100_000 {
-            failures.retain(|_, times| times.iter().any(|t| now.duration_since(*t) <= self.window));
-        }
-        failures.entry(format!("l:{login}")).or_default().push(now);
-        if let Some(a) = address {
-            failures.entry(format!("a:{a}")).or_default().push(now);
-        }
-    }
-
-    /// Forgets a login's failures after it signs in.
-    pub fn succeeded(&self, login: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&format!("l:{login}"));
-    }
-}
+pub use crate::signin_limits::{LoginLimiter, LoginRefusal};
 
 #[cfg(test)]
 mod tests {
@@ -317,17 +262,6 @@ mod tests {
         let (id, _) = sessions.create().unwrap();
         std::thread::sleep(Duration::from_millis(5));
         assert!(sessions.get(&id).is_none());
-    }
-
-    #[test]
-    fn the_limiter_stops_a_login_after_its_failures() {
-        let limiter = LoginLimiter::new(3, 100, Duration::from_secs(60));
-        for _ in 0..3 {
-            assert!(limiter.allowed("marie", Some("10.0.0.1")));
-            limiter.failed("marie", Some("10.0.0.1"));
-        }
-        assert!(!limiter.allowed("marie", Some("10.0.0.2")));
-        assert!(limiter.allowed("paul", Some("10.0.0.1")));
     }
 
     #[test]

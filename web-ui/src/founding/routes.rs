@@ -292,7 +292,7 @@ pub(super) async fn open_founder<F: FoundingBackend>(
     let (sealed, passphrase, key) = (account.sealed_key, f.passphrase.clone(), account.key);
     match blocking(move || keys::open(&sealed, &passphrase, &key)).await? {
         Ok(secret) => {
-            state.limiter.succeeded(&login);
+            state.limiter.succeeded(&login, None);
             Ok(Some((founder.clone(), secret)))
         }
         Err(KeyError::WrongPassphrase) => {

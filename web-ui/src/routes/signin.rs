@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::keys::{self, KeyError};
 use crate::page::Page;
 use crate::session::SignedIn;
+use crate::signin_limits::LoginRefusal;
 use crate::{session_cookie, Shared};
 
 /// The sign-in form's fields.
@@ -79,8 +80,10 @@ pub async fn login<B: Backend>(
         state.config.trust_forwarded_for,
     );
     let login = f.login.trim().to_lowercase();
-    if !state.limiter.allowed(&login, address.as_deref()) {
-        return Err(AppError::TooManyAttempts(l));
+    match state.limiter.check(&login, address.as_deref()) {
+        Ok(()) => {}
+        Err(LoginRefusal::TooManyAttempts) => return Err(AppError::TooManyAttempts(l)),
+        Err(LoginRefusal::TooSoon(_)) => return Err(AppError::TooSoon(l)),
     }
     let failed = |state: &Shared<B>| -> Result<Response, AppError> {
         state.limiter.failed(&login, address.as_deref());
@@ -98,6 +101,10 @@ pub async fn login<B: Backend>(
         Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response())
     };
     let Some(account) = state.backend.account(&login)? else {
+        // As long as a wrong passphrase for a real login: the time tells nothing.
+        let (decoy, passphrase) = (state.decoy.clone(), f.passphrase.clone());
+        let nobody = maillon_protocol::PublicKey([0; 32]);
+        let _ = blocking(move || keys::open(&decoy, &passphrase, &nobody)).await?;
         return failed(&state);
     };
     let passphrase = f.passphrase.clone();
@@ -106,7 +113,7 @@ pub async fn login<B: Backend>(
     let opened = blocking(move || keys::open(&sealed, &passphrase, &key)).await?;
     match opened {
         Ok(secret) => {
-            state.limiter.succeeded(&login);
+            state.limiter.succeeded(&login, address.as_deref());
             let user = SignedIn {
                 login: account.login.clone(),
                 key,

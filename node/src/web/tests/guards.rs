@@ -304,6 +304,72 @@ async fn sign_in_is_rate_limited_and_wrong_passphrases_are_refused() {
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// Tries to sign in as `login` from the browser's address; the page answered.
+async fn try_sign_in(browser: &mut super::Browser, login: &str, passphrase: &str) -> super::Page {
+    let csrf = browser.get("/connexion").await.csrf();
+    browser
+        .post_form(
+            "/connexion",
+            &[
+                ("csrf", &csrf),
+                ("login", login),
+                ("passphrase", passphrase),
+            ],
+        )
+        .await
+}
+
+fn from(site: &Site, address: &str) -> super::Browser {
+    let mut browser = site.visitor();
+    browser.address = Some(format!("{address}:40000").parse().unwrap());
+    browser
+}
+
+#[tokio::test]
+async fn a_guesser_is_slowed_but_cannot_lock_the_member_out() {
+    use maillon_web_ui::signin_limits::SPACING;
+    let site = Site::start(&["founder-1"]).await;
+    let mut guesser = from(&site, "203.0.113.66");
+    for _ in 0..5 {
+        let page = try_sign_in(&mut guesser, "founder-1", "mauvaise phrase").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    // The guesser's address is done with this login, even with the right passphrase.
+    let page = try_sign_in(&mut guesser, "founder-1", super::PASSPHRASE).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    // The member, elsewhere, is only asked to wait a moment, then gets in.
+    let mut member = from(&site, "198.51.100.7");
+    let page = try_sign_in(&mut member, "founder-1", super::PASSPHRASE).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.body.contains("Patientez quelques secondes"),
+        "{}",
+        page.body
+    );
+    tokio::time::sleep(SPACING).await;
+    let page = try_sign_in(&mut member, "founder-1", super::PASSPHRASE).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}
+
+#[tokio::test]
+async fn one_address_gets_thirty_failures_whatever_the_logins() {
+    let site = Site::start(&["founder-1"]).await;
+    let mut guesser = from(&site, "203.0.113.99");
+    // 4 tries on each of many logins, unknown ones included: 30 failures in all.
+    for i in 0..30 {
+        let login = format!("membre-{}", i / 4);
+        let page = try_sign_in(&mut guesser, &login, "mauvaise phrase").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "try {i}");
+    }
+    let page = try_sign_in(&mut guesser, "founder-1", super::PASSPHRASE).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.body.contains("essais de connexion"), "{}", page.body);
+    // Another address is not concerned.
+    let mut member = from(&site, "198.51.100.8");
+    let page = try_sign_in(&mut member, "founder-1", super::PASSPHRASE).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}
+
 #[tokio::test]
 async fn the_session_cookie_is_http_only_and_same_site() {
     let site = Site::start(&[]).await;

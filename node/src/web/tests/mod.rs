@@ -145,6 +145,7 @@ impl Site {
             router: self.router.clone(),
             cookie: None,
             lang: None,
+            address: None,
         }
     }
 
@@ -244,6 +245,8 @@ pub(super) struct Browser {
     router: Router,
     cookie: Option<String>,
     pub lang: Option<&'static str>,
+    /// The client address the server sees (as `ConnectInfo`), if any.
+    pub address: Option<std::net::SocketAddr>,
 }
 
 impl Browser {
@@ -253,6 +256,7 @@ impl Browser {
             router,
             cookie: None,
             lang: None,
+            address: None,
         }
     }
 
@@ -268,10 +272,16 @@ impl Browser {
         if !cookies.is_empty() {
             request = request.header(header::COOKIE, cookies.join("; "));
         }
+        let mut request = request.body(body).expect("request");
+        if let Some(address) = self.address {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(address));
+        }
         let response = self
             .router
             .clone()
-            .oneshot(request.body(body).expect("request"))
+            .oneshot(request)
             .await
             .expect("infallible");
         for value in response.headers().get_all(header::SET_COOKIE) {
