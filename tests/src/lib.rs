@@ -132,6 +132,21 @@ impl Cluster {
         self.start_with(i, settings, records).await
     }
 
+    /// Starts node 0 as a gatekeeper that holds the network but no node announcement, with
+    /// this gating grace, and node 1 bootstrapping to it: node 1 is a stranger there.
+    pub async fn gatekeeper_and_stranger(&self, grace: Duration) -> Result<(TestNode, TestNode)> {
+        let records: Vec<Vec<u8>> = self.network.records.iter().map(Record::to_wire).collect();
+        let settings = NetworkSettings {
+            gating_grace: grace,
+            ..Cluster::settings(Vec::new())
+        };
+        let gatekeeper = self.start_with(0, settings, records).await?;
+        let stranger = self
+            .start(1, Cluster::settings(vec![gatekeeper.address()]), false)
+            .await?;
+        Ok((gatekeeper, stranger))
+    }
+
     /// Starts node `i` and loads `records` into it (as if fetched by sync).
     pub async fn start_with(
         &self,

@@ -5,30 +5,14 @@
 
 use std::time::Duration;
 
-use maillon_node::network::NetworkSettings;
 use maillon_protocol::kinds::{NodePolicy, PolicyLevel};
 use maillon_tests::{now, start_cluster, wait_for_peers, wait_until, Cluster};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_peer_that_is_not_an_announced_node_is_dropped_after_its_grace() {
     let cluster = Cluster::new(71, 20, 2);
-    let short_grace = |bootstrap| NetworkSettings {
-        gating_grace: Duration::from_secs(1),
-        ..Cluster::settings(bootstrap)
-    };
-    // Node 0 knows no announcement of node 1: the genesis without the announcements.
-    let records: Vec<Vec<u8>> = cluster
-        .network
-        .records
-        .iter()
-        .map(|r| r.to_wire())
-        .collect();
-    let gatekeeper = cluster
-        .start_with(0, short_grace(Vec::new()), records)
-        .await
-        .unwrap();
-    let stranger = cluster
-        .start(1, Cluster::settings(vec![gatekeeper.address()]), false)
+    let (gatekeeper, stranger) = cluster
+        .gatekeeper_and_stranger(Duration::from_secs(1))
         .await
         .unwrap();
     let stranger_peer = stranger.node().client.peer_id();
@@ -110,23 +94,8 @@ async fn a_stranger_may_only_introduce_itself_and_gets_no_gossip_meanwhile() {
     use maillon_protocol::sync::{SyncRequest, SyncResponse};
 
     let cluster = Cluster::new(75, 20, 2);
-    let long_grace = |bootstrap| NetworkSettings {
-        gating_grace: Duration::from_secs(20),
-        ..Cluster::settings(bootstrap)
-    };
-    // Node 0 knows no announcement of node 1.
-    let records: Vec<Vec<u8>> = cluster
-        .network
-        .records
-        .iter()
-        .map(|r| r.to_wire())
-        .collect();
-    let gatekeeper = cluster
-        .start_with(0, long_grace(Vec::new()), records)
-        .await
-        .unwrap();
-    let stranger = cluster
-        .start(1, Cluster::settings(vec![gatekeeper.address()]), false)
+    let (gatekeeper, stranger) = cluster
+        .gatekeeper_and_stranger(Duration::from_secs(20))
         .await
         .unwrap();
     let (gate_peer, stranger_peer) = (

@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use maillon_node::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY;
-use maillon_node::network::NetworkSettings;
 use maillon_protocol::kinds::Family;
 use maillon_protocol::sync::{SyncRequest, SyncResponse};
 use maillon_protocol::{testkit, Record};
@@ -112,23 +111,8 @@ async fn a_flood_of_joins_from_one_node_stops_at_the_quota_on_every_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stranger_peer_gets_none_of_its_flood_stored() {
     let cluster = Cluster::new(93, 20, 2);
-    let long_grace = |bootstrap| NetworkSettings {
-        gating_grace: Duration::from_secs(20),
-        ..Cluster::settings(bootstrap)
-    };
-    // Node 0 knows no announcement of node 1: node 1 is a stranger there.
-    let records: Vec<Vec<u8>> = cluster
-        .network
-        .records
-        .iter()
-        .map(|r| r.to_wire())
-        .collect();
-    let gatekeeper = cluster
-        .start_with(0, long_grace(Vec::new()), records)
-        .await
-        .unwrap();
-    let stranger = cluster
-        .start(1, Cluster::settings(vec![gatekeeper.address()]), false)
+    let (gatekeeper, stranger) = cluster
+        .gatekeeper_and_stranger(Duration::from_secs(20))
         .await
         .unwrap();
     let gate_peer = gatekeeper.node().client.peer_id();

@@ -132,6 +132,25 @@ impl SledStore {
         Ok(())
     }
 
+    /// Adds the removal of the current-version entry to `batch` if `order` is that version;
+    /// returns whether it was.
+    fn clear_current(
+        &self,
+        batch: &mut sled::Batch,
+        replace: &ReplaceKey,
+        order: &[u8],
+    ) -> Result<bool, StoreError> {
+        let current = key(space::CURRENT, &replace.to_bytes());
+        let is_current = self
+            .tree
+            .get(&current)?
+            .is_some_and(|c| c.as_ref() == order);
+        if is_current {
+            batch.remove(current);
+        }
+        Ok(is_current)
+    }
+
     /// Adds the write of the current version to `batch` if `order` is newer.
     fn write_current(
         &self,
@@ -182,14 +201,7 @@ impl Store for SledStore {
         batch.insert(record_key, record.without_body().to_wire());
         let replace = IndexEntries::of(&record).replace;
         if let Some((replace, order)) = &replace {
-            let current = key(space::CURRENT, &replace.to_bytes());
-            if self
-                .tree
-                .get(&current)?
-                .is_some_and(|c| c.as_ref() == order.as_slice())
-            {
-                batch.remove(current);
-            }
+            self.clear_current(&mut batch, replace, order)?;
         }
         self.tree.apply_batch(batch)?;
         // The erased version may have been current: recompute the current versions.
@@ -228,15 +240,7 @@ impl Store for SledStore {
             batch.remove(key(space::KIND, &entries.kind));
             batch.remove(key(space::AUTHOR, &entries.author));
             if let Some((replace, order)) = &entries.replace {
-                let current = key(space::CURRENT, &replace.to_bytes());
-                if self
-                    .tree
-                    .get(&current)?
-                    .is_some_and(|c| c.as_ref() == order.as_slice())
-                {
-                    batch.remove(current);
-                    current_removed = true;
-                }
+                current_removed |= self.clear_current(&mut batch, replace, order)?;
             }
         }
         self.tree.apply_batch(batch)?;
