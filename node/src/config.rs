@@ -10,6 +10,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::http_server::ServerLimits;
 use crate::ingest::parking::ParkingLimits;
 
 /// The raw configuration, as read: every field optional or defaulted, nothing checked.
@@ -140,17 +141,31 @@ pub struct RawHttp {
     pub max_sessions: usize,
     /// Hours after which an idle session is forgotten.
     pub session_idle_hours: u64,
+    /// Connections served at once; 0 chooses from the open-file limit.
+    pub max_connections: usize,
+    /// Seconds for a request head to arrive whole; also the longest idle time between
+    /// requests on one connection.
+    pub header_timeout_secs: u64,
+    /// The longest pause, in seconds, between two pieces of a request body.
+    pub body_timeout_secs: u64,
+    /// The longest time, in seconds, one request may take.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for RawHttp {
     fn default() -> Self {
         let web = maillon_web_ui::WebConfig::default();
+        let server = ServerLimits::default();
         RawHttp {
             listen: "127.0.0.1:8080".into(),
             secure_cookies: web.secure_cookies,
             trust_forwarded_for: web.trust_forwarded_for,
             max_sessions: web.max_sessions,
             session_idle_hours: web.session_idle.as_secs() / 3600,
+            max_connections: 0,
+            header_timeout_secs: server.header_timeout.as_secs(),
+            body_timeout_secs: server.body_timeout.as_secs(),
+            request_timeout_secs: server.request_deadline.as_secs(),
         }
     }
 }
@@ -252,6 +267,8 @@ pub struct SiteSettings {
     pub max_sessions: usize,
     /// Idle time after which a session is forgotten.
     pub session_idle: Duration,
+    /// The HTTP server's connection cap and timeouts.
+    pub server: ServerLimits,
 }
 
 impl Default for SiteSettings {
@@ -262,6 +279,7 @@ impl Default for SiteSettings {
             trust_forwarded_for: web.trust_forwarded_for,
             max_sessions: web.max_sessions,
             session_idle: web.session_idle,
+            server: ServerLimits::default(),
         }
     }
 }
@@ -420,9 +438,46 @@ impl RawConfig {
                 trust_forwarded_for: self.http.trust_forwarded_for,
                 max_sessions: self.http.max_sessions,
                 session_idle: Duration::from_secs(self.http.session_idle_hours * 3600),
+                server: validate_server(&self.http, ServerLimits::open_file_limit())?,
             },
         })
     }
+}
+
+/// The HTTP server's limits from `[http]`: timeouts between 1 s and a day, and a connection
+/// cap that leaves descriptors for the rest of the node (`open_files`: the process's limit).
+fn validate_server(http: &RawHttp, open_files: Option<u64>) -> Result<ServerLimits, ConfigError> {
+    let seconds = |field: &'static str, value: u64| {
+        if (1..=86_400).contains(&value) {
+            Ok(Duration::from_secs(value))
+        } else {
+            Err(invalid(field, "must be between 1 and 86400 seconds"))
+        }
+    };
+    let fitting = open_files.map(ServerLimits::connections_for_descriptor_limit);
+    let max_connections = match (http.max_connections, fitting) {
+        (0, Some(fitting)) => fitting,
+        (0, None) => ServerLimits::default().max_connections,
+        (asked, Some(fitting)) if asked > fitting => {
+            return Err(invalid(
+                "http.max_connections",
+                format!(
+                    "{asked} does not fit under this process's open-file limit ({}): at most \
+                     {fitting}; raise the limit (LimitNOFILE= in systemd, ulimit -n) or set 0 \
+                     to choose automatically",
+                    open_files.unwrap_or_default()
+                ),
+            ))
+        }
+        (asked, _) => asked,
+    };
+    Ok(ServerLimits {
+        max_connections,
+        header_timeout: seconds("http.header_timeout_secs", http.header_timeout_secs)?,
+        body_timeout: seconds("http.body_timeout_secs", http.body_timeout_secs)?,
+        request_deadline: seconds("http.request_timeout_secs", http.request_timeout_secs)?,
+        ..ServerLimits::default()
+    })
 }
 
 impl Default for LinkSettings {

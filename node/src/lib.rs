@@ -7,6 +7,7 @@
 //! - [`config`]: TOML and environment configuration, validated in two stages.
 //! - [`durable`]: small files written whole or not at all.
 //! - [`generator`]: a deterministic, realistic network from a seed.
+//! - [`http_server`]: the HTTP server's accept loop, connection cap, timeouts and limits.
 //! - [`init`]: `maillon init`, founding or joining a network.
 //! - [`founding`]: the founding ceremony: the draft, its pages' backend, the site switch.
 //! - [`invitation`]: making invitations, reading them for `init join`, probing bootstraps.
@@ -27,6 +28,7 @@ pub mod engine;
 pub mod erasure;
 pub mod founding;
 pub mod generator;
+pub mod http_server;
 pub mod ingest;
 pub mod init;
 pub mod invitation;

@@ -163,8 +163,9 @@ pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
         web,
     };
     let (shutdown, signal) = watch::channel(false);
+    let limits = settings.config.site.server;
     let (parts, app) = assemble(settings, signal.clone()).await?;
-    let server = tokio::spawn(serve_http(http, app, signal));
+    let server = tokio::spawn(crate::http_server::serve(http, app, limits, signal));
     Ok(parts.running(http_address, shutdown, server))
 }
 
@@ -293,28 +294,6 @@ async fn assemble(
         photo_eraser,
     };
     Ok((parts, app))
-}
-
-pub(crate) async fn serve_http(
-    listener: TcpListener,
-    app: axum::Router,
-    mut signal: watch::Receiver<bool>,
-) {
-    let stop = async move {
-        while !*signal.borrow() {
-            if signal.changed().await.is_err() {
-                break;
-            }
-        }
-    };
-    // The client's address reaches the handlers (sign-in limits per address).
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    if let Err(error) = axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
-    {
-        tracing::error!(%error, "the HTTP server stopped");
-    }
 }
 
 async fn submit_own_announcement(engine: &Engine, data_dir: &Path) -> Result<(), NodeError> {

@@ -35,6 +35,9 @@ pub enum AppError {
     /// A request the UI cannot read (outside forms, which show field errors).
     #[error("bad request: {1}")]
     BadRequest(Lang, &'static str),
+    /// The form sent is over its size limit.
+    #[error("form too large")]
+    TooLarge(Lang),
     /// The network refused what the member did, said in their language.
     #[error("refused: {1}")]
     Refused(Lang, String),
@@ -116,6 +119,17 @@ impl AppError {
                 l.pick(
                     "Trop d'essais de connexion. Attendez un quart d'heure avant de réessayer.",
                     "Too many sign-in attempts. Wait a quarter of an hour before trying again.",
+                ),
+            ),
+            AppError::TooLarge(l) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                *l,
+                l.pick("Formulaire trop lourd", "Form too large"),
+                l.pick(
+                    "Ce que vous avez envoyé est trop lourd. Raccourcissez le texte ou envoyez \
+                     moins de photos (12 Mo au plus chacune), puis réessayez.",
+                    "What you sent is too large. Shorten the text or send fewer photos (12 MB \
+                     at most each), then try again.",
                 ),
             ),
             AppError::BadRequest(l, why) => (

@@ -38,9 +38,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -64,8 +64,11 @@ pub struct WebConfig {
     pub max_sessions: usize,
     /// A session is forgotten after this long without a request.
     pub session_idle: Duration,
-    /// The largest request body (a listing form with its photos).
-    pub max_body_bytes: usize,
+    /// The largest form body, read before any handler runs (every form but the listing's).
+    pub max_form_bytes: usize,
+    /// The largest listing form with its photos; read only after the session and the form's
+    /// CSRF token are checked (routes::upload).
+    pub max_upload_bytes: usize,
     /// Failed sign-ins allowed per login in 15 minutes.
     pub login_failures_per_login: usize,
     /// Failed sign-ins allowed per client address in 15 minutes.
@@ -81,7 +84,10 @@ impl Default for WebConfig {
             kdf: KdfParams::RECOMMENDED,
             max_sessions: 50_000,
             session_idle: Duration::from_secs(12 * 3600),
-            max_body_bytes: 8 * 13 * 1024 * 1024,
+            max_form_bytes: 64 * 1024,
+            max_upload_bytes: maillon_protocol::kinds::MAX_PHOTOS
+                * photos::PhotoLimits::default().max_upload_bytes
+                + 256 * 1024,
             login_failures_per_login: 5,
             login_failures_per_address: 30,
             trust_forwarded_for: false,
@@ -159,13 +165,13 @@ pub fn router<B: Backend>(backend: B, config: WebConfig) -> Router {
         backend,
         config,
     });
-    let limit = state.config.max_body_bytes;
+    let form_limit = state.config.max_form_bytes;
     let site = routes::all::<B>()
         .route("/static/{name}", get(assets::serve))
         .route("/langue/{code}", get(routes::language))
         .route("/health", post(routes::health).get(routes::health))
         .layer(middleware::from_fn_with_state(state.clone(), visitor::<B>))
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(DefaultBodyLimit::max(form_limit))
         .with_state(state);
     security::with_security_headers(site)
 }
@@ -185,6 +191,16 @@ async fn visitor<B: Backend>(
         next,
     )
     .await
+}
+
+/// Whether `response` is axum's own plain-text refusal with `status` (not a page).
+fn is_extractor_refusal(response: &Response, status: StatusCode) -> bool {
+    response.status() == status
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain"))
 }
 
 /// Attaches the [`Visitor`] (session, CSRF token, language) to a request, runs it, and sets
@@ -228,8 +244,13 @@ pub(crate) async fn with_visitor(
         }
     };
     let signed_in = visitor.user.is_some();
+    let lang = visitor.lang;
     request.extensions_mut().insert(visitor);
     let mut response = next.run(request).await;
+    if is_extractor_refusal(&response, StatusCode::PAYLOAD_TOO_LARGE) {
+        // A form over the body limit, refused by axum's extractor before the handler ran.
+        response = error::AppError::TooLarge(lang).into_response();
+    }
     if signed_in && !response.headers().contains_key(header::CACHE_CONTROL) {
         response.headers_mut().insert(
             header::CACHE_CONTROL,

@@ -60,11 +60,20 @@ pub struct SwitchedHttp {
 
 impl SwitchedHttp {
     /// Serves `initial` on `listener` behind a switch.
-    pub fn serve(listener: TcpListener, initial: Router) -> std::io::Result<SwitchedHttp> {
+    pub fn serve(
+        listener: TcpListener,
+        initial: Router,
+        limits: crate::http_server::ServerLimits,
+    ) -> std::io::Result<SwitchedHttp> {
         let address = listener.local_addr()?;
         let switch = SiteSwitch::new(initial);
         let (shutdown, signal) = watch::channel(false);
-        let server = tokio::spawn(crate::node::serve_http(listener, switch.router(), signal));
+        let server = tokio::spawn(crate::http_server::serve(
+            listener,
+            switch.router(),
+            limits,
+            signal,
+        ));
         Ok(SwitchedHttp {
             switch,
             shutdown,

@@ -22,6 +22,7 @@ mod signin;
 mod sponsor;
 pub mod thumbnails;
 mod transactions;
+mod upload;
 
 pub(crate) use search::search_query_from;
 
@@ -39,7 +40,8 @@ use crate::session::{Lang, SignedIn, Visitor, LANG_COOKIE};
 use crate::Shared;
 use serde::Deserialize;
 
-/// Every page route.
+/// Every page route. The listing forms, with photos, read their bodies themselves
+/// ([`upload`]), within `WebConfig::max_upload_bytes`.
 pub fn all<B: Backend>() -> Router<Shared<B>> {
     Router::new()
         .route("/", get(home::home::<B>))

@@ -2,7 +2,7 @@
 //! checked, re-encoded without their metadata, and stored by hash.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -11,7 +11,7 @@ use maillon_protocol::{BlobHash, PublicKey, RecordId, Timestamp};
 
 use super::search::{category_choices, Choice};
 use super::CsrfOnly;
-use super::{blocking, check_csrf, render, require_user, sign_and_submit, V};
+use super::{blocking, check_csrf, render, require_user, sign_and_submit, upload, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -26,7 +26,6 @@ pub const LISTING_VALID_MS: u64 = 60 * Timestamp::DAY_MS;
 /// The listing form as typed.
 #[derive(Clone, Debug, Default)]
 pub struct ListingFields {
-    csrf: String,
     title: String,
     description: String,
     category: String,
@@ -34,7 +33,7 @@ pub struct ListingFields {
     price: String,
     place: String,
     keep: Vec<String>,
-    uploads: Vec<Vec<u8>>,
+    uploads: Vec<Result<Vec<u8>, PhotoError>>,
 }
 
 /// Errors next to the listing form's fields.
@@ -149,41 +148,26 @@ pub async fn new_form<B: Backend>(
     )
 }
 
-async fn read_form(
-    mut multipart: Multipart,
-    l: Lang,
+async fn read_form<B: Backend>(
+    state: &Shared<B>,
+    request: Request,
+    visitor: &Visitor,
 ) -> Result<(ListingFields, Option<String>), AppError> {
-    let mut f = ListingFields::default();
-    let mut too_many = None;
-    let bad = || {
-        AppError::BadRequest(
-            l,
-            l.pick(
-                "Le formulaire n'a pas pu être lu. Réessayez.",
-                "The form could not be read. Try again.",
-            ),
-        )
+    let l = visitor.lang;
+    let limits = upload::UploadLimits {
+        photo_field: "photos",
+        max_photos: MAX_PHOTOS,
+        max_photo_bytes: PhotoLimits::default().max_upload_bytes,
+        max_total_bytes: state.config.max_upload_bytes,
     };
-    while let Some(field) = multipart.next_field().await.map_err(|_| bad())? {
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "photos" {
-            let bytes = field.bytes().await.map_err(|_| bad())?;
-            if bytes.is_empty() {
-                continue;
-            }
-            if f.uploads.len() >= MAX_PHOTOS {
-                too_many = Some(l.pick_string(
-                    format!("{MAX_PHOTOS} photos au plus."),
-                    format!("{MAX_PHOTOS} photos at most."),
-                ));
-                continue;
-            }
-            f.uploads.push(bytes.to_vec());
-            continue;
-        }
-        let text = field.text().await.map_err(|_| bad())?;
+    let (parts, body) = request.into_parts();
+    let form = upload::read(&parts.headers, body, visitor, limits).await?;
+    let mut f = ListingFields {
+        uploads: form.photos,
+        ..ListingFields::default()
+    };
+    for (name, text) in form.texts {
         match name.as_str() {
-            "csrf" => f.csrf = text,
             "title" => f.title = text,
             "description" => f.description = text,
             "category" => f.category = text,
@@ -194,6 +178,12 @@ async fn read_form(
             _ => {}
         }
     }
+    let too_many = (form.extra_photos > 0).then(|| {
+        l.pick_string(
+            format!("{MAX_PHOTOS} photos au plus."),
+            format!("{MAX_PHOTOS} photos at most."),
+        )
+    });
     Ok((f, too_many))
 }
 
@@ -298,7 +288,7 @@ fn check_fields(
 
 async fn store_photos<B: Backend>(
     state: &Shared<B>,
-    uploads: Vec<Vec<u8>>,
+    uploads: Vec<Result<Vec<u8>, PhotoError>>,
     offset: usize,
     l: Lang,
     e: &mut ListingErrors,
@@ -307,8 +297,8 @@ async fn store_photos<B: Backend>(
     let limits = PhotoLimits::default();
     let processed = blocking(move || {
         uploads
-            .iter()
-            .map(|bytes| photos::process(bytes, &limits))
+            .into_iter()
+            .map(|upload| upload.and_then(|bytes| photos::process(&bytes, &limits)))
             .collect::<Vec<_>>()
     })
     .await?;
@@ -334,13 +324,12 @@ async fn store_photos<B: Backend>(
 async fn save<B: Backend>(
     state: &Shared<B>,
     visitor: &Visitor,
-    multipart: Multipart,
+    request: Request,
     existing: Option<(RecordId, Listing)>,
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
     let user = require_user(visitor)?.clone();
-    let (f, too_many) = read_form(multipart, l).await?;
-    check_csrf(visitor, &f.csrf)?;
+    let (f, too_many) = read_form(state, request, visitor).await?;
     let action = match &existing {
         Some((series, _)) => format!("/annonce/{}/modifier", series.to_hex()),
         None => "/publier".into(),
@@ -399,10 +388,10 @@ async fn save<B: Backend>(
 pub async fn create<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    multipart: Multipart,
+    request: Request,
 ) -> Result<Response, AppError> {
     require_member(&state, &visitor)?;
-    save(&state, &visitor, multipart, None).await
+    save(&state, &visitor, request, None).await
 }
 
 fn own_listing<B: Backend>(
@@ -476,10 +465,10 @@ pub async fn update<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
     Path(series): Path<String>,
-    multipart: Multipart,
+    request: Request,
 ) -> Result<Response, AppError> {
     let existing = own_listing(&state, &visitor, &series)?;
-    save(&state, &visitor, multipart, Some(existing)).await
+    save(&state, &visitor, request, Some(existing)).await
 }
 
 /// `POST /annonce/{series}/retirer`: signs a tombstone.

@@ -9,6 +9,7 @@
 //! - [`founding`]: a founding team founds the network and admits its first member.
 //! - [`hosting`]: inviting another association's node; a member vouching for a new node.
 
+mod bodies;
 mod erasure;
 mod founding;
 mod governance;
@@ -260,7 +261,7 @@ impl Browser {
         }
     }
 
-    async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Page {
+    pub(super) async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Page {
         let mut request = request;
         let mut cookies = Vec::new();
         if let Some(cookie) = &self.cookie {
