@@ -176,11 +176,16 @@ impl Default for RawHttp {
 pub struct RawStore {
     /// sled's page cache in MiB.
     pub cache_mib: u64,
+    /// Free MiB kept on the data folder's volume: under it new records are refused.
+    pub min_free_mib: u64,
 }
 
 impl Default for RawStore {
     fn default() -> Self {
-        RawStore { cache_mib: 64 }
+        RawStore {
+            cache_mib: 64,
+            min_free_mib: 256,
+        }
     }
 }
 
@@ -226,6 +231,8 @@ pub struct Config {
     pub http_listen: SocketAddr,
     /// sled cache in bytes.
     pub cache_capacity_bytes: u64,
+    /// Free bytes kept on the data folder's volume (0: none).
+    pub min_free_bytes: u64,
     /// Parking lot bounds.
     pub parking: ParkingLimits,
     /// Joins one introducing node may bring in a day through this node's edges.
@@ -403,6 +410,12 @@ impl RawConfig {
         if !(1..=4096).contains(&self.store.cache_mib) {
             return Err(invalid("store.cache_mib", "must be between 1 and 4096"));
         }
+        if self.store.min_free_mib > 1 << 20 {
+            return Err(invalid(
+                "store.min_free_mib",
+                "must be between 0 (no floor) and 1048576 (1 TiB)",
+            ));
+        }
         let p = &self.parking;
         if p.max_records == 0 || p.max_mib == 0 || p.max_age_secs == 0 {
             return Err(invalid(
@@ -428,6 +441,7 @@ impl RawConfig {
             mdns: self.network.mdns,
             http_listen,
             cache_capacity_bytes: self.store.cache_mib << 20,
+            min_free_bytes: self.store.min_free_mib << 20,
             parking: ParkingLimits {
                 max_records: p.max_records,
                 max_bytes: p.max_mib << 20,

@@ -192,6 +192,7 @@ async fn start_node(
         mdns: false,
         http_listen: address,
         cache_capacity_bytes: 64 << 20,
+        min_free_bytes: 64 << 20,
         parking: ParkingLimits::default(),
         joins_per_introducer_per_day:
             maillon_node::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,

@@ -237,6 +237,7 @@ async fn assemble(
         cache_capacity_bytes: config.cache_capacity_bytes,
     };
     let (store, check) = SledStore::open_checked(&sled_config)?;
+    store.set_free_space_floor(config.min_free_bytes);
     if !check.is_consistent() {
         tracing::warn!(
             ?check,

@@ -34,6 +34,10 @@ pub struct Cluster {
     /// Each node's introduction quota (a test that posts many joins through the testkit's
     /// one introducer raises it before starting nodes).
     pub joins_per_introducer_per_day: usize,
+    /// Each node's free-space floor in bytes (0: none).
+    pub min_free_bytes: u64,
+    /// Where the nodes' folders go instead of a temporary folder (a small volume, say).
+    pub data_root: Option<PathBuf>,
     root: tempfile::TempDir,
 }
 
@@ -71,6 +75,8 @@ impl Cluster {
             announcements,
             joins_per_introducer_per_day:
                 maillon_node::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
+            min_free_bytes: 0,
+            data_root: None,
             root: tempfile::tempdir().unwrap(),
         }
     }
@@ -87,7 +93,8 @@ impl Cluster {
 
     /// The data folder of node `i`.
     pub fn dir(&self, i: usize) -> PathBuf {
-        self.root.path().join(format!("node-{i}"))
+        let root = self.data_root.as_deref().unwrap_or(self.root.path());
+        root.join(format!("node-{i}"))
     }
 
     /// Network settings fit for tests: fast heartbeat and sync.
@@ -119,6 +126,7 @@ impl Cluster {
             mdns: false,
             http_listen: "127.0.0.1:0".parse()?,
             cache_capacity_bytes: 16 << 20,
+            min_free_bytes: self.min_free_bytes,
             parking: ParkingLimits::default(),
             joins_per_introducer_per_day: self.joins_per_introducer_per_day,
             site: Default::default(),

@@ -375,6 +375,21 @@ pub struct OperatorView {
     pub relays: usize,
     /// This node's listen addresses that others could dial, with its peer id.
     pub addresses: Vec<String>,
+    /// Free space on the data folder's volume.
+    pub disk: DiskView,
+}
+
+/// Free space on the node's data volume against the floor under which records are refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DiskView {
+    /// MiB free, if the system says.
+    pub free_mib: Option<u64>,
+    /// The floor in MiB (0: none).
+    pub floor_mib: u64,
+    /// Under twice the floor: the operator should free space.
+    pub low: bool,
+    /// At or under the floor: new records are refused.
+    pub full: bool,
 }
 
 /// Why the node would not sign an invitation.

@@ -35,6 +35,9 @@ pub enum AppError {
     /// A request the UI cannot read (outside forms, which show field errors).
     #[error("bad request: {1}")]
     BadRequest(Lang, &'static str),
+    /// The node's disk is full: nothing was saved.
+    #[error("insufficient storage")]
+    InsufficientStorage(Lang),
     /// The form sent is over its size limit.
     #[error("form too large")]
     TooLarge(Lang),
@@ -119,6 +122,19 @@ impl AppError {
                 l.pick(
                     "Trop d'essais de connexion. Attendez un quart d'heure avant de réessayer.",
                     "Too many sign-in attempts. Wait a quarter of an hour before trying again.",
+                ),
+            ),
+            AppError::InsufficientStorage(l) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                *l,
+                l.pick("Site momentanément plein", "Site temporarily full"),
+                l.pick(
+                    "Le disque de ce site est plein : ce que vous venez de faire n'a pas été \
+                     enregistré. Vous pouvez toujours consulter le site. Réessayez plus tard ; \
+                     l'équipe qui héberge le site en est avertie.",
+                    "This site's disk is full: what you just did was not saved. You can still \
+                     browse the site. Try again later; the team hosting the site has been \
+                     warned.",
                 ),
             ),
             AppError::TooLarge(l) => (

@@ -69,6 +69,13 @@ impl IntoResponse for AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> AppError {
+        if let StoreError::NoSpace(_) = error {
+            return AppError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient_storage",
+                error.to_string(),
+            );
+        }
         tracing::error!(%error, "storage failed");
         AppError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

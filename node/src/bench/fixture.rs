@@ -122,6 +122,7 @@ impl Fixture {
             mdns: false,
             http_listen: "127.0.0.1:0".parse()?,
             cache_capacity_bytes: 64 << 20,
+            min_free_bytes: 0,
             parking: ParkingLimits::default(),
             // The ingest bench posts generated joins, all introduced by one key: it measures
             // throughput, not the introduction quota.

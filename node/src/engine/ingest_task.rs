@@ -128,9 +128,10 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
             // Nothing of this batch is acknowledged: the writes may not be durable.
             for outcome in outcomes.iter_mut() {
                 if matches!(outcome, Ok(Submitted::Stored { .. })) {
-                    *outcome = Err(IngestError::Store(crate::store::StoreError::Corrupt(
-                        format!("flush failed: {error}"),
-                    )));
+                    *outcome = Err(IngestError::Store(match error {
+                        IngestError::Store(store) => store.again(),
+                        other => crate::store::StoreError::NotDurable(other.to_string()),
+                    }));
                 }
             }
         }

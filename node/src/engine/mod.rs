@@ -482,6 +482,8 @@ async fn keep_index_fresh(shared: std::sync::Weak<Shared>) {
             let now = (shared.clock)();
             refresh_if_needed(&shared, now, false);
             expiry::ask_for_pass_if_due(&shared);
+            // Measures the free space, which logs a disk running low even with no writes.
+            shared.store.free_space();
         })
         .await;
         if refreshed.is_err() {

@@ -37,6 +37,34 @@ pub struct NodeStatus {
     /// with an equal `state_digest`, equal exactly when the same bodies are held
     /// (docs/PROTOCOL.md 10.9).
     pub erased_digest: String,
+    /// Free space on the data folder's volume.
+    pub storage: StorageStatus,
+}
+
+/// Free space on the data folder's volume against the floor (`store.min_free_mib`).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct StorageStatus {
+    /// MiB free, if the system says.
+    pub free_mib: Option<u64>,
+    /// The floor in MiB: at or under it new records are refused (0: none).
+    pub floor_mib: u64,
+    /// `ample`, `low` (under twice the floor) or `full` (at or under the floor).
+    pub state: &'static str,
+}
+
+impl From<crate::store::space::SpaceReport> for StorageStatus {
+    fn from(report: crate::store::space::SpaceReport) -> StorageStatus {
+        use crate::store::space::SpaceState;
+        StorageStatus {
+            free_mib: report.free_bytes.map(|bytes| bytes >> 20),
+            floor_mib: report.floor_bytes >> 20,
+            state: match report.state {
+                SpaceState::Ample => "ample",
+                SpaceState::Low => "low",
+                SpaceState::Full => "full",
+            },
+        }
+    }
 }
 
 /// The state digest of docs/PROTOCOL.md (`maillon_protocol::state::state_digest`): SHA-256
@@ -83,6 +111,7 @@ impl Engine {
             announced,
             state_digest: state_digest(&set),
             erased_digest,
+            storage: self.store().free_space().into(),
         })
     }
 }

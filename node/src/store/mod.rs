@@ -10,6 +10,7 @@
 pub mod index;
 mod memory;
 mod sled_store;
+pub mod space;
 #[cfg(test)]
 mod suite;
 
@@ -35,13 +36,46 @@ pub enum PutOutcome {
 pub enum StoreError {
     /// The database failed.
     #[error("storage failed: {0}")]
-    Sled(#[from] sled::Error),
+    Sled(sled::Error),
+    /// The disk is full, or under the free-space floor: nothing was written. Reads go on.
+    #[error("no space left for new records: {0}")]
+    NoSpace(String),
+    /// A batch of writes could not be made durable (not acknowledged).
+    #[error("the write could not be made durable: {0}")]
+    NotDurable(String),
     /// Stored bytes are not what the store wrote.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The record to replace is not stored.
     #[error("record {0} is not stored")]
     NotFound(RecordId),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> StoreError {
+        match &error {
+            sled::Error::Io(io) if is_out_of_space(io) => StoreError::NoSpace(io.to_string()),
+            _ => StoreError::Sled(error),
+        }
+    }
+}
+
+/// Whether an IO error says the disk (or the user's quota) is full.
+pub fn is_out_of_space(error: &std::io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    error.kind() == std::io::ErrorKind::StorageFull
+        || matches!(error.raw_os_error(), Some(ENOSPC | EDQUOT))
+}
+
+impl StoreError {
+    /// The same failure again, for each write of a batch that failed as a whole.
+    pub fn again(&self) -> StoreError {
+        match self {
+            StoreError::NoSpace(why) => StoreError::NoSpace(why.clone()),
+            other => StoreError::NotDurable(other.to_string()),
+        }
+    }
 }
 
 /// The result of comparing the derived indexes with the records.

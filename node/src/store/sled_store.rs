@@ -54,6 +54,7 @@ fn key(space: u8, rest: &[u8]) -> Vec<u8> {
 pub struct SledStore {
     pub(super) db: sled::Db,
     tree: sled::Tree,
+    free_space: super::space::FreeSpace,
 }
 
 impl SledStore {
@@ -108,7 +109,18 @@ impl SledStore {
         Ok(SledStore {
             tree: db.open_tree("maillon")?,
             db,
+            free_space: super::space::FreeSpace::new(config.path.clone()),
         })
+    }
+
+    /// Refuses new records once the volume has `bytes` or less free (0: no floor).
+    pub fn set_free_space_floor(&self, bytes: u64) {
+        self.free_space.set_floor(bytes);
+    }
+
+    /// The free space on the store's volume against its floor.
+    pub fn free_space(&self) -> super::space::SpaceReport {
+        self.free_space.report()
     }
 
     /// Opens the database, checks the derived indexes against the records, and rebuilds them
@@ -172,6 +184,7 @@ impl SledStore {
 
 impl Store for SledStore {
     fn put(&self, record: &Record) -> Result<PutOutcome, StoreError> {
+        self.free_space.check_writable()?;
         let id = record.id();
         let record_key = key(space::RECORDS, &id.0);
         if self.tree.contains_key(&record_key)? {
@@ -212,6 +225,7 @@ impl Store for SledStore {
     }
 
     fn restore_body(&self, record: &Record) -> Result<(), StoreError> {
+        self.free_space.check_writable()?;
         let id = record.id();
         let record_key = key(space::RECORDS, &id.0);
         if !self.tree.contains_key(&record_key)? {

@@ -220,6 +220,12 @@ impl Backend for NodeBackend {
             Ok(Ingested::Stored { id, .. }) => Submitted::Stored(id),
             Ok(Ingested::Duplicate(id)) => Submitted::Duplicate(id),
             Ok(Ingested::Parked { id, .. }) => return Ok(Submitted::Parked(id)),
+            Err(IngestError::Store(error @ crate::store::StoreError::NoSpace(_))) => {
+                return Ok(Submitted::Rejected {
+                    code: "insufficient_storage".into(),
+                    message: error.to_string(),
+                })
+            }
             Err(IngestError::Store(error)) => return Err(backend_error(error)),
             Err(IngestError::Refused(refusal)) => {
                 return Ok(Submitted::Rejected {

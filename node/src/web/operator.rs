@@ -107,7 +107,18 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
             .as_ref()
             .map_or(Reachability::Unknown, |r| reachability(r.reachability)),
         relays: report.as_ref().map_or(0, |r| r.relays.len()),
+        disk: disk_view(engine.store().free_space()),
     })
+}
+
+fn disk_view(report: crate::store::space::SpaceReport) -> maillon_web_ui::backend::DiskView {
+    use crate::store::space::SpaceState;
+    maillon_web_ui::backend::DiskView {
+        free_mib: report.free_bytes.map(|bytes| bytes >> 20),
+        floor_mib: report.floor_bytes >> 20,
+        low: report.state == SpaceState::Low,
+        full: report.state == SpaceState::Full,
+    }
 }
 
 fn link_kind(link: crate::network::Link) -> LinkKind {

@@ -252,6 +252,9 @@ async fn submit_draft<B: Backend>(
     };
     Ok(match backend.submit(record).await? {
         Submitted::Stored(id) | Submitted::Duplicate(id) | Submitted::Parked(id) => Ok(id),
+        Submitted::Rejected { code, .. } if code == "insufficient_storage" => {
+            return Err(AppError::InsufficientStorage(lang))
+        }
         Submitted::Rejected { code, message } => Err(refusal_text(&code, &message, lang)),
     })
 }

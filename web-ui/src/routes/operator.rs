@@ -35,10 +35,34 @@ struct OperatorPage {
     records: u64,
     members: u64,
     reachability: String,
+    disk: String,
+    disk_warning: bool,
     peers: Vec<PeerLine>,
     error: Option<String>,
     invite_addresses: String,
     invite_error: Option<String>,
+}
+
+/// The free space, and what to do when it runs low.
+fn disk_label(disk: &crate::backend::DiskView, l: Lang) -> String {
+    let free = disk.free_mib.map_or_else(
+        || l.pick("inconnu", "unknown").to_string(),
+        |mib| format!("{mib} Mo"),
+    );
+    let floor = disk.floor_mib;
+    if disk.full {
+        l.pick_string(
+            format!("Disque plein : {free} libres, sous le plancher de {floor} Mo. Le nœud refuse les nouveaux enregistrements (les membres voient « Site momentanément plein ») ; libérez de la place, il reprendra seul."),
+            format!("Disk full: {free} free, under the {floor} MB floor. The node refuses new records (members see \"Site temporarily full\"); free some space and it resumes by itself."),
+        )
+    } else if disk.low {
+        l.pick_string(
+            format!("Disque presque plein : {free} libres. Sous {floor} Mo, le nœud refusera les nouveaux enregistrements : libérez de la place."),
+            format!("Disk nearly full: {free} free. Under {floor} MB the node will refuse new records: free some space."),
+        )
+    } else {
+        l.pick_string(format!("Espace disque libre : {free}."), format!("Free disk space: {free}."))
+    }
 }
 
 fn link_label(link: Option<LinkKind>, l: Lang) -> &'static str {
@@ -185,6 +209,8 @@ pub(crate) async fn operator_page_with<B: Backend>(
             records: view.records,
             members: view.members,
             reachability: reachability_label(&view, l),
+            disk: disk_label(&view.disk, l),
+            disk_warning: view.disk.low || view.disk.full,
             peers,
             error,
             invite_addresses,

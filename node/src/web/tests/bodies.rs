@@ -136,3 +136,26 @@ async fn a_listing_form_over_the_upload_limit_is_refused() {
     let read = pulled.load(Ordering::SeqCst);
     assert!(read < 110 * MIB, "{read} bytes were read past the 96 MiB limit");
 }
+
+#[tokio::test]
+async fn a_full_disk_is_said_in_french_and_pages_still_show() {
+    let site = Site::start(&["founder-1"]).await;
+    let mut member = site.signed_in("founder-1").await;
+    let publish = |csrf: String| {
+        let form = [listing_fields(&csrf), format!("--{BOUNDARY}--\r\n")].concat();
+        (multipart_request("/publier"), Body::from(form))
+    };
+    // No volume has this much free: the store is "full".
+    site.store.set_free_space_floor(u64::MAX);
+    let (request, body) = publish(member.get("/publier").await.csrf());
+    let page = member.send(request, body).await;
+    assert_eq!(page.status, StatusCode::INSUFFICIENT_STORAGE);
+    assert!(page.body.contains("Site momentanément plein"), "{}", page.body);
+    assert_eq!(member.get("/").await.status, StatusCode::OK);
+    assert_eq!(member.get("/compte").await.status, StatusCode::OK);
+    // Space returns: the same form goes through.
+    site.store.set_free_space_floor(0);
+    let (request, body) = publish(member.get("/publier").await.csrf());
+    let page = member.send(request, body).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}

@@ -62,6 +62,8 @@ pub(super) fn secret(label: &str) -> SecretKey {
 /// A site over a loaded engine, with accounts for the labels given.
 pub(super) struct Site {
     engine: Engine,
+    /// The store, to simulate a full disk with its free-space floor.
+    pub store: Arc<SledStore>,
     router: Router,
     pub dir: tempfile::TempDir,
     _shutdown: tokio::sync::watch::Sender<bool>,
@@ -92,10 +94,11 @@ impl Site {
             cache_capacity_bytes: 8 << 20,
         })
         .expect("sled opens");
+        let store = Arc::new(store);
         // The clock runs from the network's `now`, so that versions are newer than the first.
         let (now, started) = (net.now, std::time::Instant::now());
         let engine = Engine::start(EngineParts {
-            store: Arc::new(store),
+            store: Arc::clone(&store),
             charter: net.records[0].clone(),
             node_key: testkit::key(NODE_KEY_LABEL).public_key(),
             name: "Maillon Test".into(),
@@ -134,6 +137,7 @@ impl Site {
         let site = super::start(&engine, None, blobs, dir.path(), config, signal).expect("site");
         Site {
             engine,
+            store,
             router: site.router,
             dir,
             _shutdown: shutdown,
