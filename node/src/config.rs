@@ -620,7 +620,22 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
         assert_eq!(config.http_listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.cache_capacity_bytes, 64 << 20);
         assert_eq!(config.parking, ParkingLimits::default());
-        assert_eq!(config.site, SiteSettings::default());
+        // The connection cap follows this process's open-file limit.
+        let fitting = ServerLimits::open_file_limit()
+            .map_or(512, ServerLimits::connections_for_descriptor_limit);
+        assert_eq!(config.site.server.max_connections, fitting);
+        let server = ServerLimits {
+            max_connections: fitting,
+            ..ServerLimits::default()
+        };
+        assert_eq!(
+            config.site,
+            SiteSettings {
+                server,
+                ..SiteSettings::default()
+            }
+        );
+        assert_eq!(config.min_free_bytes, 256 << 20);
         assert!(!config.site.web_config().secure_cookies);
     }
 
@@ -639,6 +654,37 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
     }
 
     #[test]
+    fn the_server_limits_are_read_and_the_connection_cap_fits_the_descriptors() {
+        let text = format!(
+            "{GOOD}\n[http]\nheader_timeout_secs = 5\nbody_timeout_secs = 7\n\
+             request_timeout_secs = 60\nmax_connections = 100\n\n[store]\nmin_free_mib = 64\n"
+        );
+        let config = load(&text).unwrap();
+        assert_eq!(config.site.server.header_timeout, Duration::from_secs(5));
+        assert_eq!(config.site.server.body_timeout, Duration::from_secs(7));
+        assert_eq!(config.site.server.request_deadline, Duration::from_secs(60));
+        assert_eq!(config.min_free_bytes, 64 << 20);
+        let raw = RawHttp::default();
+        let automatic = validate_server(&raw, Some(1024)).unwrap();
+        assert_eq!(automatic.max_connections, 384);
+        let too_many = RawHttp {
+            max_connections: 1000,
+            ..RawHttp::default()
+        };
+        match validate_server(&too_many, Some(1024)) {
+            Err(ConfigError::Invalid { field, reason }) => {
+                assert_eq!(field, "http.max_connections");
+                assert!(reason.contains("LimitNOFILE"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            validate_server(&too_many, None).unwrap().max_connections,
+            1000
+        );
+    }
+
+    #[test]
     fn each_bad_value_names_its_field() {
         let cases = [
             (GOOD.replace("Paroisse Saint-Jean", " "), "node.name"),
@@ -654,6 +700,18 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
             (
                 format!("{GOOD}\n[http]\nlisten = \"everywhere\"\n"),
                 "http.listen",
+            ),
+            (
+                format!("{GOOD}\n[http]\nheader_timeout_secs = 0\n"),
+                "http.header_timeout_secs",
+            ),
+            (
+                format!("{GOOD}\n[http]\nbody_timeout_secs = 90000\n"),
+                "http.body_timeout_secs",
+            ),
+            (
+                format!("{GOOD}\n[store]\nmin_free_mib = 2000000\n"),
+                "store.min_free_mib",
             ),
             (
                 format!("{GOOD}\n[store]\ncache_mib = 0\n"),

@@ -97,7 +97,10 @@ async fn a_full_disk_refuses_new_records_keeps_reads_and_recovers_by_itself() {
     assert!(acknowledged.len() > 100, "{} stored", acknowledged.len());
     // Full: reads go on, every acknowledged record is there, and writes stay refused.
     for id in &acknowledged {
-        assert!(node.has(id).await.unwrap(), "{id:?} unreadable on a full disk");
+        assert!(
+            node.has(id).await.unwrap(),
+            "{id:?} unreadable on a full disk"
+        );
     }
     let status = node.status().await.unwrap();
     assert!(status["records"].as_u64().unwrap() > acknowledged.len() as u64);
@@ -112,9 +115,11 @@ async fn a_full_disk_refuses_new_records_keeps_reads_and_recovers_by_itself() {
     for path in filler.drain(..) {
         std::fs::remove_file(path).unwrap();
     }
-    wait_until("writes are taken again", Duration::from_secs(10), || async {
-        Ok(node.post(&another.to_wire()).await?.0 == 201)
-    })
+    wait_until(
+        "writes are taken again",
+        Duration::from_secs(10),
+        || async { Ok(node.post(&another.to_wire()).await?.0 == 201) },
+    )
     .await
     .unwrap();
     for id in &acknowledged {

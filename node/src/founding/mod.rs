@@ -50,7 +50,8 @@ pub fn serve(
     let site = site::FoundingSite::open(config, clock, founded)?;
     let status = status_route(site.clone());
     let router = maillon_web_ui::founding::router(site, web).merge(status);
-    let http = SwitchedHttp::serve(listener, router, config.site.server).map_err(NodeError::Http)?;
+    let http =
+        SwitchedHttp::serve(listener, router, config.site.server).map_err(NodeError::Http)?;
     Ok(Founding {
         http,
         founded: watch_founded,

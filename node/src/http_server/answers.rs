@@ -31,15 +31,9 @@ impl<S> JsonAutomaticAnswers<S> {
 /// The stable code and the message of an automatic answer's status.
 fn explain(status: &str) -> Option<(&'static str, &'static str)> {
     match status {
-        "400" => Some((
-            "bad_request",
-            "the request could not be read as HTTP/1.1",
-        )),
+        "400" => Some(("bad_request", "the request could not be read as HTTP/1.1")),
         "414" => Some(("uri_too_long", "the address is too long")),
-        "431" => Some((
-            "headers_too_large",
-            "the request's headers are too large",
-        )),
+        "431" => Some(("headers_too_large", "the request's headers are too large")),
         _ => None,
     }
 }

@@ -43,15 +43,20 @@ impl Default for ServerLimits {
     }
 }
 
+/// The automatic connection cap at most, whatever the descriptor limit (memory: each
+/// connection may hold a 32 KiB head).
+pub const MAX_AUTOMATIC_CONNECTIONS: usize = 4096;
+
 /// Descriptors kept for everything but HTTP connections: the store's files, peers, photos.
 pub const DESCRIPTORS_KEPT: u64 = 256;
 
 impl ServerLimits {
     /// The connection cap that fits under the process's open-file limit: half of what is
-    /// left once [`DESCRIPTORS_KEPT`] are set aside, at least 16.
+    /// left once [`DESCRIPTORS_KEPT`] are set aside, from 16 to [`MAX_AUTOMATIC_CONNECTIONS`].
     pub fn connections_for_descriptor_limit(open_files: u64) -> usize {
         let usable = open_files.saturating_sub(DESCRIPTORS_KEPT) / 2;
-        usize::try_from(usable.max(16)).unwrap_or(usize::MAX)
+        usize::try_from(usable.clamp(16, MAX_AUTOMATIC_CONNECTIONS as u64))
+            .unwrap_or(MAX_AUTOMATIC_CONNECTIONS)
     }
 
     /// The process's soft open-file limit, if the system tells it.

@@ -62,8 +62,7 @@ pub async fn serve(
         .writev(false);
     let mut cap_warned: Option<Instant> = None;
     loop {
-        let Some(permit) = take_slot(&slots, &limits, &mut cap_warned, signal.clone()).await
-        else {
+        let Some(permit) = take_slot(&slots, &limits, &mut cap_warned, signal.clone()).await else {
             break;
         };
         let accepted = tokio::select! {
@@ -144,10 +143,12 @@ struct Connection {
 impl Connection {
     async fn run(self, stream: TcpStream) {
         let remote = self.remote;
-        let service = self.app.map_request(move |mut request: axum::http::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(remote));
-            request
-        });
+        let service = self
+            .app
+            .map_request(move |mut request: axum::http::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(remote));
+                request
+            });
         let io = TokioIo::new(answers::JsonAutomaticAnswers::new(stream));
         let connection = self
             .builder

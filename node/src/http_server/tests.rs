@@ -17,11 +17,12 @@ fn app() -> Router {
     Router::new()
         .route(
             "/who",
-            get(|ConnectInfo(address): ConnectInfo<SocketAddr>| async move {
-                address.to_string()
-            }),
+            get(|ConnectInfo(address): ConnectInfo<SocketAddr>| async move { address.to_string() }),
         )
-        .route("/echo", post(|body: String| async move { body.len().to_string() }))
+        .route(
+            "/echo",
+            post(|body: String| async move { body.len().to_string() }),
+        )
 }
 
 struct Server {
@@ -160,7 +161,10 @@ async fn oversized_heads_and_uris_get_json_answers() {
     );
     let answer = exchange(server.address, big_head.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
-    assert!(answer.contains(r#""error":"headers_too_large""#), "{answer}");
+    assert!(
+        answer.contains(r#""error":"headers_too_large""#),
+        "{answer}"
+    );
 
     let garbage = exchange(server.address, b"NOT HTTP AT ALL\r\n\r\n").await;
     assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
@@ -222,5 +226,8 @@ fn only_head_only_error_answers_are_rewritten() {
 fn the_connection_cap_fits_under_the_descriptor_limit() {
     assert_eq!(ServerLimits::connections_for_descriptor_limit(1024), 384);
     assert_eq!(ServerLimits::connections_for_descriptor_limit(100), 16);
-    assert!(ServerLimits::connections_for_descriptor_limit(65_536) < 65_536);
+    assert_eq!(
+        ServerLimits::connections_for_descriptor_limit(1 << 20),
+        4096
+    );
 }

@@ -61,7 +61,10 @@ fn disk_label(disk: &crate::backend::DiskView, l: Lang) -> String {
             format!("Disk nearly full: {free} free. Under {floor} MB the node will refuse new records: free some space."),
         )
     } else {
-        l.pick_string(format!("Espace disque libre : {free}."), format!("Free disk space: {free}."))
+        l.pick_string(
+            format!("Espace disque libre : {free}."),
+            format!("Free disk space: {free}."),
+        )
     }
 }
 

@@ -78,8 +78,8 @@ pub async fn read(
     let mut stream = body.into_data_stream();
     let prefix = first_part(&mut stream, &boundary, l).await?;
     check_csrf(visitor, &csrf_token(prefix.clone(), &boundary).await)?;
-    let whole = futures::stream::once(async move { Ok::<Bytes, axum::Error>(prefix) })
-        .chain(stream);
+    let whole =
+        futures::stream::once(async move { Ok::<Bytes, axum::Error>(prefix) }).chain(stream);
     let size = multer::SizeLimit::new().whole_stream(limits.max_total_bytes as u64);
     let mut multipart = multer::Multipart::with_constraints(
         whole,
@@ -87,9 +87,18 @@ pub async fn read(
         multer::Constraints::new().size_limit(size),
     );
     // The first part, the token, is already checked.
-    drop(multipart.next_field().await.map_err(|e| multer_error(e, l))?);
+    drop(
+        multipart
+            .next_field()
+            .await
+            .map_err(|e| multer_error(e, l))?,
+    );
     let mut form = UploadForm::default();
-    while let Some(field) = multipart.next_field().await.map_err(|e| multer_error(e, l))? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multer_error(e, l))?
+    {
         let name = field.name().unwrap_or_default().to_string();
         if name == limits.photo_field {
             add_photo(&mut form, field, &limits, l).await?;
@@ -124,7 +133,9 @@ async fn first_part(
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// The value of the first part if it is named `csrf`, else an empty token.
@@ -132,9 +143,7 @@ async fn csrf_token(prefix: Bytes, boundary: &str) -> String {
     let alone = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(prefix) });
     let mut first = multer::Multipart::new(alone, boundary);
     match first.next_field().await {
-        Ok(Some(field)) if field.name() == Some("csrf") => {
-            field.text().await.unwrap_or_default()
-        }
+        Ok(Some(field)) if field.name() == Some("csrf") => field.text().await.unwrap_or_default(),
         _ => String::new(),
     }
 }

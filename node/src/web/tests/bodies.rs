@@ -70,7 +70,10 @@ async fn an_anonymous_oversized_form_is_refused_while_read() {
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(page.body.contains("Formulaire trop lourd"), "{}", page.body);
     let read = pulled.load(Ordering::SeqCst);
-    assert!(read < MIB, "{read} bytes were read of a 100 MiB sign-in form");
+    assert!(
+        read < MIB,
+        "{read} bytes were read of a 100 MiB sign-in form"
+    );
 }
 
 #[tokio::test]
@@ -78,11 +81,18 @@ async fn photos_are_not_read_without_a_session_or_a_good_token() {
     let site = Site::start(&["founder-1"]).await;
     let forged = |csrf: &str| {
         let head = [listing_fields(csrf), photo_head()].concat();
-        counted_body(head.into_bytes(), 50 * MIB, format!("\r\n--{BOUNDARY}--\r\n").into_bytes())
+        counted_body(
+            head.into_bytes(),
+            50 * MIB,
+            format!("\r\n--{BOUNDARY}--\r\n").into_bytes(),
+        )
     };
     // Anonymous: sent to the sign-in page, the photos unread.
     let (body, pulled) = forged("whatever");
-    let page = site.visitor().send(multipart_request("/publier"), body).await;
+    let page = site
+        .visitor()
+        .send(multipart_request("/publier"), body)
+        .await;
     assert_eq!(page.location.as_deref(), Some("/connexion"));
     assert!(pulled.load(Ordering::SeqCst) < MIB);
     // Signed in, wrong token: refused before the photos.
@@ -116,7 +126,8 @@ async fn an_oversized_photo_is_named_and_nothing_is_published() {
     let page = member.send(multipart_request("/publier"), body).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        page.body.contains("Photo 1 : le fichier est trop lourd (12 Mo au plus)"),
+        page.body
+            .contains("Photo 1 : le fichier est trop lourd (12 Mo au plus)"),
         "{}",
         page.body
     );
@@ -134,7 +145,10 @@ async fn a_listing_form_over_the_upload_limit_is_refused() {
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(page.body.contains("Formulaire trop lourd"), "{}", page.body);
     let read = pulled.load(Ordering::SeqCst);
-    assert!(read < 110 * MIB, "{read} bytes were read past the 96 MiB limit");
+    assert!(
+        read < 110 * MIB,
+        "{read} bytes were read past the 96 MiB limit"
+    );
 }
 
 #[tokio::test]
@@ -150,7 +164,11 @@ async fn a_full_disk_is_said_in_french_and_pages_still_show() {
     let (request, body) = publish(member.get("/publier").await.csrf());
     let page = member.send(request, body).await;
     assert_eq!(page.status, StatusCode::INSUFFICIENT_STORAGE);
-    assert!(page.body.contains("Site momentanément plein"), "{}", page.body);
+    assert!(
+        page.body.contains("Site momentanément plein"),
+        "{}",
+        page.body
+    );
     assert_eq!(member.get("/").await.status, StatusCode::OK);
     assert_eq!(member.get("/compte").await.status, StatusCode::OK);
     // Space returns: the same form goes through.
