@@ -265,6 +265,7 @@ async fn assemble(
     crate::founding::submit_founders_profiles(&engine, &config.data_dir).await?;
     let keypair = Keypair::ed25519_from_bytes(key.seed())
         .map_err(|_| NodeError::BadKey(config.data_dir.join("node.key")))?;
+    let peers_configured = !settings.network.bootstrap.is_empty();
     let (client, network) = network::start(
         engine.clone(),
         blobs.clone(),
@@ -282,6 +283,7 @@ async fn assemble(
         signal,
     )?;
     let app = api::router(ApiState {
+        peers_configured,
         engine: engine.clone(),
         network: Some(client.clone()),
     })

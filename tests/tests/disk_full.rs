@@ -106,6 +106,9 @@ async fn a_full_disk_refuses_new_records_keeps_reads_and_recovers_by_itself() {
     assert!(status["records"].as_u64().unwrap() > acknowledged.len() as u64);
     assert_eq!(status["storage"]["state"], "full", "{status}");
     assert_eq!(status["storage"]["floor_mib"], 6);
+    let (code, ready) = node.get_json("/ready").await.unwrap();
+    assert_eq!(code, 503, "{ready}");
+    assert!(ready["problems"][0].as_str().unwrap().contains("free-space floor"));
     let another = cluster
         .network
         .signer
@@ -126,6 +129,9 @@ async fn a_full_disk_refuses_new_records_keeps_reads_and_recovers_by_itself() {
         assert!(node.has(id).await.unwrap());
     }
     assert_eq!(node.status().await.unwrap()["storage"]["state"], "ample");
+    let (code, ready) = node.get_json("/ready").await.unwrap();
+    assert_eq!(code, 200, "{ready}");
+    assert_eq!(ready["synced"], serde_json::Value::Null, "no peer is configured");
     node.stop().await.unwrap();
     drop(volume);
 }

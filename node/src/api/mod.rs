@@ -4,9 +4,11 @@
 //! - [`error`]: [`AppError`], the one way errors become HTTP answers.
 //! - [`records`]: posting and reading records.
 //! - [`members`]: status, members and trust paths.
+//! - [`ready`]: `GET /ready`, whether the node can serve (for probes and orchestrators).
 
 pub mod error;
 pub mod members;
+pub mod ready;
 pub mod records;
 
 #[cfg(test)]
@@ -28,6 +30,9 @@ pub struct ApiState {
     pub engine: Engine,
     /// The network, if it runs (absent in tests of the API alone).
     pub network: Option<Client>,
+    /// Whether the configuration names peers to sync with (bootstrap addresses): then the
+    /// node is ready only once it has synced with one.
+    pub peers_configured: bool,
 }
 
 /// The largest request body: a record is at most 20 KiB.
@@ -37,6 +42,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn router(state: ApiState) -> Router {
     let api = Router::new()
         .route("/api/v1/status", get(members::status))
+        .route("/ready", get(ready::ready))
         .route("/api/v1/records", post(records::post_record))
         .route("/api/v1/records/{id}", get(records::get_record))
         .route("/api/v1/members/{key}", get(members::member))

@@ -41,6 +41,17 @@ impl SyncLog {
         entries.insert(peer, entry);
     }
 
+    /// When the last session that went to its end ended, with any peer.
+    pub fn last_success(&self) -> Option<Timestamp> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|entry| entry.error.is_none())
+            .map(|entry| entry.at)
+            .max()
+    }
+
     /// The last session with a peer.
     pub fn last(&self, peer: &PeerId) -> Option<SyncEntry> {
         self.entries
@@ -69,6 +80,7 @@ mod tests {
             log.record(*peer, entry);
         }
         assert_eq!(log.last(&peers[0]), None, "the oldest went");
+        assert_eq!(log.last_success(), Some(Timestamp(MAX_PEERS as u64 + 1)));
         assert_eq!(
             log.last(&peers[MAX_PEERS]).map(|e| e.fetched),
             Some(MAX_PEERS as u64)

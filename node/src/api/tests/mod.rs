@@ -83,6 +83,7 @@ impl TestNode {
         .await
         .expect("engine starts");
         let router = router(ApiState {
+            peers_configured: false,
             engine: engine.clone(),
             network: None,
         });
