@@ -28,6 +28,8 @@ pub struct RawConfig {
     pub parking: RawParking,
     /// `[relay]`
     pub relay: RawRelay,
+    /// `[smtp]`: e-mail to members (optional).
+    pub smtp: crate::mail::settings::RawSmtp,
 }
 
 /// `[node]`: who this node is and where it keeps its data.
@@ -219,6 +221,8 @@ pub struct Config {
     pub site: SiteSettings,
     /// How links to other nodes are kept up, from `[network]` and `[relay]`.
     pub links: LinkSettings,
+    /// E-mail to members, from `[smtp]`; `None`: the node sends none.
+    pub smtp: Option<crate::mail::settings::SmtpSettings>,
 }
 
 /// How this node keeps its links to other nodes: validated `[network]` and `[relay]` values.
@@ -399,7 +403,9 @@ impl RawConfig {
             ));
         }
         let links = validate_links(&self.network, &self.relay)?;
+        let smtp = self.smtp.validate(base)?;
         Ok(Config {
+            smtp,
             joins_per_introducer_per_day: self.network.joins_per_introducer_per_day,
             links,
             name,
