@@ -113,7 +113,8 @@ fn queue_for_member<B: Backend>(
 }
 
 /// One digest of the saved searches with listings newer than the last digest; the time of
-/// this digest is written in the same batch.
+/// this digest is written in the same batch. Nothing new: nothing is written, and the next
+/// round looks again (so the digest goes out as soon as there is something, once a day).
 fn queue_digest(
     desk: &MailDesk,
     member: &MemberMail,
@@ -125,22 +126,21 @@ fn queue_digest(
         .filter(|n| matches!(n.kind, NoticeKind::SavedSearch { .. }) && n.at.0 > member.digest_ms)
         .cloned()
         .collect();
+    if fresh.is_empty() {
+        return Ok(0);
+    }
     let mut updated = member.clone();
     updated.digest_ms = now.0;
-    let mut changes = vec![desk.member_change(&updated)?];
-    if !fresh.is_empty() {
-        let mail = text::digest(
-            member.lang(),
-            desk.site_name(),
-            &desk.settings().site_url,
-            &fresh,
-        );
-        changes.push(enqueue_change(
-            MailId::new(now),
-            &outgoing(desk, member, mail),
-        )?);
-    }
-    desk.tree().apply(changes)?;
+    let mail = text::digest(
+        member.lang(),
+        desk.site_name(),
+        &desk.settings().site_url,
+        &fresh,
+    );
+    desk.tree().apply(vec![
+        desk.member_change(&updated)?,
+        enqueue_change(MailId::new(now), &outgoing(desk, member, mail))?,
+    ])?;
     desk.tree().flush()?;
-    Ok(usize::from(!fresh.is_empty()))
+    Ok(1)
 }

@@ -234,3 +234,66 @@ async fn a_refused_address_is_shown_in_the_account_and_english_members_get_engli
         mail.body
     );
 }
+
+#[tokio::test]
+async fn saved_searches_arrive_as_one_daily_digest() {
+    let Some(sink) = SmtpSink::start(&[]) else {
+        return;
+    };
+    let site = Site::start_with_mail(&["founder-1", "founder-2"], Some(sink.settings(100))).await;
+    let mut watcher = site.signed_in("founder-2").await;
+    give_and_verify(&site, &sink, &mut watcher, "veilleur@example.org").await;
+    let page = watcher.get("/compte").await;
+    let chosen = watcher
+        .post_form(
+            "/compte/courriel/choix",
+            &[("csrf", &page.csrf()), ("resume", "1")],
+        )
+        .await;
+    assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.body);
+    assert!(chosen.body.contains("name=\"resume\" value=\"1\" checked"));
+    assert!(!chosen.body.contains("name=\"rappels\" value=\"1\" checked"));
+    let search = watcher.get("/recherche?q=velo").await;
+    watcher
+        .post_form(
+            "/recherches",
+            &[("csrf", &search.csrf()), ("query", "q=velo")],
+        )
+        .await;
+    let mut author = site.signed_in("founder-1").await;
+    let form = author.get("/publier").await;
+    author
+        .post_multipart(
+            "/publier",
+            &[
+                ("csrf", &form.csrf()),
+                ("title", "Vélo de ville"),
+                ("category", "32"),
+                ("place", "26000"),
+            ],
+            &[],
+        )
+        .await;
+    // The watcher does not open « Notifications », which would mark the match as seen (and
+    // leave nothing new for the digest); the author's search shows when the index has it.
+    site.wait_for_search(&mut author, "q=velo", "Vélo de ville")
+        .await;
+    let digests = |sink: &SmtpSink| {
+        to(sink, "veilleur@example.org")
+            .into_iter()
+            .filter(|m| m.body.contains("Nouvelles annonces pour vos recherches"))
+            .collect::<Vec<_>>()
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(digests(&sink).is_empty(), "a digest waits for its day");
+    site.advance(24 * 3600 * 1000 + 1000);
+    wait_for("the daily digest", || !digests(&sink).is_empty()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let sent = digests(&sink);
+    assert_eq!(sent.len(), 1, "one digest a day");
+    assert!(
+        sent[0].body.contains("/recherche?q=velo"),
+        "{}",
+        sent[0].body
+    );
+}
