@@ -666,4 +666,35 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
             Ok(())
         });
     }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type is fixed by figment.
+    fn the_smtp_section_comes_from_the_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("plain.toml", GOOD)?;
+            let raw = RawConfig::load(Path::new("plain.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(
+                raw.smtp,
+                crate::mail::settings::RawSmtp::default(),
+                "no e-mail by default"
+            );
+            jail.create_file("smtp-password", "s3cret\n")?;
+            jail.create_file(
+                "maillon.toml",
+                &format!(
+                    "{GOOD}\n[smtp]\nhost = \"smtp.example.org\"\nuser = \"maillon\"\npassword_file = \"smtp-password\"\nfrom = \"Maillon <maillon@example.org>\"\nsite_url = \"https://maillon.example.org\"\n"
+                ),
+            )?;
+            jail.set_env("MAILLON_SMTP__PER_HOUR", "20");
+            let raw = RawConfig::load(Path::new("maillon.toml")).map_err(|e| e.to_string())?;
+            let config = raw.validate(jail.directory()).map_err(|e| e.to_string())?;
+            let smtp = config.smtp.expect("e-mail is set up");
+            assert_eq!(smtp.per_hour, 20);
+            assert_eq!(smtp.credentials, Some(("maillon".into(), "s3cret".into())));
+            jail.set_env("MAILLON_SMTP__PASSWORD", "inline");
+            let error = RawConfig::load(Path::new("maillon.toml")).expect_err("no inline password");
+            assert!(error.to_string().contains("password"), "{error}");
+            Ok(())
+        });
+    }
 }
