@@ -35,6 +35,18 @@ if ! command -v iptables >/dev/null 2>&1; then
   fi
 fi
 
+# The e-mail tests (node/src/mail/tests.rs, node/src/web/tests/mail.rs) send to a real SMTP
+# server process, Debian's aiosmtpd: as root, install it when it is missing.
+if ! /usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing aiosmtpd for the e-mail tests..."
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y python3-aiosmtpd
+  else
+    echo "aiosmtpd is missing: the e-mail tests will say they are skipped" >&2
+  fi
+fi
+
 # Unit, property, vector and integration tests of every crate, the examples, and doc tests.
 # Benchmarks are not run here: `cargo bench -p maillon-protocol` runs them (docs/PERFORMANCE.md).
 cargo test --workspace --lib --bins --tests --examples

@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub parking: RawParking,
     /// `[relay]`
     pub relay: RawRelay,
+    /// `[smtp]`: e-mail to members (optional).
+    pub smtp: crate::mail::settings::RawSmtp,
 }
 
 /// `[node]`: who this node is and where it keeps its data.
@@ -241,6 +243,8 @@ pub struct Config {
     pub site: SiteSettings,
     /// How links to other nodes are kept up, from `[network]` and `[relay]`.
     pub links: LinkSettings,
+    /// E-mail to members, from `[smtp]`; `None`: the node sends none.
+    pub smtp: Option<crate::mail::settings::SmtpSettings>,
 }
 
 /// How this node keeps its links to other nodes: validated `[network]` and `[relay]` values.
@@ -430,7 +434,9 @@ impl RawConfig {
             ));
         }
         let links = validate_links(&self.network, &self.relay)?;
+        let smtp = self.smtp.validate(base)?;
         Ok(Config {
+            smtp,
             joins_per_introducer_per_day: self.network.joins_per_introducer_per_day,
             links,
             name,
@@ -784,6 +790,37 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
             let config = raw.validate(jail.directory()).map_err(|e| e.to_string())?;
             assert_eq!(config.name, "Association du Val");
             assert_eq!(config.cache_capacity_bytes, 128 << 20);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type is fixed by figment.
+    fn the_smtp_section_comes_from_the_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("plain.toml", GOOD)?;
+            let raw = RawConfig::load(Path::new("plain.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(
+                raw.smtp,
+                crate::mail::settings::RawSmtp::default(),
+                "no e-mail by default"
+            );
+            jail.create_file("smtp-password", "s3cret\n")?;
+            jail.create_file(
+                "maillon.toml",
+                &format!(
+                    "{GOOD}\n[smtp]\nhost = \"smtp.example.org\"\nuser = \"maillon\"\npassword_file = \"smtp-password\"\nfrom = \"Maillon <maillon@example.org>\"\nsite_url = \"https://maillon.example.org\"\n"
+                ),
+            )?;
+            jail.set_env("MAILLON_SMTP__PER_HOUR", "20");
+            let raw = RawConfig::load(Path::new("maillon.toml")).map_err(|e| e.to_string())?;
+            let config = raw.validate(jail.directory()).map_err(|e| e.to_string())?;
+            let smtp = config.smtp.expect("e-mail is set up");
+            assert_eq!(smtp.per_hour, 20);
+            assert_eq!(smtp.credentials, Some(("maillon".into(), "s3cret".into())));
+            jail.set_env("MAILLON_SMTP__PASSWORD", "inline");
+            let error = RawConfig::load(Path::new("maillon.toml")).expect_err("no inline password");
+            assert!(error.to_string().contains("password"), "{error}");
             Ok(())
         });
     }

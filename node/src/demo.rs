@@ -198,6 +198,7 @@ async fn start_node(
             maillon_node::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
         site: Default::default(),
         links: Default::default(),
+        smtp: None,
     };
     let settings = NetworkSettings {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],

@@ -11,6 +11,7 @@
 //! - [`init`]: `maillon init`, founding or joining a network.
 //! - [`founding`]: the founding ceremony: the draft, its pages' backend, the site switch.
 //! - [`invitation`]: making invitations, reading them for `init join`, probing bootstraps.
+//! - [`mail`]: e-mail to members: addresses, the durable queue, the SMTP sender and its task.
 //! - [`announce`]: `maillon announce`, the node's announcement from its operator's code.
 //! - [`ingest`]: the ingest pipeline, its validation state and the parking lot.
 //! - [`membership_index`]: membership, trust and node standing, kept record by record.
@@ -32,6 +33,7 @@ pub mod http_server;
 pub mod ingest;
 pub mod init;
 pub mod invitation;
+pub mod mail;
 pub mod membership_index;
 pub mod network;
 pub mod node;

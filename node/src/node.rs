@@ -280,6 +280,7 @@ async fn assemble(
         blobs.clone(),
         &config.data_dir,
         settings.web,
+        config.smtp.clone(),
         signal,
     )?;
     let app = api::router(ApiState {

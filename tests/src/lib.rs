@@ -131,6 +131,7 @@ impl Cluster {
             joins_per_introducer_per_day: self.joins_per_introducer_per_day,
             site: Default::default(),
             links: Default::default(),
+            smtp: None,
         })
     }
 

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::mail::{AddressOutcome, MailStatus, MailTopic};
 use maillon_protocol::kinds::NodePolicy;
 use maillon_protocol::kinds::{Category, Charter, Intent, Listing, Outcome, Position, Profile};
 use maillon_protocol::membership::Status;
@@ -523,6 +524,29 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn delete_account(&self, login: &str) -> Result<(), BackendError>;
     /// Replaces an account (same login).
     fn update_account(&self, account: &Account) -> Result<(), BackendError>;
+    /// Whether this node sends e-mail (its operator set up `[smtp]`).
+    fn mail_enabled(&self) -> bool;
+    /// A member's e-mail address and choices, if they gave one.
+    fn mail_status(&self, login: &str) -> Result<Option<MailStatus>, BackendError>;
+    /// Keeps a new address for a member, unverified, and queues the verification e-mail
+    /// (in `lang`); an empty address removes the member's address.
+    fn set_mail_address(
+        &self,
+        login: &str,
+        address: &str,
+        lang: crate::session::Lang,
+    ) -> Result<AddressOutcome, BackendError>;
+    /// What the member receives by e-mail, and in which language.
+    fn set_mail_topics(
+        &self,
+        login: &str,
+        topics: &[MailTopic],
+        lang: crate::session::Lang,
+    ) -> Result<(), BackendError>;
+    /// Confirms an address with the token of its verification link; whether it was valid.
+    fn verify_mail(&self, token: &str) -> Result<bool, BackendError>;
+    /// Turns every e-mail off for the address of an unsubscribe token; whether it was known.
+    fn unsubscribe_mail(&self, token: &str) -> Result<bool, BackendError>;
 }
 
 /// Keys as hex in account files.

@@ -13,6 +13,7 @@
 //! - [`signin_limits`]: the sign-in limits per address, per login and address, per login.
 //! - [`founding`]: the founding ceremony's pages, served before the network has a charter.
 //! - [`keys`]: sealing keys with argon2id, the printable recovery kit.
+//! - [`mail`]: e-mail topics, the address shown in « Mon compte », every e-mail's text.
 //! - [`notifications`]: what a member should know about, derived from records.
 //! - [`page`]: the frame of every page and the formatting of prices, dates, distances.
 //! - [`photos`]: checking, re-encoding and thumbnailing uploaded photos.
@@ -25,6 +26,7 @@ pub mod backend;
 pub mod error;
 pub mod founding;
 pub mod keys;
+pub mod mail;
 pub mod notifications;
 pub mod page;
 pub mod photos;

@@ -129,6 +129,7 @@ impl Fixture {
             joins_per_introducer_per_day: 1_000_000,
             site: Default::default(),
             links: Default::default(),
+            smtp: None,
         })
     }
 

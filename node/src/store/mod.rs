@@ -9,6 +9,7 @@
 
 pub mod index;
 mod memory;
+mod side_tree;
 mod sled_store;
 pub mod space;
 #[cfg(test)]
@@ -16,6 +17,7 @@ mod suite;
 
 pub use index::{IndexEntries, ReplaceKey};
 pub use memory::MemoryStore;
+pub use side_tree::{Change, Entry, MemoryTree, SideTree, SledTree};
 pub use sled_store::{SledConfig, SledStore};
 
 use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};

@@ -28,6 +28,8 @@ use maillon_web_ui::backend::{
     Account, AccountCreated, Backend, BackendError, InviteRefused, ListingView, MemberView,
     OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, Submitted, TransactionView,
 };
+use maillon_web_ui::mail::{AddressOutcome, MailStatus, MailTopic};
+use maillon_web_ui::session::Lang;
 
 use crate::blobs::BlobStore;
 use crate::engine::{Engine, Origin};
@@ -36,6 +38,7 @@ use crate::network::Client;
 use crate::search::{AuthorFilter, SearchIndex, SortOrder};
 
 use crate::invitation::served::ServedInvitations;
+use crate::mail::MailDesk;
 use accounts::AccountFiles;
 use maillon_protocol::invitation::ShortCode;
 use maillon_protocol::moderation::Moderation;
@@ -61,6 +64,8 @@ pub struct NodeBackend {
     /// When the last catch-up sync for a page ended: one at a time, at most one per
     /// [`CATCH_UP_SPACING`], so that pages cannot be used to flood peers with sessions.
     catch_up_gate: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
+    /// E-mail to members, when the operator set up `[smtp]`.
+    mail: Option<Arc<MailDesk>>,
 }
 
 impl NodeBackend {
@@ -121,6 +126,7 @@ pub fn start(
     blobs: BlobStore,
     data_dir: &std::path::Path,
     config: maillon_web_ui::WebConfig,
+    smtp: Option<crate::mail::settings::SmtpSettings>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Site, crate::node::NodeError> {
     use crate::node::NodeError;
@@ -149,7 +155,7 @@ pub fn start(
             shutdown.clone(),
         ),
     ];
-    let search_feeder = crate::search::spawn_feeder(engine.clone(), writer, shutdown);
+    let search_feeder = crate::search::spawn_feeder(engine.clone(), writer, shutdown.clone());
     tasks.push(tokio::spawn(async move {
         match search_feeder.await {
             Ok(Ok(())) => {}
@@ -179,11 +185,35 @@ pub fn start(
         node_secret,
         invitations: Arc::new(invitations),
         catch_up_gate: Arc::new(tokio::sync::Mutex::new(None)),
+        mail: smtp
+            .map(|settings| mail_desk(engine, settings))
+            .transpose()
+            .map_err(|e| web_error(&e))?,
     };
+    if let Some(desk) = &backend.mail {
+        let worker = crate::mail::worker::spawn(desk.clone(), backend.clone(), shutdown)
+            .map_err(|e| web_error(&e))?;
+        tasks.push(worker);
+    }
     Ok(Site {
         router: maillon_web_ui::router(backend, config),
         tasks,
     })
+}
+
+/// The e-mail desk over the store's `mail` side tree and the engine's clock.
+fn mail_desk(
+    engine: &Engine,
+    settings: crate::mail::settings::SmtpSettings,
+) -> Result<Arc<MailDesk>, crate::mail::MailError> {
+    let tree = engine.store().side_tree("mail")?;
+    let clock_engine = engine.clone();
+    Ok(Arc::new(MailDesk::new(
+        Arc::new(tree),
+        settings,
+        engine.name().to_string(),
+        Arc::new(move || clock_engine.now()),
+    )))
 }
 
 fn backend_error(error: impl std::fmt::Display) -> BackendError {
@@ -624,10 +654,66 @@ impl Backend for NodeBackend {
     }
 
     fn delete_account(&self, login: &str) -> Result<(), BackendError> {
+        if let Some(desk) = &self.mail {
+            // The e-mail address and its queued messages go with the account.
+            desk.set_address(login, "", Lang::Fr)
+                .map_err(backend_error)?;
+        }
         self.accounts.delete(login).map_err(backend_error)
     }
 
     fn update_account(&self, account: &Account) -> Result<(), BackendError> {
         self.accounts.update(account).map_err(backend_error)
+    }
+
+    fn mail_enabled(&self) -> bool {
+        self.mail.is_some()
+    }
+
+    fn mail_status(&self, login: &str) -> Result<Option<MailStatus>, BackendError> {
+        match &self.mail {
+            Some(desk) => desk.status(login).map_err(backend_error),
+            None => Ok(None),
+        }
+    }
+
+    fn set_mail_address(
+        &self,
+        login: &str,
+        address: &str,
+        lang: Lang,
+    ) -> Result<AddressOutcome, BackendError> {
+        match &self.mail {
+            Some(desk) => desk
+                .set_address(login, address, lang)
+                .map_err(backend_error),
+            None => Ok(AddressOutcome::Disabled),
+        }
+    }
+
+    fn set_mail_topics(
+        &self,
+        login: &str,
+        topics: &[MailTopic],
+        lang: Lang,
+    ) -> Result<(), BackendError> {
+        match &self.mail {
+            Some(desk) => desk.set_topics(login, topics, lang).map_err(backend_error),
+            None => Ok(()),
+        }
+    }
+
+    fn verify_mail(&self, token: &str) -> Result<bool, BackendError> {
+        match &self.mail {
+            Some(desk) => desk.verify(token).map_err(backend_error),
+            None => Ok(false),
+        }
+    }
+
+    fn unsubscribe_mail(&self, token: &str) -> Result<bool, BackendError> {
+        match &self.mail {
+            Some(desk) => desk.unsubscribe(token).map_err(backend_error),
+            None => Ok(false),
+        }
     }
 }

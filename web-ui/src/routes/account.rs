@@ -1,4 +1,5 @@
-//! The member's account page: changing the passphrase and the printable recovery kit.
+//! The member's account page: changing the passphrase, the printable recovery kit, and the
+//! e-mail address with what arrives by e-mail (its forms are in `mail.rs`).
 
 use askama::Template;
 use axum::extract::State;
@@ -24,6 +25,7 @@ struct AccountPage {
     passphrase_error: Option<String>,
     kit_error: Option<String>,
     done: Option<String>,
+    mail: super::mail::MailSection,
 }
 
 fn account_page<B: Backend>(
@@ -33,10 +35,23 @@ fn account_page<B: Backend>(
     kit_error: Option<String>,
     done: Option<String>,
 ) -> Result<Response, AppError> {
+    account_page_with_mail(state, visitor, passphrase_error, kit_error, done, None)
+}
+
+/// The account page, with an error about the e-mail form if there is one.
+pub(super) fn account_page_with_mail<B: Backend>(
+    state: &Shared<B>,
+    visitor: &crate::session::Visitor,
+    passphrase_error: Option<String>,
+    kit_error: Option<String>,
+    done: Option<String>,
+    mail_error: Option<String>,
+) -> Result<Response, AppError> {
     let user = require_user(visitor)?;
     let member = state.backend.member(&user.key);
     let status = super::profile::status_text(&member.status, visitor.lang);
-    let failed = passphrase_error.is_some() || kit_error.is_some();
+    let failed = passphrase_error.is_some() || kit_error.is_some() || mail_error.is_some();
+    let mail = super::mail::MailSection::of(&state.backend, &user.login, visitor.lang, mail_error)?;
     render_form(
         AccountPage {
             p: state.page(visitor),
@@ -46,6 +61,7 @@ fn account_page<B: Backend>(
             passphrase_error,
             kit_error,
             done,
+            mail,
         },
         failed,
     )

@@ -10,6 +10,7 @@ pub(crate) mod identity;
 mod invite;
 mod join;
 mod listing;
+mod mail;
 mod moderation;
 mod moderation_log;
 mod notify;
@@ -58,6 +59,13 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         .route("/compte", get(account::account::<B>))
         .route("/compte/phrase", post(account::change_passphrase::<B>))
         .route("/compte/kit", post(account::recovery_kit::<B>))
+        .route("/compte/courriel", post(mail::set_address::<B>))
+        .route("/compte/courriel/choix", post(mail::set_topics::<B>))
+        .route("/courriel/verifier/{token}", get(mail::verify::<B>))
+        .route(
+            "/desabonnement/{token}",
+            get(mail::unsubscribe_form::<B>).post(mail::unsubscribe::<B>),
+        )
         .route("/compte/export", post(erasure::export::<B>))
         .route(
             "/compte/effacer",

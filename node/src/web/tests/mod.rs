@@ -7,6 +7,7 @@
 //! - [`governance`]: the council's appointments, node policies, key recovery.
 //! - [`erasure`]: exporting one's data and erasing one's account.
 //! - [`founding`]: a founding team founds the network and admits its first member.
+//! - [`mail`]: e-mail to members through a real SMTP server (aiosmtpd).
 //! - [`hosting`]: inviting another association's node; a member vouching for a new node.
 
 mod bodies;
@@ -17,6 +18,7 @@ mod guards;
 mod headers;
 mod hosting;
 mod journey;
+mod mail;
 mod moderation;
 
 use std::sync::{Arc, OnceLock};
@@ -67,10 +69,20 @@ pub(super) struct Site {
     router: Router,
     pub dir: tempfile::TempDir,
     _shutdown: tokio::sync::watch::Sender<bool>,
+    /// How far the clock was moved forward, in milliseconds.
+    shift: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Site {
     pub async fn start(accounts: &[&str]) -> Site {
+        Site::start_with_mail(accounts, None).await
+    }
+
+    /// A site that sends e-mail with these settings (a test SMTP server).
+    pub async fn start_with_mail(
+        accounts: &[&str],
+        smtp: Option<crate::mail::settings::SmtpSettings>,
+    ) -> Site {
         let net = network();
         let dir = tempfile::tempdir().expect("temporary folder");
         let files = AccountFiles::open(dir.path().join("accounts")).expect("accounts");
@@ -97,6 +109,8 @@ impl Site {
         let store = Arc::new(store);
         // The clock runs from the network's `now`, so that versions are newer than the first.
         let (now, started) = (net.now, std::time::Instant::now());
+        let shift = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let moved = shift.clone();
         let engine = Engine::start(EngineParts {
             store: Arc::clone(&store),
             charter: net.records[0].clone(),
@@ -105,7 +119,10 @@ impl Site {
             parking: ParkingLimits::default(),
             joins_per_introducer_per_day:
                 crate::engine::standing::DEFAULT_JOINS_PER_INTRODUCER_PER_DAY,
-            clock: Arc::new(move || now.plus_ms(started.elapsed().as_millis() as u64)),
+            clock: Arc::new(move || {
+                now.plus_ms(started.elapsed().as_millis() as u64)
+                    .plus_ms(moved.load(std::sync::atomic::Ordering::SeqCst))
+            }),
         })
         .await
         .expect("engine starts");
@@ -134,14 +151,22 @@ impl Site {
             kdf: KdfParams::FOR_TESTS,
             ..WebConfig::default()
         };
-        let site = super::start(&engine, None, blobs, dir.path(), config, signal).expect("site");
+        let site =
+            super::start(&engine, None, blobs, dir.path(), config, smtp, signal).expect("site");
         Site {
             engine,
             store,
             router: site.router,
             dir,
             _shutdown: shutdown,
+            shift,
         }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, ms: u64) {
+        self.shift
+            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// A browser without cookies.
