@@ -375,6 +375,8 @@ pub struct OperatorView {
     pub relays: usize,
     /// This node's listen addresses that others could dial, with its peer id.
     pub addresses: Vec<String>,
+    /// The software this node runs: release, commit, protocol and store format.
+    pub software: String,
 }
 
 /// Why the node would not sign an invitation.

@@ -37,6 +37,14 @@ pub struct NodeStatus {
     /// with an equal `state_digest`, equal exactly when the same bodies are held
     /// (docs/PROTOCOL.md 10.9).
     pub erased_digest: String,
+    /// The protocol version this node speaks (`maillon_protocol::PROTOCOL_VERSION`).
+    pub protocol_version: u32,
+    /// The store format this node writes (`store::FORMAT_VERSION`).
+    pub store_format: u32,
+    /// The release of the running binary.
+    pub version: String,
+    /// The git commit the binary was built from, when known.
+    pub commit: Option<String>,
 }
 
 /// The state digest of docs/PROTOCOL.md (`maillon_protocol::state::state_digest`): SHA-256
@@ -83,6 +91,10 @@ impl Engine {
             announced,
             state_digest: state_digest(&set),
             erased_digest,
+            protocol_version: maillon_protocol::PROTOCOL_VERSION,
+            store_format: crate::store::FORMAT_VERSION.0,
+            version: crate::version::VERSION.to_string(),
+            commit: crate::version::COMMIT.map(str::to_string),
         })
     }
 }

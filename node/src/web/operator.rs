@@ -107,6 +107,7 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
             .as_ref()
             .map_or(Reachability::Unknown, |r| reachability(r.reachability)),
         relays: report.as_ref().map_or(0, |r| r.relays.len()),
+        software: format!("Maillon {}", crate::version::describe()),
     })
 }
 
