@@ -17,7 +17,9 @@
 //! - [`membership_index`]: membership, trust and node standing, kept record by record.
 //! - [`search`]: full-text, geographic and trust-filtered listing search (tantivy).
 //! - [`web`]: the web UI's backend: social index, accounts, and the site's wiring.
-//! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin.
+//! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin,
+//!   and its format version and migrations.
+//! - [`version`]: the binary's version, commit, protocol and store format.
 
 pub mod announce;
 pub mod api;
@@ -40,4 +42,5 @@ pub mod node;
 pub mod records_file;
 pub mod search;
 pub mod store;
+pub mod version;
 pub mod web;

@@ -13,7 +13,7 @@ mod run;
 
 /// Maillon: a federated network of trusted people.
 #[derive(Debug, Parser)]
-#[command(name = "maillon", version, about)]
+#[command(name = "maillon", version, long_version = LONG_VERSION.as_str(), about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,6 +33,9 @@ enum Command {
     Gen(GenArgs),
     /// Print a running node's status (what `GET /api/v1/status` returns).
     Status(StatusArgs),
+    /// Bring a stopped node's store to this version's format (docs/OPERATIONS.md,
+    /// « Mettre à jour »).
+    Migrate(RunArgs),
     /// Benchmark a node end to end (docs/PERFORMANCE.md): run in release.
     Bench(BenchArgs),
 }
@@ -210,6 +213,10 @@ struct AnnounceArgs {
     postcode: String,
 }
 
+/// `maillon --version`: the release, commit, protocol and store format.
+static LONG_VERSION: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(maillon_node::version::describe);
+
 fn now() -> Result<Timestamp> {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -242,6 +249,7 @@ fn main() -> Result<()> {
         Command::Run(args) => run::run(&args.config),
         Command::Gen(args) => gen(&args),
         Command::Status(args) => run::status(&args.config, args.url.as_deref()),
+        Command::Migrate(args) => run::migrate(&args.config),
         Command::Bench(args) => maillon_node::bench::run(&maillon_node::bench::BenchOptions {
             which: args.which,
             seed: args.seed,

@@ -218,6 +218,14 @@ impl Assembled {
     }
 }
 
+/// Where the node's sled store lives (`<data_dir>/store`) and its cache.
+pub fn store_config(config: &crate::config::Config) -> SledConfig {
+    SledConfig {
+        path: config.data_dir.join("store"),
+        cache_capacity_bytes: config.cache_capacity_bytes,
+    }
+}
+
 async fn assemble(
     settings: NodeSettings,
     signal: watch::Receiver<bool>,
@@ -232,10 +240,7 @@ async fn assemble(
     let charter = read_charter(&read(&config.charter_file)?)
         .map_err(|e| NodeError::BadFile(e.to_string()))?;
     let key = read_key(&config.data_dir.join("node.key"))?;
-    let sled_config = SledConfig {
-        path: config.data_dir.join("store"),
-        cache_capacity_bytes: config.cache_capacity_bytes,
-    };
+    let sled_config = store_config(config);
     let (store, check) = SledStore::open_checked(&sled_config)?;
     store.set_free_space_floor(config.min_free_bytes);
     if !check.is_consistent() {

@@ -23,7 +23,7 @@ pub fn run(config_file: &Path) -> Result<()> {
         .init();
     let config = load(config_file)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
-    runtime.block_on(async move {
+    let outcome: Result<()> = runtime.block_on(async move {
         let http = tokio::net::TcpListener::bind(config.http_listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.http_listen))?;
@@ -70,7 +70,8 @@ pub fn run(config_file: &Path) -> Result<()> {
         println!("Arrêt en cours…");
         running.shutdown().await?;
         Ok(())
-    })
+    });
+    outcome.map_err(|error| with_migrate_hint(error, config_file))
 }
 
 async fn wait_for_signal() {
@@ -114,4 +115,52 @@ pub fn status(config_file: &Path, url: Option<&str>) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&body)?);
         Ok(())
     })
+}
+
+/// `maillon migrate`: brings a stopped node's store to this version's format, running the
+/// long migrations a start refuses to run.
+pub fn migrate(config_file: &Path) -> Result<()> {
+    use maillon_node::store::{SledStore, FORMAT_VERSION};
+    let config = load(config_file)?;
+    let store = node::store_config(&config);
+    if !store.path.exists() {
+        println!(
+            "Pas encore de base dans {} : rien à migrer (format {FORMAT_VERSION}).",
+            store.path.display()
+        );
+        return Ok(());
+    }
+    let prepared = SledStore::migrate(&store)
+        .with_context(|| format!("cannot migrate the store {}", store.path.display()))?;
+    match prepared.found {
+        Some(found) if found == FORMAT_VERSION => {
+            println!("La base est déjà au format {FORMAT_VERSION} : rien à faire.");
+        }
+        found => {
+            let found = found.map_or("nouvelle".to_string(), |f| f.to_string());
+            println!("Base migrée du format {found} au format {FORMAT_VERSION}.");
+            for step in prepared.ran {
+                println!("  fait : {step}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds to a start's error the command to run when the store needs `maillon migrate`.
+fn with_migrate_hint(error: anyhow::Error, config_file: &Path) -> anyhow::Error {
+    use maillon_node::node::NodeError;
+    use maillon_node::store::StoreError;
+    let needs = matches!(
+        error.downcast_ref::<NodeError>(),
+        Some(NodeError::Store(StoreError::NeedsMigration { .. }))
+    );
+    if needs {
+        error.context(format!(
+            "stop here and run: maillon migrate --config {}",
+            config_file.display()
+        ))
+    } else {
+        error
+    }
 }

@@ -42,6 +42,12 @@ pub mod trust;
 pub mod validate;
 pub mod viability;
 
+/// The version of the protocol this crate implements (docs/PROTOCOL.md, "Maillon protocol,
+/// version 1"): the records, the validation rules, the gossip topics and the sync messages.
+/// Nodes of one protocol version interoperate whatever their release; the identify
+/// protocol names it (`/maillon/<network id hex>/<version>`).
+pub const PROTOCOL_VERSION: u32 = 1;
+
 pub use error::DecodeError;
 pub use ids::{BlobHash, BodyHash, NetworkId, PublicKey, RecordId, Timestamp};
 pub use kinds::{Body, Kind};

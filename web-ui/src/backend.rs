@@ -376,6 +376,8 @@ pub struct OperatorView {
     pub relays: usize,
     /// This node's listen addresses that others could dial, with its peer id.
     pub addresses: Vec<String>,
+    /// The software this node runs: release, commit, protocol and store format.
+    pub software: String,
     /// Free space on the data folder's volume.
     pub disk: DiskView,
 }

@@ -39,6 +39,14 @@ pub struct NodeStatus {
     pub erased_digest: String,
     /// Free space on the data folder's volume.
     pub storage: StorageStatus,
+    /// The protocol version this node speaks (`maillon_protocol::PROTOCOL_VERSION`).
+    pub protocol_version: u32,
+    /// The store format this node writes (`store::FORMAT_VERSION`).
+    pub store_format: u32,
+    /// The release of the running binary.
+    pub version: String,
+    /// The git commit the binary was built from, when known.
+    pub commit: Option<String>,
 }
 
 /// Free space on the data folder's volume against the floor (`store.min_free_mib`).
@@ -112,6 +120,10 @@ impl Engine {
             state_digest: state_digest(&set),
             erased_digest,
             storage: self.store().free_space().into(),
+            protocol_version: maillon_protocol::PROTOCOL_VERSION,
+            store_format: crate::store::FORMAT_VERSION.0,
+            version: crate::version::VERSION.to_string(),
+            commit: crate::version::COMMIT.map(str::to_string),
         })
     }
 }

@@ -145,7 +145,11 @@ impl Behaviour {
                     .with_max_concurrent_streams(64),
             ),
             identify: identify::Behaviour::new(identify::Config::new(
-                format!("/maillon/{}/1", network.to_hex()),
+                format!(
+                    "/maillon/{}/{}",
+                    network.to_hex(),
+                    maillon_protocol::PROTOCOL_VERSION
+                ),
                 key.public(),
             )),
             kademlia,

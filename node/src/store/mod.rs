@@ -7,6 +7,9 @@
 //! [`Store::rebuild_indexes`] recomputes them. A write is durable only once
 //! [`Store::flush`] has returned; callers acknowledge after that.
 
+pub mod format;
+#[cfg(test)]
+mod format_tests;
 pub mod index;
 mod memory;
 mod side_tree;
@@ -15,6 +18,7 @@ pub mod space;
 #[cfg(test)]
 mod suite;
 
+pub use format::{FormatVersion, FORMAT_VERSION};
 pub use index::{IndexEntries, ReplaceKey};
 pub use memory::MemoryStore;
 pub use side_tree::{Change, Entry, MemoryTree, SideTree, SledTree};
@@ -51,6 +55,52 @@ pub enum StoreError {
     /// The record to replace is not stored.
     #[error("record {0} is not stored")]
     NotFound(RecordId),
+    /// The store was written by a newer Maillon; nothing was opened or changed.
+    #[error(
+        "the store {} is in format {found}, newer than the format {supported} this Maillon \
+         reads: install a newer Maillon (or restore a backup made with this version); the \
+         store was not changed",
+        path.display()
+    )]
+    TooNew {
+        /// The store's folder.
+        path: std::path::PathBuf,
+        /// The version recorded in the store.
+        found: FormatVersion,
+        /// The version this binary writes.
+        supported: FormatVersion,
+    },
+    /// The store needs a long migration, which a start does not run; nothing was changed.
+    #[error(
+        "the store {} is in format {found} and this Maillon uses format {supported}: the \
+         migration can take a while, so it is not run at start; stop the node and run \
+         `maillon migrate --config <the node's maillon.toml>`; the store was not changed",
+        path.display()
+    )]
+    NeedsMigration {
+        /// The store's folder.
+        path: std::path::PathBuf,
+        /// The version recorded in the store.
+        found: FormatVersion,
+        /// The version this binary writes.
+        supported: FormatVersion,
+    },
+    /// No migration from this version is known (a version this binary never wrote).
+    #[error("no migration is known from store format {found}")]
+    NoMigration {
+        /// The version without a step.
+        found: FormatVersion,
+    },
+    /// A migration step failed; the store keeps the version it had before the step.
+    #[error("the migration from store format {from} ({name}) failed, the store stays in format {from}: {reason}")]
+    MigrationFailed {
+        /// The version the step started from, still recorded.
+        from: FormatVersion,
+        /// The step.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl From<sled::Error> for StoreError {

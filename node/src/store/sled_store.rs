@@ -1,6 +1,7 @@
 //! The sled store: one tree whose keys start with a byte naming what they hold — records,
 //! sync order, kind, author, current versions — so that a record and all its index entries
-//! are written by one atomic `apply_batch`. Durability on `flush`.
+//! are written by one atomic `apply_batch`. Durability on `flush`. The tree `meta` holds the
+//! format version (`format.rs`), checked and migrated before the records are opened.
 //!
 //! One tree and a batch, rather than five trees and a sled transaction: a transaction over
 //! five trees cost about 100 µs per record here, ten times a batch (docs/PERFORMANCE.md).
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
 use maillon_protocol::{Kind, Record};
 
+use super::format::{self, Allow, Format, Prepared};
 use super::index::{
     decode_stored, diff, order_key, split_order_key, ExpectedIndexes, IndexEntries,
 };
@@ -48,6 +50,26 @@ fn key(space: u8, rest: &[u8]) -> Vec<u8> {
     key.push(space);
     key.extend_from_slice(rest);
     key
+}
+
+/// Opens sled, trying the file lock again for up to two seconds.
+pub(super) fn open_db(config: &SledConfig) -> Result<sled::Db, StoreError> {
+    let mut tries = 0;
+    loop {
+        let opened = sled::Config::new()
+            .path(&config.path)
+            .cache_capacity(config.cache_capacity_bytes)
+            .open();
+        match opened {
+            Err(sled::Error::Io(error))
+                if tries < 20 && error.to_string().contains("could not acquire lock") =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 /// Records and indexes in sled.
@@ -86,31 +108,30 @@ impl SledStore {
             .map(|v| v.map_err(StoreError::from))
     }
 
-    /// Opens (or creates) the database. A handle on the same folder that was just dropped
+    /// Opens (or creates) the database in this binary's format, running the migrations a
+    /// start may run (`store::format`). A handle on the same folder that was just dropped
     /// may keep sled's file lock for a moment (its background flusher ends asynchronously):
     /// the lock is tried again for up to two seconds before the error is returned.
     pub fn open(config: &SledConfig) -> Result<SledStore, StoreError> {
-        let mut tries = 0;
-        let db = loop {
-            let opened = sled::Config::new()
-                .path(&config.path)
-                .cache_capacity(config.cache_capacity_bytes)
-                .open();
-            match opened {
-                Err(sled::Error::Io(error))
-                    if tries < 20 && error.to_string().contains("could not acquire lock") =>
-                {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                other => break other?,
-            }
-        };
-        Ok(SledStore {
-            tree: db.open_tree("maillon")?,
+        Ok(SledStore::open_as(config, &format::THIS_BINARY, Allow::AutomaticOnly)?.0)
+    }
+
+    /// Opens the database in `format`: a fresh one gets its version before anything else is
+    /// written; an older one is migrated (explicit steps only when `allow` says so); a newer
+    /// one, or one needing a step not allowed, is refused before anything is written.
+    pub fn open_as(
+        config: &SledConfig,
+        format: &Format,
+        allow: Allow,
+    ) -> Result<(SledStore, Prepared), StoreError> {
+        let db = open_db(config)?;
+        let prepared = format::prepare(&db, format, allow, &config.path)?;
+        let store = SledStore {
+            tree: db.open_tree(format::RECORDS_TREE)?,
             db,
             free_space: super::space::FreeSpace::new(config.path.clone()),
-        })
+        };
+        Ok((store, prepared))
     }
 
     /// Refuses new records once the volume has `bytes` or less free (0: no floor).
@@ -123,10 +144,25 @@ impl SledStore {
         self.free_space.report()
     }
 
-    /// Opens the database, checks the derived indexes against the records, and rebuilds them
-    /// if they disagree. Returns the check made before any rebuild.
+    /// `maillon migrate`: opens the database and runs every migration it needs, the long
+    /// ones included, then flushes.
+    pub fn migrate(config: &SledConfig) -> Result<Prepared, StoreError> {
+        let (store, prepared) = SledStore::open_as(config, &format::THIS_BINARY, Allow::Every)?;
+        store.db.flush()?;
+        Ok(prepared)
+    }
+
+    /// Opens the database (as [`SledStore::open`], logging the migrations run), checks the
+    /// derived indexes against the records, and rebuilds them if they disagree. Returns the check made before any rebuild.
     pub fn open_checked(config: &SledConfig) -> Result<(SledStore, IndexCheck), StoreError> {
-        let store = SledStore::open(config)?;
+        let (store, prepared) =
+            SledStore::open_as(config, &format::THIS_BINARY, Allow::AutomaticOnly)?;
+        for step in &prepared.ran {
+            tracing::info!(step, "store migrated");
+        }
+        if let Some(found) = prepared.found.filter(|f| *f < format::FORMAT_VERSION) {
+            tracing::info!(from = %found, to = %format::FORMAT_VERSION, "store format brought up to date");
+        }
         let check = store.check_indexes()?;
         if !check.is_consistent() {
             store.rebuild_indexes()?;

@@ -7,7 +7,7 @@ use maillon_protocol::{Kind, Record};
 
 use super::{MemoryStore, PutOutcome, ReplaceKey, SledConfig, SledStore, Store};
 
-fn records() -> (Signer, Vec<Record>) {
+pub(super) fn records() -> (Signer, Vec<Record>) {
     let founder = testkit::key("founder");
     let signer = Signer::new(testkit::charter(&[&founder], &[&founder], 1));
     let anne = testkit::key("anne");

@@ -108,6 +108,7 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
             .map_or(Reachability::Unknown, |r| reachability(r.reachability)),
         relays: report.as_ref().map_or(0, |r| r.relays.len()),
         disk: disk_view(engine.store().free_space()),
+        software: format!("Maillon {}", crate::version::describe()),
     })
 }
 

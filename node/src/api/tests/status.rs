@@ -52,6 +52,7 @@ async fn status_reports_the_network_the_node_and_the_counts() {
         fields,
         [
             "announced",
+            "commit",
             "erased_digest",
             "links",
             "members",
@@ -60,11 +61,28 @@ async fn status_reports_the_network_the_node_and_the_counts() {
             "node_name",
             "peer_id",
             "peers",
+            "protocol_version",
             "records",
             "records_per_kind",
-            "state_digest"
+            "state_digest",
+            "store_format",
+            "version"
         ]
     );
+    assert_eq!(
+        status["protocol_version"],
+        maillon_protocol::PROTOCOL_VERSION
+    );
+    assert_eq!(status["store_format"], crate::store::FORMAT_VERSION.0);
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+    match &status["commit"] {
+        Value::Null => {}
+        Value::String(commit) => assert!(
+            commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{commit}"
+        ),
+        other => panic!("commit: {other}"),
+    }
     assert_eq!(status["network_id"], net.signer.network.to_hex());
     assert_eq!(status["node_name"], "Nœud de Nantes");
     assert_eq!(status["peer_id"], Value::Null);

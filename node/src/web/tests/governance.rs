@@ -138,6 +138,13 @@ async fn the_operator_limits_or_suspends_another_node_with_a_reason() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("Nœud voisin"));
     assert!(
+        page.body.contains(&format!(
+            "Logiciel : Maillon {} (commit ",
+            env!("CARGO_PKG_VERSION")
+        )) && page.body.contains("protocol 1, store format 1)"),
+        "the operator sees the software's versions"
+    );
+    assert!(
         page.body.contains("jamais"),
         "never synced: no network in this test"
     );

@@ -1,0 +1,332 @@
+//! A mixed network: a `maillon run` of this version next to one of the previous release,
+//! built from git by `scripts/test-all.sh` (the path comes in `MAILLON_PREVIOUS_BIN`;
+//! without it the test says it is skipped). The old node starts empty and must reach the
+//! new node's state digest by sync; records posted to either must reach the other on
+//! gossip, within a bound well under the 60 s between periodic syncs. Then the old node's
+//! store, written by the old release without a format marker, is opened by this version
+//! (an upgrade in place), and opened again by the old release (going back).
+
+#![allow(clippy::unwrap_used)]
+
+mod lab;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, ensure, Context, Result};
+use lab::nodes::{announcement, peer_id};
+use maillon_node::generator::{generate, GeneratedNetwork};
+use maillon_protocol::testkit::key;
+use maillon_protocol::{Record, RecordId, SecretKey, Timestamp};
+use serde_json::Value;
+
+/// The variable naming the previous release's binary.
+const PREVIOUS: &str = "MAILLON_PREVIOUS_BIN";
+/// A record posted to one node must be on the other within this: gossip, not the
+/// periodic sync (every 60 s).
+const GOSSIP_BOUND: Duration = Duration::from_secs(10);
+
+fn now() -> Timestamp {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    Timestamp(since.as_millis() as u64)
+}
+
+/// A free port on loopback (the listener is closed before the node binds it).
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A node's folder and its `maillon run` process, of a given binary.
+struct Node {
+    name: String,
+    dir: PathBuf,
+    url: String,
+    p2p: String,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// Writes the folder: key, charter, configuration on free loopback ports.
+    fn prepare(
+        root: &Path,
+        name: &str,
+        network: &GeneratedNetwork,
+        node_key: &SecretKey,
+        bootstrap: Option<&str>,
+    ) -> Result<Node> {
+        let dir = root.join(name);
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data)?;
+        std::fs::write(dir.join("charter.cbor"), network.records[0].to_wire())?;
+        std::fs::write(data.join("node.key"), hex::encode(node_key.seed()))?;
+        let (p2p_port, http_port) = (free_port()?, free_port()?);
+        let bootstrap = bootstrap.map(|b| format!("\"{b}\"")).unwrap_or_default();
+        let config = format!(
+            "[node]\nname = \"{name}\"\ndata_dir = \"data\"\n\n\
+             [network]\ncharter_file = \"charter.cbor\"\n\
+             listen = [\"/ip4/127.0.0.1/tcp/{p2p_port}\"]\n\
+             bootstrap = [{bootstrap}]\nautonat_private_addresses = true\n\n\
+             [http]\nlisten = \"127.0.0.1:{http_port}\"\n"
+        );
+        std::fs::write(dir.join("maillon.toml"), config)?;
+        Ok(Node {
+            name: name.into(),
+            dir,
+            url: format!("http://127.0.0.1:{http_port}"),
+            p2p: format!("/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}", peer_id(node_key)),
+            child: None,
+        })
+    }
+
+    /// Starts `binary run` on the folder, logging to `<dir>/node.log`.
+    fn start(&mut self, binary: &Path) -> Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("node.log"))?;
+        let child = Command::new(binary)
+            .arg("run")
+            .arg("--config")
+            .arg(self.dir.join("maillon.toml"))
+            .env("RUST_LOG", "info,libp2p_gossipsub=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Stops the process as an operator would (SIGTERM), and waits for it.
+    fn stop(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let status = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()?;
+            ensure!(status.success(), "kill -TERM failed");
+            let start = Instant::now();
+            while child.try_wait()?.is_none() {
+                if start.elapsed() > Duration::from_secs(30) {
+                    let _ = child.kill();
+                    bail!("{} did not stop within 30 s", self.name);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+
+    async fn status(&self, http: &reqwest::Client) -> Result<Value> {
+        let response = http
+            .get(format!("{}/api/v1/status", self.url))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await?;
+        Ok(response.error_for_status()?.json().await?)
+    }
+
+    async fn wait_ready(&mut self, http: &reqwest::Client) -> Result<Value> {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if let Some(child) = self.child.as_mut() {
+                if let Some(code) = child.try_wait()? {
+                    bail!("{} exited with {code}: {}", self.name, self.log());
+                }
+            }
+            if let Ok(status) = self.status(http).await {
+                return Ok(status);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!("{} did not answer within 60 s: {}", self.name, self.log())
+    }
+
+    async fn post_all(&self, http: &reqwest::Client, records: &[Record]) -> Result<()> {
+        for record in records {
+            let response = http
+                .post(format!("{}/api/v1/records", self.url))
+                .header("content-type", "application/cbor")
+                .body(record.to_wire())
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await?;
+            let code = response.status().as_u16();
+            ensure!(
+                code == 201 || code == 200,
+                "{} answered {code}: {}",
+                self.name,
+                response.text().await?
+            );
+        }
+        Ok(())
+    }
+
+    async fn holds(&self, http: &reqwest::Client, id: &RecordId) -> bool {
+        let response = http
+            .get(format!("{}/api/v1/records/{}", self.url, id.to_hex()))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        response.is_ok_and(|r| r.status().is_success())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn wait_for_agreement(http: &reqwest::Client, nodes: [&Node; 2]) -> Result<String> {
+    let start = Instant::now();
+    loop {
+        let mut seen = Vec::new();
+        for node in nodes {
+            let status = node.status(http).await.ok();
+            seen.push(status.map(|s| (s["state_digest"].clone(), s["records"].clone())));
+        }
+        if seen[0].is_some() && seen[0] == seen[1] {
+            let digest = seen[0].as_ref().unwrap().0.as_str().unwrap_or("");
+            return Ok(digest.to_string());
+        }
+        ensure!(
+            start.elapsed() < Duration::from_secs(120),
+            "no agreement within 120 s: {seen:?}\n--- {}:\n{}\n--- {}:\n{}",
+            nodes[0].name,
+            nodes[0].log(),
+            nodes[1].name,
+            nodes[1].log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Posts one listing to `from` and waits for `to` to hold it.
+async fn gossip_reaches(
+    http: &reqwest::Client,
+    network: &GeneratedNetwork,
+    author: usize,
+    from: &Node,
+    to: &Node,
+) -> Result<Duration> {
+    let listing = network.signer.listing(
+        &network.keys[author].1,
+        &format!("Annonce de {} pour {}", from.name, to.name),
+        now(),
+    );
+    from.post_all(http, std::slice::from_ref(&listing)).await?;
+    let start = Instant::now();
+    while !to.holds(http, &listing.id()).await {
+        ensure!(
+            start.elapsed() < GOSSIP_BOUND,
+            "a listing posted to {} was not on {} within {GOSSIP_BOUND:?}",
+            from.name,
+            to.name
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(start.elapsed())
+}
+
+async fn wait_for_peer(http: &reqwest::Client, node: &Node) -> Result<()> {
+    let start = Instant::now();
+    while node.status(http).await?["peers"].as_u64() != Some(1) {
+        ensure!(
+            start.elapsed() < Duration::from_secs(60),
+            "{} has no peer after 60 s",
+            node.name
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_of_the_previous_release_syncs_and_gossips_with_this_version() -> Result<()> {
+    let Some(previous) = std::env::var_os(PREVIOUS).map(PathBuf::from) else {
+        eprintln!(
+            "SKIPPED: {PREVIOUS} is not set (scripts/test-all.sh builds the previous release)"
+        );
+        return Ok(());
+    };
+    ensure!(
+        previous.exists(),
+        "{PREVIOUS}={} is missing",
+        previous.display()
+    );
+    let current = PathBuf::from(env!("CARGO_BIN_EXE_maillon"));
+    let http = reqwest::Client::new();
+    let root = tempfile::tempdir()?;
+    let network = generate(7, 30);
+    let (new_key, old_key) = (key("mixed-new"), key("mixed-old"));
+
+    // The new node holds the network and both nodes' announcements.
+    let mut new = Node::prepare(root.path(), "nouveau", &network, &new_key, None)?;
+    new.start(&current)?;
+    let status = new.wait_ready(&http).await?;
+    assert_eq!(status["protocol_version"], 1);
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+    let mut genesis = network.records.clone();
+    genesis.push(announcement(
+        &network,
+        &new_key,
+        &network.keys[0].1,
+        "nouveau",
+        now(),
+    ));
+    genesis.push(announcement(
+        &network,
+        &old_key,
+        &network.keys[1].1,
+        "ancien",
+        now(),
+    ));
+    new.post_all(&http, &genesis).await?;
+
+    // The old node starts empty, with the new one as its bootstrap, and syncs everything.
+    let mut old = Node::prepare(root.path(), "ancien", &network, &old_key, Some(&new.p2p))?;
+    old.start(&previous)?;
+    let status = old.wait_ready(&http).await?;
+    assert!(
+        status.get("protocol_version").is_none(),
+        "MAILLON_PREVIOUS_BIN must be the release before status reported versions"
+    );
+    wait_for_agreement(&http, [&new, &old]).await?;
+
+    // Gossip both ways, several times, each well within the periodic sync's interval.
+    wait_for_peer(&http, &new).await?;
+    wait_for_peer(&http, &old).await?;
+    for round in 0..3 {
+        let to_new = gossip_reaches(&http, &network, 3 + round, &old, &new).await?;
+        let to_old = gossip_reaches(&http, &network, 10 + round, &new, &old).await?;
+        eprintln!("gossip round {round}: old → new {to_new:?}, new → old {to_old:?}");
+    }
+    let digest = wait_for_agreement(&http, [&new, &old]).await?;
+    let records = new.status(&http).await?["records"].clone();
+
+    // Upgrade in place: the old node's store (no format marker) opened by this version.
+    old.stop()?;
+    old.start(&current)?;
+    let status = old.wait_ready(&http).await?;
+    assert_eq!(status["store_format"], 1);
+    assert_eq!(status["records"], records, "every record kept");
+    assert_eq!(status["state_digest"], Value::from(digest.clone()));
+
+    // Going back: the previous release opens the store this version marked.
+    old.stop()?;
+    old.start(&previous)?;
+    let status = old.wait_ready(&http).await?;
+    assert_eq!(status["records"], records);
+    assert_eq!(status["state_digest"], Value::from(digest));
+    Ok(())
+}
