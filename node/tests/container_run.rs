@@ -153,7 +153,8 @@ fn a_node_runs_from_environment_settings_alone_with_json_logs() -> Result<()> {
     assert!(status.success(), "exit {status}; log: {seen:?}");
     let events: Vec<Value> = seen
         .iter()
-        .map(|l| parse_log_line(l))
+        .map(String::as_str)
+        .map(parse_log_line)
         .collect::<Result<_>>()?;
     assert!(
         events
