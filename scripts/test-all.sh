@@ -81,5 +81,9 @@ fi
 cargo test --workspace --lib --bins --tests --examples
 cargo test --workspace --doc
 
+# The packaging files in deploy/: linted, and the image built and started when a Docker
+# daemon answers (the script says which checks ran and which were skipped).
+./scripts/check-deploy.sh
+
 # The README's first command, exactly as written: three sites that agree, stopped by SIGINT.
 ./scripts/check-demo.sh

@@ -31,6 +31,8 @@ pub struct RawConfig {
     pub relay: RawRelay,
     /// `[smtp]`: e-mail to members (optional).
     pub smtp: crate::mail::settings::RawSmtp,
+    /// `[log]`
+    pub log: RawLog,
 }
 
 /// `[node]`: who this node is and where it keeps its data.
@@ -214,6 +216,49 @@ impl Default for RawParking {
     }
 }
 
+/// `[log]`: how `maillon run` writes its log.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLog {
+    /// `text` (readable lines) or `json` (one JSON object per line).
+    pub format: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            format: "text".into(),
+        }
+    }
+}
+
+/// How the log is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line (tracing-subscriber's json format), for log collectors.
+    Json,
+}
+
+impl RawLog {
+    /// The validated log format.
+    pub fn validate(&self) -> Result<LogFormat, ConfigError> {
+        match self.format.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(invalid(
+                "log.format",
+                format!(
+                    "`{}` is not a log format: use \"text\" or \"json\"",
+                    self.format
+                ),
+            )),
+        }
+    }
+}
+
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -314,6 +359,12 @@ pub enum ConfigError {
     /// The file or an environment variable could not be read or parsed.
     #[error("cannot read the configuration: {0}")]
     Read(Box<figment::Error>),
+    /// The configuration file named does not exist.
+    #[error(
+        "the configuration file {0} does not exist: give the `maillon.toml` written by \
+         `maillon init` (or omit --config to take the settings from MAILLON_* variables)"
+    )]
+    Missing(PathBuf),
     /// A value is invalid.
     #[error("configuration field `{field}`: {reason}")]
     Invalid {
@@ -332,17 +383,29 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 impl RawConfig {
-    /// Reads `path` (if it exists) and `MAILLON_SECTION__KEY` environment variables over the
-    /// defaults.
+    /// Reads the file `path`, which must exist, and `MAILLON_SECTION__KEY` environment
+    /// variables over the defaults.
     pub fn load(path: &Path) -> Result<RawConfig, ConfigError> {
-        Self::load_with_prefix(path, "MAILLON_")
+        Self::load_with_prefix(Some(path), "MAILLON_")
     }
 
-    fn load_with_prefix(path: &Path, prefix: &str) -> Result<RawConfig, ConfigError> {
-        Figment::from(Serialized::defaults(RawConfig::default()))
-            .merge(Toml::file_exact(path))
-            // Only `PREFIX_SECTION__KEY` names configure the node: other variables that
-            // share the prefix (a wrapper script's, say) are not configuration.
+    /// Reads only `MAILLON_SECTION__KEY` environment variables over the defaults: a node
+    /// run without a configuration file, as in a container.
+    pub fn from_environment() -> Result<RawConfig, ConfigError> {
+        Self::load_with_prefix(None, "MAILLON_")
+    }
+
+    fn load_with_prefix(path: Option<&Path>, prefix: &str) -> Result<RawConfig, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some(path) = path {
+            if !path.is_file() {
+                return Err(ConfigError::Missing(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // Only `PREFIX_SECTION__KEY` names configure the node: other variables that
+        // share the prefix (a wrapper script's, say) are not configuration.
+        figment
             .merge(
                 Env::prefixed(prefix)
                     .filter(|key| key.as_str().contains("__"))
@@ -435,6 +498,7 @@ impl RawConfig {
         }
         let links = validate_links(&self.network, &self.relay)?;
         let smtp = self.smtp.validate(base)?;
+        self.log.validate()?;
         Ok(Config {
             smtp,
             joins_per_introducer_per_day: self.network.joins_per_introducer_per_day,
@@ -615,7 +679,7 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
         let path = dir.path().join("maillon.toml");
         std::fs::write(&path, text).map_err(|e| invalid("test", e.to_string()))?;
         // A prefix no test sets, so the environment test cannot leak into these.
-        RawConfig::load_with_prefix(&path, "MAILLON_UNSET_IN_TESTS_")?.validate(dir.path())
+        RawConfig::load_with_prefix(Some(&path), "MAILLON_UNSET_IN_TESTS_")?.validate(dir.path())
     }
 
     #[test]
@@ -775,6 +839,87 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
             let text = error.to_string();
             assert!(text.contains("colour"), "{text}");
             assert!(text.contains("MAILLON_"), "{text}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json_and_anything_else_is_named() {
+        let format = |text: &str| RawLog {
+            format: text.into(),
+        };
+        assert_eq!(RawLog::default().validate().unwrap(), LogFormat::Text);
+        assert_eq!(format("json").validate().unwrap(), LogFormat::Json);
+        assert_eq!(format(" JSON ").validate().unwrap(), LogFormat::Json);
+        match format("yaml").validate() {
+            Err(ConfigError::Invalid { field, reason }) => {
+                assert_eq!(field, "log.format");
+                assert!(
+                    reason.contains("`yaml`") && reason.contains("\"json\""),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected an invalid log.format, got {other:?}"),
+        }
+        match load(&format!("{GOOD}\n[log]\nformat = \"logfmt\"\n")) {
+            Err(ConfigError::Invalid { field, .. }) => assert_eq!(field, "log.format"),
+            other => panic!("expected an invalid log.format, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_configuration_file_that_does_not_exist_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.toml");
+        match RawConfig::load(&path) {
+            Err(error @ ConfigError::Missing(_)) => {
+                assert!(error.to_string().contains("absent.toml"), "{error}")
+            }
+            other => panic!("expected a missing file, got {other:?}"),
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type is fixed by figment.
+    fn a_container_can_give_every_setting_in_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MAILLON_NODE__NAME", "Association du Val");
+            jail.set_env("MAILLON_NODE__DATA_DIR", "/var/lib/maillon/node/data");
+            jail.set_env(
+                "MAILLON_NETWORK__CHARTER_FILE",
+                "/var/lib/maillon/node/charter.cbor",
+            );
+            jail.set_env("MAILLON_NETWORK__LISTEN", "[\"/ip4/0.0.0.0/tcp/4001\"]");
+            jail.set_env(
+                "MAILLON_NETWORK__BOOTSTRAP",
+                "[\"/dns4/noeud.example.org/tcp/4001/p2p/12D3KooWA\", \
+                 \"/ip4/192.0.2.7/tcp/4001/p2p/12D3KooWB\"]",
+            );
+            jail.set_env("MAILLON_HTTP__LISTEN", "0.0.0.0:8080");
+            jail.set_env("MAILLON_HTTP__SECURE_COOKIES", "true");
+            jail.set_env("MAILLON_LOG__FORMAT", "json");
+            let raw = RawConfig::from_environment().map_err(|e| e.to_string())?;
+            assert_eq!(
+                raw.log.validate().map_err(|e| e.to_string())?,
+                LogFormat::Json
+            );
+            let config = raw.validate(jail.directory()).map_err(|e| e.to_string())?;
+            assert_eq!(config.name, "Association du Val");
+            assert_eq!(config.data_dir, Path::new("/var/lib/maillon/node/data"));
+            assert_eq!(
+                config.charter_file,
+                Path::new("/var/lib/maillon/node/charter.cbor")
+            );
+            assert_eq!(config.listen, ["/ip4/0.0.0.0/tcp/4001"]);
+            assert_eq!(
+                config.bootstrap,
+                [
+                    "/dns4/noeud.example.org/tcp/4001/p2p/12D3KooWA",
+                    "/ip4/192.0.2.7/tcp/4001/p2p/12D3KooWB"
+                ]
+            );
+            assert_eq!(config.http_listen, "0.0.0.0:8080".parse().unwrap());
+            assert!(config.site.secure_cookies);
             Ok(())
         });
     }

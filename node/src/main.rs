@@ -74,9 +74,10 @@ struct BenchArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// The configuration file written by `maillon init`.
-    #[arg(long, default_value = "maillon.toml")]
-    config: PathBuf,
+    /// The configuration file written by `maillon init` [default: maillon.toml if it is in
+    /// the current folder; otherwise the settings come from MAILLON_* variables alone].
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -98,9 +99,10 @@ struct GenArgs {
 
 #[derive(Debug, Args)]
 struct StatusArgs {
-    /// The configuration file of the node to ask (its HTTP address is read from it).
-    #[arg(long, default_value = "maillon.toml", conflicts_with = "url")]
-    config: PathBuf,
+    /// The configuration file of the node to ask (its HTTP address is read from it)
+    /// [default: as for `run`].
+    #[arg(long, conflicts_with = "url")]
+    config: Option<PathBuf>,
     /// Or the node's base URL, for example http://127.0.0.1:8080.
     #[arg(long)]
     url: Option<String>,
@@ -202,9 +204,9 @@ enum EntryArgs {
 
 #[derive(Debug, Args)]
 struct AnnounceArgs {
-    /// The node's configuration file.
-    #[arg(long, default_value = "maillon.toml")]
-    config: PathBuf,
+    /// The node's configuration file [default: as for `run`].
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// The code the member got on the page "Héberger un site" (192 hexadecimal digits).
     #[arg(long)]
     code: String,
@@ -246,10 +248,10 @@ fn gen(args: &GenArgs) -> Result<()> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => run::run(&args.config),
+        Command::Run(args) => run::run(args.config.as_deref()),
         Command::Gen(args) => gen(&args),
-        Command::Status(args) => run::status(&args.config, args.url.as_deref()),
-        Command::Migrate(args) => run::migrate(&args.config),
+        Command::Status(args) => run::status(args.config.as_deref(), args.url.as_deref()),
+        Command::Migrate(args) => run::migrate(args.config.as_deref()),
         Command::Bench(args) => maillon_node::bench::run(&maillon_node::bench::BenchOptions {
             which: args.which,
             seed: args.seed,
@@ -336,7 +338,7 @@ fn init_command(args: InitArgs) -> Result<()> {
 }
 
 fn announce_command(args: &AnnounceArgs) -> Result<()> {
-    let config = run::load(&args.config)?;
+    let config = run::load(args.config.as_deref())?;
     let record = maillon_node::announce::announce(&config, &args.code, &args.postcode, now()?)?;
     println!(
         "Announcement signed for node {} and written to {}.",

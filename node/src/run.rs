@@ -1,27 +1,98 @@
-//! `maillon run` and `maillon status`.
+//! `maillon run` and `maillon status`: where the settings come from (a file or the
+//! environment alone) and how the log is written (text or JSON lines).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use maillon_node::config::RawConfig;
+use maillon_node::config::{Config, LogFormat, RawConfig};
 use maillon_node::engine::system_clock;
 use maillon_node::node::{self, network_settings, NodeOptions, NodeSettings};
 
-pub fn load(config_file: &Path) -> Result<maillon_node::config::Config> {
-    let base = config_file.parent().unwrap_or(Path::new("."));
-    let raw = RawConfig::load(config_file)?;
-    Ok(raw.validate(base)?)
+/// The configuration file read when `--config` is not given, if it is in the current folder.
+const DEFAULT_FILE: &str = "maillon.toml";
+
+/// The validated settings of `run`, `status` and `announce` (see [`read`]).
+pub fn load(config_file: Option<&Path>) -> Result<Config> {
+    read(config_file)?.validate()
 }
 
-/// Runs the node until Ctrl-C or SIGTERM.
-pub fn run(config_file: &Path) -> Result<()> {
-    tracing_subscriber::fmt()
+/// Raw settings, before their check.
+struct Settings {
+    raw: RawConfig,
+    /// The folder relative paths start from.
+    base: PathBuf,
+    /// Whether they came from the environment alone, without a file.
+    environment_only: bool,
+}
+
+/// The file given with `--config` (it must exist); without it, `maillon.toml` in the
+/// current folder if there is one; otherwise the `MAILLON_SECTION__KEY` environment
+/// variables alone (a container). Environment variables override the file in every case.
+fn read(config_file: Option<&Path>) -> Result<Settings> {
+    let file = match config_file {
+        Some(path) => path,
+        None if Path::new(DEFAULT_FILE).is_file() => Path::new(DEFAULT_FILE),
+        None => {
+            return Ok(Settings {
+                raw: RawConfig::from_environment()?,
+                base: std::env::current_dir().context("cannot read the current folder")?,
+                environment_only: true,
+            })
+        }
+    };
+    Ok(Settings {
+        raw: RawConfig::load(file)?,
+        base: file.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        environment_only: false,
+    })
+}
+
+impl Settings {
+    fn validate(self) -> Result<Config> {
+        let checked = self.raw.validate(&self.base);
+        if !self.environment_only {
+            return Ok(checked?);
+        }
+        checked.with_context(|| {
+            format!(
+                "no --config and no {DEFAULT_FILE} in {}: the settings were read from \
+                 MAILLON_* environment variables only",
+                self.base.display()
+            )
+        })
+    }
+}
+
+/// Starts the log: readable lines or JSON objects, one per line, on standard error;
+/// `RUST_LOG` chooses what is logged.
+fn start_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,libp2p=warn".into()),
-        )
-        .init();
-    let config = load(config_file)?;
+        );
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Tells the operator something: a line on standard output, or with JSON logs an `info`
+/// event, so that what the node writes is JSON lines only.
+fn tell(format: LogFormat, text: &str) {
+    match format {
+        LogFormat::Text => println!("{text}"),
+        LogFormat::Json => tracing::info!("{text}"),
+    }
+}
+
+/// Runs the node until Ctrl-C or SIGTERM.
+pub fn run(config_file: Option<&Path>) -> Result<()> {
+    let settings = read(config_file)?;
+    let format = settings.raw.log.validate()?;
+    start_logging(format);
+    let config = settings.validate()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     let outcome: Result<()> = runtime.block_on(async move {
         let http = tokio::net::TcpListener::bind(config.http_listen)
@@ -32,19 +103,20 @@ pub fn run(config_file: &Path) -> Result<()> {
         let running = if maillon_node::founding::is_pending(&config) {
             let mut founding =
                 maillon_node::founding::serve(&config, http, site.clone(), system_clock())?;
-            println!(
-                "Nœud en cours de fondation : http://{}/fondation",
-                founding.address()
+            let address = founding.address();
+            tell(
+                format,
+                &format!("Nœud en cours de fondation : http://{address}/fondation"),
             );
             tokio::select! {
                 _ = founding.founded() => {}
                 _ = wait_for_signal() => {
-                    println!("Arrêt en cours… La fondation reprendra au prochain démarrage.");
+                    tell(format, "Arrêt en cours… La fondation reprendra au prochain démarrage.");
                     founding.stop().await;
                     return Ok(());
                 }
             }
-            println!("Charte signée : le nœud démarre.");
+            tell(format, "Charte signée : le nœud démarre.");
             let settings = NodeSettings {
                 config,
                 network,
@@ -62,12 +134,15 @@ pub fn run(config_file: &Path) -> Result<()> {
             })
             .await?
         };
-        println!("Nœud démarré : http://{}", running.http_address);
+        tell(
+            format,
+            &format!("Nœud démarré : http://{}", running.http_address),
+        );
         for address in running.p2p_addresses().await? {
-            println!("Adresse pair-à-pair : {address}");
+            tell(format, &format!("Adresse pair-à-pair : {address}"));
         }
         wait_for_signal().await;
-        println!("Arrêt en cours…");
+        tell(format, "Arrêt en cours…");
         running.shutdown().await?;
         Ok(())
     });
@@ -97,7 +172,7 @@ async fn wait_for_signal() {
 }
 
 /// Prints the status endpoint's answer.
-pub fn status(config_file: &Path, url: Option<&str>) -> Result<()> {
+pub fn status(config_file: Option<&Path>, url: Option<&str>) -> Result<()> {
     let base = match url {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!("http://{}", load(config_file)?.http_listen),
@@ -119,7 +194,7 @@ pub fn status(config_file: &Path, url: Option<&str>) -> Result<()> {
 
 /// `maillon migrate`: brings a stopped node's store to this version's format, running the
 /// long migrations a start refuses to run.
-pub fn migrate(config_file: &Path) -> Result<()> {
+pub fn migrate(config_file: Option<&Path>) -> Result<()> {
     use maillon_node::store::{SledStore, FORMAT_VERSION};
     let config = load(config_file)?;
     let store = node::store_config(&config);
@@ -148,7 +223,7 @@ pub fn migrate(config_file: &Path) -> Result<()> {
 }
 
 /// Adds to a start's error the command to run when the store needs `maillon migrate`.
-fn with_migrate_hint(error: anyhow::Error, config_file: &Path) -> anyhow::Error {
+fn with_migrate_hint(error: anyhow::Error, config_file: Option<&Path>) -> anyhow::Error {
     use maillon_node::node::NodeError;
     use maillon_node::store::StoreError;
     let needs = matches!(
@@ -156,10 +231,11 @@ fn with_migrate_hint(error: anyhow::Error, config_file: &Path) -> anyhow::Error 
         Some(NodeError::Store(StoreError::NeedsMigration { .. }))
     );
     if needs {
-        error.context(format!(
-            "stop here and run: maillon migrate --config {}",
-            config_file.display()
-        ))
+        let command = match config_file {
+            Some(path) => format!("maillon migrate --config {}", path.display()),
+            None => "maillon migrate (with the same settings)".to_string(),
+        };
+        error.context(format!("stop here and run: {command}"))
     } else {
         error
     }
