@@ -155,6 +155,18 @@ impl Cluster {
         records: Vec<Vec<u8>>,
     ) -> Result<TestNode> {
         let config = self.prepare(i)?;
+        start_from(config, i, settings, records).await
+    }
+}
+
+/// Starts a node from `config` (a folder prepared by [`Cluster::prepare`], or restored from
+/// a backup), known as node `i`, and loads `records` into it (as if fetched by sync).
+pub async fn start_from(
+    config: Config,
+    i: usize,
+    settings: NetworkSettings,
+    records: Vec<Vec<u8>>,
+) -> Result<TestNode> {
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let running = node::start(NodeOptions {
             config,
@@ -181,7 +193,6 @@ impl Cluster {
             http: reqwest::Client::new(),
             index: i,
         })
-    }
 }
 
 /// A running node.

@@ -50,6 +50,14 @@ fn key(space: u8, rest: &[u8]) -> Vec<u8> {
     key
 }
 
+/// The tree that holds the records and their indexes.
+pub const RECORDS_TREE: &str = "maillon";
+
+/// Whether `key` of the tree `tree` is a stored record (not an index entry).
+pub(super) fn is_record_key(tree: &[u8], key: &[u8]) -> bool {
+    tree == RECORDS_TREE.as_bytes() && key.first() == Some(&space::RECORDS)
+}
+
 /// Records and indexes in sled.
 pub struct SledStore {
     pub(super) db: sled::Db,
@@ -106,9 +114,14 @@ impl SledStore {
             }
         };
         Ok(SledStore {
-            tree: db.open_tree("maillon")?,
+            tree: db.open_tree(RECORDS_TREE)?,
             db,
         })
+    }
+
+    /// The whole database, for what reads or writes every tree of it (backups).
+    pub fn database(&self) -> sled::Db {
+        self.db.clone()
     }
 
     /// Opens the database, checks the derived indexes against the records, and rebuilds them
