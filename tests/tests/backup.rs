@@ -32,11 +32,17 @@ fn network(cluster: &Cluster) -> String {
 }
 
 fn passphrase() -> Option<SecretString> {
-    Some(SecretString::from("une phrase de passe de test".to_string()))
+    Some(SecretString::from(
+        "une phrase de passe de test".to_string(),
+    ))
 }
 
 /// Backs up the node with this configuration (through its admin socket if it runs).
-fn backup(config: &Config, out: &Path, passphrase: Option<SecretString>) -> Result<u64, BackupError> {
+fn backup(
+    config: &Config,
+    out: &Path,
+    passphrase: Option<SecretString>,
+) -> Result<u64, BackupError> {
     let sources = Sources::of(config, None);
     make_backup(&sources, 16 << 20, out, passphrase, &mut |_| {}).map(|made| made.manifest.records)
 }
@@ -51,7 +57,11 @@ fn restored_config(cluster: &Cluster, i: usize, dir: &Path) -> Config {
 }
 
 /// A listing with a photo, signed by generated member `member`.
-fn listing_with_photo(cluster: &Cluster, member: usize, photo: BlobHash) -> maillon_protocol::Record {
+fn listing_with_photo(
+    cluster: &Cluster,
+    member: usize,
+    photo: BlobHash,
+) -> maillon_protocol::Record {
     let signer = &cluster.network.signer;
     let author = &cluster.network.keys[member].1;
     let at = now().minus_ms(1_000);
@@ -59,7 +69,12 @@ fn listing_with_photo(cluster: &Cluster, member: usize, photo: BlobHash) -> mail
         panic!("a listing")
     };
     let photos = vec![photo];
-    signer.sign(author, Listing { photos, ..base }, at, Some(at.plus_ms(30 * testkit::DAY)))
+    signer.sign(
+        author,
+        Listing { photos, ..base },
+        at,
+        Some(at.plus_ms(30 * testkit::DAY)),
+    )
 }
 
 /// Posts listings to `node` at [`WRITES_PER_SECOND`] until `stop`, remembering when each
@@ -68,7 +83,10 @@ fn load(
     cluster: &Cluster,
     node: &TestNode,
     stop: Arc<std::sync::atomic::AtomicBool>,
-) -> (Arc<Mutex<Vec<(RecordId, Instant)>>>, Vec<tokio::task::JoinHandle<()>>) {
+) -> (
+    Arc<Mutex<Vec<(RecordId, Instant)>>>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
     let acknowledged: Arc<Mutex<Vec<(RecordId, Instant)>>> = Arc::default();
     let writers = 4;
     let mut tasks = Vec::new();
@@ -94,7 +112,10 @@ fn load(
                     .await
                     .unwrap();
                 assert_eq!(response.status().as_u16(), 201);
-                acknowledged.lock().unwrap().push((record.id(), Instant::now()));
+                acknowledged
+                    .lock()
+                    .unwrap()
+                    .push((record.id(), Instant::now()));
             }
         }));
     }
@@ -104,10 +125,17 @@ fn load(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_under_load_restores_every_acknowledged_record_and_converges() {
     let cluster = Cluster::new(131, 30, 2);
-    cluster.add_account(0, "member-5", "camille", "phrase de passe").unwrap();
+    cluster
+        .add_account(0, "member-5", "camille", "phrase de passe")
+        .unwrap();
     let mut nodes = start_cluster(&cluster, 2).await.unwrap();
     wait_for_peers(&nodes, 1).await.unwrap();
-    let photo = nodes[0].node().blobs.put(b"une photo".to_vec()).await.unwrap();
+    let photo = nodes[0]
+        .node()
+        .blobs
+        .put(b"une photo".to_vec())
+        .await
+        .unwrap();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (acknowledged, writers) = load(&cluster, &nodes[0], stop.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -117,19 +145,38 @@ async fn a_backup_under_load_restores_every_acknowledged_record_and_converges() 
     let config = cluster.prepare(0).unwrap();
     let started = Instant::now();
     let (config_for_backup, out) = (config.clone(), file.clone());
-    let records = tokio::task::spawn_blocking(move || backup(&config_for_backup, &out, passphrase()))
-        .await
-        .unwrap()
-        .unwrap();
+    let records =
+        tokio::task::spawn_blocking(move || backup(&config_for_backup, &out, passphrase()))
+            .await
+            .unwrap()
+            .unwrap();
     let ended = Instant::now();
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for writer in writers {
         writer.await.unwrap();
     }
+    // Node 1 holds everything node 0 acknowledged before node 0 is replaced.
+    wait_until(
+        "node 1 to catch up with node 0",
+        Duration::from_secs(60),
+        || {
+            let nodes = &nodes;
+            async move { Ok(nodes[0].digest().await? == nodes[1].digest().await?) }
+        },
+    )
+    .await
+    .unwrap();
     let acknowledged = acknowledged.lock().unwrap().clone();
-    let before: Vec<RecordId> = acknowledged.iter().filter(|(_, at)| *at < started).map(|(id, _)| *id).collect();
-    let during = acknowledged.iter().filter(|(_, at)| *at >= started && *at <= ended).count();
+    let before: Vec<RecordId> = acknowledged
+        .iter()
+        .filter(|(_, at)| *at < started)
+        .map(|(id, _)| *id)
+        .collect();
+    let during = acknowledged
+        .iter()
+        .filter(|(_, at)| *at >= started && *at <= ended)
+        .count();
     let seconds = (ended - started).as_secs_f64();
     println!(
         "{} records acknowledged before the backup, {during} during its {seconds:.1} s ({:.0}/s); {records} in it",
@@ -138,7 +185,10 @@ async fn a_backup_under_load_restores_every_acknowledged_record_and_converges() 
     );
     assert!(during > 0, "the backup ran under writes");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     let restored = folder.path().join("restored");
     let done = restore(
@@ -158,30 +208,55 @@ async fn a_backup_under_load_restores_every_acknowledged_record_and_converges() 
             cache_capacity_bytes: 16 << 20,
         })
         .unwrap();
-        let missing = before.iter().filter(|id| !store.contains(id).unwrap()).count();
-        assert_eq!(missing, 0, "records acknowledged before the backup are missing");
+        let missing = before
+            .iter()
+            .filter(|id| !store.contains(id).unwrap())
+            .count();
+        assert_eq!(
+            missing, 0,
+            "records acknowledged before the backup are missing"
+        );
         assert_eq!(store.len().unwrap(), records);
     }
     assert!(restored.join("data/node.key").exists());
-    assert!(restored.join("data/accounts").read_dir().unwrap().next().is_some());
-    let photo_file = restored.join("data/blobs").join(&photo.to_hex()[..2]).join(photo.to_hex());
+    assert!(restored
+        .join("data/accounts")
+        .read_dir()
+        .unwrap()
+        .next()
+        .is_some());
+    let photo_file = restored
+        .join("data/blobs")
+        .join(&photo.to_hex()[..2])
+        .join(photo.to_hex());
     assert_eq!(std::fs::read(photo_file).unwrap(), b"une photo");
 
     // The restored node replaces node 0 (same key) and catches up from node 1.
     nodes[0].stop().await.unwrap();
     let settings = Cluster::settings(vec![nodes[1].address()]);
-    let restored_node = start_from(restored_config(&cluster, 0, &restored), 0, settings, Vec::new())
-        .await
-        .unwrap();
-    let target = nodes[1].digest().await.unwrap();
-    wait_until("the restored node to reach its peer's digest", Duration::from_secs(60), || {
-        let (restored_node, target) = (&restored_node, target.clone());
-        async move { Ok(restored_node.digest().await? == target) }
-    })
+    let restored_node = start_from(
+        restored_config(&cluster, 0, &restored),
+        0,
+        settings,
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    wait_until(
+        "the restored node to reach its peer's digest",
+        Duration::from_secs(60),
+        || {
+            let (restored_node, peer) = (&restored_node, &nodes[1]);
+            async move { Ok(restored_node.digest().await? == peer.digest().await?) }
+        },
+    )
     .await
     .unwrap();
     for (id, _) in acknowledged.iter().rev().take(20) {
-        assert!(restored_node.has(id).await.unwrap(), "a record written after the backup");
+        assert!(
+            restored_node.has(id).await.unwrap(),
+            "a record written after the backup"
+        );
     }
 }
 
@@ -211,7 +286,11 @@ async fn a_damaged_store_is_rebuilt_from_peers_with_the_same_digest() {
     let listing = listing_with_photo(&cluster, 6, photo);
     assert_eq!(nodes[1].post(&listing.to_wire()).await.unwrap().0, 201);
     for i in 0..50 {
-        let record = cluster.network.signer.listing(&cluster.network.keys[7].1, &format!("Vélo {i}"), now());
+        let record =
+            cluster
+                .network
+                .signer
+                .listing(&cluster.network.keys[7].1, &format!("Vélo {i}"), now());
         assert_eq!(nodes[1].post(&record.to_wire()).await.unwrap().0, 201);
     }
     let target = nodes[1].digest().await.unwrap();
@@ -225,24 +304,36 @@ async fn a_damaged_store_is_rebuilt_from_peers_with_the_same_digest() {
     nodes[1].stop().await.unwrap();
     let data = cluster.dir(1);
     damage(&data.join("store"));
-    let photo_file: PathBuf = data.join("blobs").join(&photo.to_hex()[..2]).join(photo.to_hex());
+    let photo_file: PathBuf = data
+        .join("blobs")
+        .join(&photo.to_hex()[..2])
+        .join(photo.to_hex());
     std::fs::write(&photo_file, b"abime").unwrap();
     let rebuilt = maillon_node::backup::rebuild::rebuild(&data, 1).unwrap();
     assert!(rebuilt.store_moved);
     assert_eq!(rebuilt.photos_moved, 1);
-    assert!(rebuilt.damaged_dir.join("store").exists(), "the damaged store is kept aside");
+    assert!(
+        rebuilt.damaged_dir.join("store").exists(),
+        "the damaged store is kept aside"
+    );
 
     let settings = Cluster::settings(vec![nodes[0].address()]);
     let node = cluster.start(1, settings, false).await.unwrap();
-    wait_until("the rebuilt node to reach its peer's digest", Duration::from_secs(60), || {
-        let (node, target) = (&node, target.clone());
-        async move { Ok(node.digest().await? == target) }
-    })
+    wait_until(
+        "the rebuilt node to reach its peer's digest",
+        Duration::from_secs(60),
+        || {
+            let (node, target) = (&node, target.clone());
+            async move { Ok(node.digest().await? == target) }
+        },
+    )
     .await
     .unwrap();
     assert!(node.has(&listing.id()).await.unwrap());
     // The photo comes back from the peer when a page asks for it.
-    let response = reqwest::get(format!("{}/photo/{}", node.base, photo.to_hex())).await.unwrap();
+    let response = reqwest::get(format!("{}/photo/{}", node.base, photo.to_hex()))
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.bytes().await.unwrap().as_ref(), &bytes[..]);
 }
@@ -251,7 +342,10 @@ async fn a_damaged_store_is_rebuilt_from_peers_with_the_same_digest() {
 async fn a_backup_of_another_network_cut_short_or_foreign_is_refused() {
     let ours = Cluster::new(139, 10, 1);
     let theirs = Cluster::new(149, 10, 1);
-    let mut node = theirs.start(0, Cluster::settings(Vec::new()), true).await.unwrap();
+    let mut node = theirs
+        .start(0, Cluster::settings(Vec::new()), true)
+        .await
+        .unwrap();
     node.stop().await.unwrap();
     let folder = tempfile::tempdir().unwrap();
     let plain = folder.path().join("plain.backup");
@@ -264,7 +358,12 @@ async fn a_backup_of_another_network_cut_short_or_foreign_is_refused() {
     let attempt = |from: &Path, passphrase: Option<SecretString>, network: Option<String>| {
         let dir = folder.path().join("target");
         let outcome = restore(
-            RestoreOptions { from: from.to_path_buf(), dir: dir.clone(), passphrase, expected_network: network },
+            RestoreOptions {
+                from: from.to_path_buf(),
+                dir: dir.clone(),
+                passphrase,
+                expected_network: network,
+            },
             &mut |_| {},
         );
         (outcome, dir)
@@ -283,8 +382,14 @@ async fn a_backup_of_another_network_cut_short_or_foreign_is_refused() {
         std::fs::write(&short, &whole[..cut]).unwrap();
         let (outcome, dir) = attempt(&short, None, None);
         let error = outcome.unwrap_err();
-        assert!(matches!(error, BackupError::Damaged(_)), "cut at {cut}: {error}");
-        assert!(error.to_string().contains("truncated or damaged"), "{error}");
+        assert!(
+            matches!(error, BackupError::Damaged(_)),
+            "cut at {cut}: {error}"
+        );
+        assert!(
+            error.to_string().contains("truncated or damaged"),
+            "{error}"
+        );
         assert!(!dir.exists());
     }
     let sealed_bytes = std::fs::read(&sealed).unwrap();

@@ -94,6 +94,12 @@ pub fn open<R: Read + 'static>(
         .fill_buf()
         .map_err(BackupError::io("cannot read the backup"))?;
     if !start.starts_with(AGE_MAGIC) {
+        // Every tar header block has its format's magic at byte 257.
+        if start.get(257..262) != Some(b"ustar".as_slice()) {
+            return Err(BackupError::NotABackup(
+                "neither an archive nor an encrypted backup".into(),
+            ));
+        }
         return Ok(Box::new(input));
     }
     let passphrase = passphrase.ok_or(BackupError::NeedsPassphrase)?;

@@ -107,7 +107,7 @@ fn read_manifest<R: Read>(
 ) -> Result<Manifest, BackupError> {
     let mut entry = match first {
         Some(Ok(entry)) => entry,
-        Some(Err(error)) => return Err(BackupError::NotABackup(error.to_string())),
+        Some(Err(error)) => return Err(BackupError::Damaged(error.to_string())),
         None => return Err(BackupError::NotABackup("the file is empty".into())),
     };
     let is_manifest = entry
@@ -119,11 +119,19 @@ fn read_manifest<R: Read>(
             "it does not start with {MANIFEST_ENTRY}"
         )));
     }
+    let size = entry.size();
+    if size > MAX_MANIFEST_BYTES {
+        return Err(BackupError::NotABackup("its manifest is too large".into()));
+    }
     let mut bytes = Vec::new();
     (&mut entry)
-        .take(MAX_MANIFEST_BYTES)
         .read_to_end(&mut bytes)
         .map_err(|e| BackupError::Damaged(format!("the manifest: {e}")))?;
+    if bytes.len() as u64 != size {
+        return Err(BackupError::Damaged(
+            "the file ends inside its manifest".into(),
+        ));
+    }
     let manifest: Manifest = serde_json::from_slice(&bytes)
         .map_err(|e| BackupError::NotABackup(format!("its manifest is unreadable: {e}")))?;
     if manifest.format != FORMAT {
