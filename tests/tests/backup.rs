@@ -77,17 +77,17 @@ fn listing_with_photo(
     )
 }
 
+/// The records acknowledged with 201, each with when.
+type Acknowledged = Arc<Mutex<Vec<(RecordId, Instant)>>>;
+
 /// Posts listings to `node` at [`WRITES_PER_SECOND`] until `stop`, remembering when each
 /// was acknowledged with 201.
 fn load(
     cluster: &Cluster,
     node: &TestNode,
     stop: Arc<std::sync::atomic::AtomicBool>,
-) -> (
-    Arc<Mutex<Vec<(RecordId, Instant)>>>,
-    Vec<tokio::task::JoinHandle<()>>,
-) {
-    let acknowledged: Arc<Mutex<Vec<(RecordId, Instant)>>> = Arc::default();
+) -> (Acknowledged, Vec<tokio::task::JoinHandle<()>>) {
+    let acknowledged: Acknowledged = Arc::default();
     let writers = 4;
     let mut tasks = Vec::new();
     for writer in 0..writers {

@@ -124,7 +124,7 @@ fn read_manifest<R: Read>(
         return Err(BackupError::NotABackup("its manifest is too large".into()));
     }
     let mut bytes = Vec::new();
-    (&mut entry)
+    entry
         .read_to_end(&mut bytes)
         .map_err(|e| BackupError::Damaged(format!("the manifest: {e}")))?;
     if bytes.len() as u64 != size {
