@@ -2,6 +2,7 @@
 //! generator that the demo, the tests and the benchmarks share.
 //!
 //! # Layout
+//! - [`backup`]: backups (through the running node's admin socket), restore and rebuild.
 //! - [`bench`]: `maillon bench`, end-to-end benchmarks with same-run limits.
 //! - [`erasure`]: an erasure's photo deletion and the member's export archive.
 //! - [`config`]: TOML and environment configuration, validated in two stages.
@@ -23,6 +24,7 @@
 
 pub mod announce;
 pub mod api;
+pub mod backup;
 pub mod bench;
 pub mod blobs;
 pub mod config;

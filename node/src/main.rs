@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use maillon_node::init::{init, Entry};
 use maillon_protocol::Timestamp;
 
+mod admin_cli;
 mod demo;
 mod run;
 
@@ -36,6 +37,12 @@ enum Command {
     /// Bring a stopped node's store to this version's format (docs/OPERATIONS.md,
     /// « Mettre à jour »).
     Migrate(RunArgs),
+    /// Back up a node (running or stopped): store, photos, accounts, configuration, key.
+    Backup(admin_cli::BackupArgs),
+    /// Restore a backup into a new node folder.
+    Restore(admin_cli::RestoreArgs),
+    /// Move a damaged store aside; the node then refetches every record from its peers.
+    Rebuild(admin_cli::RebuildArgs),
     /// Benchmark a node end to end (docs/PERFORMANCE.md): run in release.
     Bench(BenchArgs),
 }
@@ -272,6 +279,9 @@ fn main() -> Result<()> {
             .context("the demo failed"),
         Command::Init(args) => init_command(args),
         Command::Announce(args) => announce_command(&args),
+        Command::Backup(args) => admin_cli::backup(&args),
+        Command::Restore(args) => admin_cli::restore_command(&args),
+        Command::Rebuild(args) => admin_cli::rebuild_command(&args),
     }
 }
 

@@ -93,6 +93,7 @@ pub struct RunningNode {
     network: NetworkTasks,
     web_tasks: Vec<JoinHandle<()>>,
     photo_eraser: JoinHandle<()>,
+    admin: JoinHandle<()>,
 }
 
 /// Reads a node key file (64 hex digits of seed).
@@ -195,6 +196,7 @@ struct Assembled {
     network: NetworkTasks,
     web_tasks: Vec<JoinHandle<()>>,
     photo_eraser: JoinHandle<()>,
+    admin: JoinHandle<()>,
 }
 
 impl Assembled {
@@ -214,6 +216,7 @@ impl Assembled {
             network: self.network,
             web_tasks: self.web_tasks,
             photo_eraser: self.photo_eraser,
+            admin: self.admin,
         }
     }
 }
@@ -250,6 +253,7 @@ async fn assemble(
         );
     }
     let blobs = BlobStore::open(config.data_dir.join("blobs"))?;
+    let database = store.database();
     let engine = Engine::start(EngineParts {
         store: std::sync::Arc::new(store),
         charter,
@@ -286,8 +290,18 @@ async fn assemble(
         &config.data_dir,
         settings.web,
         config.smtp.clone(),
-        signal,
+        signal.clone(),
     )?;
+    // Last, so that a node that failed to start leaves no socket holding the database. A
+    // node whose socket cannot be made still runs; only `maillon backup` is then refused.
+    let sources = crate::backup::Sources::of(config, None);
+    let admin = match crate::backup::admin::spawn(database, sources, signal) {
+        Ok(task) => task,
+        Err(error) => {
+            tracing::warn!(%error, "no admin socket: `maillon backup` cannot reach this node");
+            tokio::spawn(async {})
+        }
+    };
     let app = api::router(ApiState {
         peers_configured,
         engine: engine.clone(),
@@ -301,6 +315,7 @@ async fn assemble(
         network,
         web_tasks: site.tasks,
         photo_eraser,
+        admin,
     };
     Ok((parts, app))
 }
@@ -333,6 +348,7 @@ impl RunningNode {
             let _ = task.await;
         }
         let _ = self.photo_eraser.await;
+        let _ = self.admin.await;
         use crate::store::Store;
         self.engine.store().flush().await?;
         self.engine.stop();

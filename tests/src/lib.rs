@@ -164,33 +164,44 @@ impl Cluster {
         records: Vec<Vec<u8>>,
     ) -> Result<TestNode> {
         let config = self.prepare(i)?;
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let running = node::start(NodeOptions {
-            config,
-            http,
-            network: settings,
-            clock: system_clock(),
-            web: maillon_web_ui::WebConfig {
-                kdf: maillon_web_ui::keys::KdfParams::FOR_TESTS,
-                ..maillon_web_ui::WebConfig::default()
-            },
-        })
-        .await?;
-        if !records.is_empty() {
-            let outcomes = running.engine.submit_many(records, Origin::Fetched).await?;
-            for outcome in outcomes {
-                outcome.context("a genesis record was refused")?;
-            }
-        }
-        let addresses = running.p2p_addresses().await?;
-        Ok(TestNode {
-            base: format!("http://{}", running.http_address),
-            running: Some(running),
-            addresses,
-            http: reqwest::Client::new(),
-            index: i,
-        })
+        start_from(config, i, settings, records).await
     }
+}
+
+/// Starts a node from `config` (a folder prepared by [`Cluster::prepare`], or restored from
+/// a backup), known as node `i`, and loads `records` into it (as if fetched by sync).
+pub async fn start_from(
+    config: Config,
+    i: usize,
+    settings: NetworkSettings,
+    records: Vec<Vec<u8>>,
+) -> Result<TestNode> {
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let running = node::start(NodeOptions {
+        config,
+        http,
+        network: settings,
+        clock: system_clock(),
+        web: maillon_web_ui::WebConfig {
+            kdf: maillon_web_ui::keys::KdfParams::FOR_TESTS,
+            ..maillon_web_ui::WebConfig::default()
+        },
+    })
+    .await?;
+    if !records.is_empty() {
+        let outcomes = running.engine.submit_many(records, Origin::Fetched).await?;
+        for outcome in outcomes {
+            outcome.context("a genesis record was refused")?;
+        }
+    }
+    let addresses = running.p2p_addresses().await?;
+    Ok(TestNode {
+        base: format!("http://{}", running.http_address),
+        running: Some(running),
+        addresses,
+        http: reqwest::Client::new(),
+        index: i,
+    })
 }
 
 /// A running node.

@@ -28,7 +28,7 @@ pub(super) const META_TREE: &str = "meta";
 /// The key of the format version in [`META_TREE`].
 const FORMAT_KEY: &[u8] = b"format";
 /// The tree of records and their indexes, written by every version.
-pub(super) const RECORDS_TREE: &str = "maillon";
+pub(super) const RECORDS_TREE: &str = super::sled_store::RECORDS_TREE;
 
 /// A format version of the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

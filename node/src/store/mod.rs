@@ -7,6 +7,7 @@
 //! [`Store::rebuild_indexes`] recomputes them. A write is durable only once
 //! [`Store::flush`] has returned; callers acknowledge after that.
 
+pub mod dump;
 pub mod format;
 #[cfg(test)]
 mod format_tests;

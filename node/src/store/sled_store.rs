@@ -72,6 +72,14 @@ pub(super) fn open_db(config: &SledConfig) -> Result<sled::Db, StoreError> {
     }
 }
 
+/// The tree that holds the records and their indexes.
+pub const RECORDS_TREE: &str = "maillon";
+
+/// Whether `key` of the tree `tree` is a stored record (not an index entry).
+pub(super) fn is_record_key(tree: &[u8], key: &[u8]) -> bool {
+    tree == RECORDS_TREE.as_bytes() && key.first() == Some(&space::RECORDS)
+}
+
 /// Records and indexes in sled.
 pub struct SledStore {
     pub(super) db: sled::Db,
@@ -142,6 +150,11 @@ impl SledStore {
     /// The free space on the store's volume against its floor.
     pub fn free_space(&self) -> super::space::SpaceReport {
         self.free_space.report()
+    }
+
+    /// The whole database, for what reads or writes every tree of it (backups).
+    pub fn database(&self) -> sled::Db {
+        self.db.clone()
     }
 
     /// `maillon migrate`: opens the database and runs every migration it needs, the long
