@@ -108,7 +108,10 @@ async fn a_full_disk_refuses_new_records_keeps_reads_and_recovers_by_itself() {
     assert_eq!(status["storage"]["floor_mib"], 6);
     let (code, ready) = node.get_json("/ready").await.unwrap();
     assert_eq!(code, 503, "{ready}");
-    assert!(ready["problems"][0].as_str().unwrap().contains("free-space floor"));
+    assert!(ready["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("free-space floor"));
     let another = cluster
         .network
         .signer
@@ -131,7 +134,11 @@ async fn a_full_disk_refuses_new_records_keeps_reads_and_recovers_by_itself() {
     assert_eq!(node.status().await.unwrap()["storage"]["state"], "ample");
     let (code, ready) = node.get_json("/ready").await.unwrap();
     assert_eq!(code, 200, "{ready}");
-    assert_eq!(ready["synced"], serde_json::Value::Null, "no peer is configured");
+    assert_eq!(
+        ready["synced"],
+        serde_json::Value::Null,
+        "no peer is configured"
+    );
     node.stop().await.unwrap();
     drop(volume);
 }

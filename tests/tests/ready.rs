@@ -21,10 +21,7 @@ async fn a_node_is_ready_once_it_has_synced_with_a_configured_peer() {
     assert_eq!(answer["synced"], serde_json::Value::Null);
 
     // A bootstrap address where nobody listens: never synced, never ready.
-    let nowhere = format!(
-        "/ip4/127.0.0.1/tcp/1/p2p/{}",
-        libp2p::PeerId::random()
-    );
+    let nowhere = format!("/ip4/127.0.0.1/tcp/1/p2p/{}", libp2p::PeerId::random());
     let lonely = cluster
         .start(1, Cluster::settings(vec![nowhere.parse().unwrap()]), true)
         .await
@@ -39,9 +36,11 @@ async fn a_node_is_ready_once_it_has_synced_with_a_configured_peer() {
         .start(2, Cluster::settings(vec![first.address()]), true)
         .await
         .unwrap();
-    wait_until("the node syncs and is ready", Duration::from_secs(30), || async {
-        Ok(joined.get_json("/ready").await?.0 == 200)
-    })
+    wait_until(
+        "the node syncs and is ready",
+        Duration::from_secs(30),
+        || async { Ok(joined.get_json("/ready").await?.0 == 200) },
+    )
     .await
     .unwrap();
     assert_eq!(joined.get_json("/ready").await.unwrap().1["synced"], true);

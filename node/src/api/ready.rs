@@ -55,9 +55,8 @@ pub async fn ready(State(state): State<ApiState>) -> Response {
         SpaceState::Full => problems.push(
             "the data folder's disk is at its free-space floor: new records are refused".into(),
         ),
-        SpaceState::Low => problems.push(
-            "warning: the data folder's disk is nearly full (under twice the floor)".into(),
-        ),
+        SpaceState::Low => problems
+            .push("warning: the data folder's disk is nearly full (under twice the floor)".into()),
         SpaceState::Ample => {}
     }
     let ready = store_open && synced != Some(false) && space.state != SpaceState::Full;
