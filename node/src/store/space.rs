@@ -1,6 +1,6 @@
 //! Free space on the store's volume, kept above a floor: under it the store refuses new
 //! records with [`StoreError::NoSpace`] before sled meets a full disk, while reads go on, and
-//! takes them again as soon as space returns. The volume is asked at most every
+//! takes them again as soon as space returns (a margin above the floor). The volume is asked at most every
 //! [`RECHECK`]; changes of state are logged.
 
 use std::path::PathBuf;
@@ -67,8 +67,8 @@ impl FreeSpace {
                 return report;
             }
         }
-        let report = self.measure();
         let before = last.map(|(_, report)| report.state);
+        let report = self.measure(before == Some(SpaceState::Full));
         if before.is_some_and(|state| state != report.state) || before.is_none() {
             log_state(&report, before);
         }
@@ -90,14 +90,21 @@ impl FreeSpace {
         Ok(())
     }
 
-    fn measure(&self) -> SpaceReport {
+    /// Measures the volume. Once full, the store stays full until the free space is a margin
+    /// above the floor (a tenth of it, 1 MiB at least), so that it does not flap around it.
+    fn measure(&self, was_full: bool) -> SpaceReport {
         let floor_bytes = self.floor_bytes.load(Ordering::Relaxed);
+        let full_under = if was_full {
+            floor_bytes.saturating_add((floor_bytes / 10).max(1 << 20))
+        } else {
+            floor_bytes
+        };
         let free_bytes = rustix::fs::statvfs(&self.path)
             .ok()
             .map(|s| s.f_bavail.saturating_mul(s.f_frsize));
         let state = match free_bytes {
             _ if floor_bytes == 0 => SpaceState::Ample,
-            Some(free) if free <= floor_bytes => SpaceState::Full,
+            Some(free) if free <= full_under => SpaceState::Full,
             Some(free) if free < floor_bytes.saturating_mul(2) => SpaceState::Low,
             _ => SpaceState::Ample,
         };

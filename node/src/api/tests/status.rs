@@ -65,6 +65,7 @@ async fn status_reports_the_network_the_node_and_the_counts() {
             "records",
             "records_per_kind",
             "state_digest",
+            "storage",
             "store_format",
             "version"
         ]
