@@ -142,26 +142,62 @@ impl BlobStore {
         let root = self.root.clone();
         blocking(move || {
             let mut held = Vec::new();
-            for folder in std::fs::read_dir(&root)? {
-                let folder = folder?;
-                if folder.file_name().len() != 2 || !folder.file_type()?.is_dir() {
-                    continue;
+            each_blob(&root, |hash, metadata| {
+                if metadata.modified()? < before {
+                    held.push(hash);
                 }
-                for file in std::fs::read_dir(folder.path())? {
-                    let file = file?;
-                    let name = file.file_name();
-                    let Some(hash) = name.to_str().and_then(|n| BlobHash::from_hex(n).ok()) else {
-                        continue;
-                    };
-                    if file.metadata()?.modified()? < before {
-                        held.push(hash);
-                    }
-                }
-            }
+                Ok(())
+            })?;
             Ok(held)
         })
         .await
     }
+
+    /// How many blob files are held, and their total size: a walk over the folder.
+    pub async fn usage(&self) -> Result<BlobUsage, BlobError> {
+        let root = self.root.clone();
+        blocking(move || {
+            let mut usage = BlobUsage::default();
+            each_blob(&root, |_, metadata| {
+                usage.files += 1;
+                usage.bytes += metadata.len();
+                Ok(())
+            })?;
+            Ok(usage)
+        })
+        .await
+    }
+}
+
+/// The blob files held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlobUsage {
+    /// Files.
+    pub files: u64,
+    /// Their total size in bytes.
+    pub bytes: u64,
+}
+
+/// Calls `visit` on every blob file under `root` (temporaries and marks left out).
+fn each_blob(
+    root: &std::path::Path,
+    mut visit: impl FnMut(BlobHash, std::fs::Metadata) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    for folder in std::fs::read_dir(root)? {
+        let folder = folder?;
+        if folder.file_name().len() != 2 || !folder.file_type()?.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(folder.path())? {
+            let file = file?;
+            let name = file.file_name();
+            let Some(hash) = name.to_str().and_then(|n| BlobHash::from_hex(n).ok()) else {
+                continue;
+            };
+            visit(hash, file.metadata()?)?;
+        }
+    }
+    Ok(())
 }
 
 /// The folder of erasure marks; blob folders have two-character names, so it cannot clash.

@@ -33,6 +33,8 @@ pub struct RawConfig {
     pub smtp: crate::mail::settings::RawSmtp,
     /// `[log]`
     pub log: RawLog,
+    /// `[metrics]`: where `GET /metrics` is served.
+    pub metrics: crate::metrics::settings::RawMetrics,
 }
 
 /// `[node]`: who this node is and where it keeps its data.
@@ -290,6 +292,8 @@ pub struct Config {
     pub links: LinkSettings,
     /// E-mail to members, from `[smtp]`; `None`: the node sends none.
     pub smtp: Option<crate::mail::settings::SmtpSettings>,
+    /// Where `GET /metrics` is served, from `[metrics]`.
+    pub metrics: crate::metrics::settings::MetricsSettings,
 }
 
 /// How this node keeps its links to other nodes: validated `[network]` and `[relay]` values.
@@ -499,7 +503,15 @@ impl RawConfig {
         let links = validate_links(&self.network, &self.relay)?;
         let smtp = self.smtp.validate(base)?;
         self.log.validate()?;
+        let metrics = self.metrics.validate()?;
+        if metrics.listen.is_some_and(|address| address == http_listen) {
+            return Err(invalid(
+                "metrics.listen",
+                "is the site's own address: give another port, or leave it empty and set on_site = true",
+            ));
+        }
         Ok(Config {
+            metrics,
             smtp,
             joins_per_introducer_per_day: self.network.joins_per_introducer_per_day,
             links,

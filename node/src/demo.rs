@@ -199,6 +199,10 @@ async fn start_node(
         site: Default::default(),
         links: Default::default(),
         smtp: None,
+        metrics: maillon_node::metrics::settings::MetricsSettings {
+            listen: None,
+            on_site: true,
+        },
     };
     let settings = NetworkSettings {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],

@@ -16,6 +16,7 @@
 //! - [`announce`]: `maillon announce`, the node's announcement from its operator's code.
 //! - [`ingest`]: the ingest pipeline, its validation state and the parking lot.
 //! - [`membership_index`]: membership, trust and node standing, kept record by record.
+//! - [`metrics`]: Prometheus metrics, `GET /metrics`, and the history behind the operator's chart.
 //! - [`search`]: full-text, geographic and trust-filtered listing search (tantivy).
 //! - [`web`]: the web UI's backend: social index, accounts, and the site's wiring.
 //! - [`store`]: durable record storage (sled) behind the `Store` trait, with a memory twin,
@@ -39,6 +40,7 @@ pub mod init;
 pub mod invitation;
 pub mod mail;
 pub mod membership_index;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod records_file;

@@ -59,6 +59,14 @@ pub enum NodeError {
     /// The HTTP listener failed.
     #[error("HTTP: {0}")]
     Http(std::io::Error),
+    /// The metrics listener could not be opened.
+    #[error("cannot listen for metrics on {address} ({source}): choose another address in `[metrics] listen`, or leave it empty")]
+    Metrics {
+        /// The configured address.
+        address: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The web UI's indexes or accounts could not be opened.
     #[error("web UI: {0}")]
     Web(String),
@@ -88,12 +96,15 @@ pub struct RunningNode {
     pub blobs: BlobStore,
     /// The HTTP address served.
     pub http_address: SocketAddr,
+    /// The metrics listener's address, if `[metrics] listen` names one.
+    pub metrics_address: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     http: JoinHandle<()>,
     network: NetworkTasks,
     web_tasks: Vec<JoinHandle<()>>,
     photo_eraser: JoinHandle<()>,
     admin: JoinHandle<()>,
+    monitor: Vec<JoinHandle<()>>,
 }
 
 /// Reads a node key file (64 hex digits of seed).
@@ -197,6 +208,9 @@ struct Assembled {
     web_tasks: Vec<JoinHandle<()>>,
     photo_eraser: JoinHandle<()>,
     admin: JoinHandle<()>,
+    /// The metrics listener and the history sampler.
+    monitor: Vec<JoinHandle<()>>,
+    metrics_address: Option<SocketAddr>,
 }
 
 impl Assembled {
@@ -211,12 +225,14 @@ impl Assembled {
             client: self.client,
             blobs: self.blobs,
             http_address,
+            metrics_address: self.metrics_address,
             shutdown,
             http,
             network: self.network,
             web_tasks: self.web_tasks,
             photo_eraser: self.photo_eraser,
             admin: self.admin,
+            monitor: self.monitor,
         }
     }
 }
@@ -234,6 +250,15 @@ async fn assemble(
     signal: watch::Receiver<bool>,
 ) -> Result<(Assembled, axum::Router), NodeError> {
     let config = &settings.config;
+    // First, so that a taken port stops the start before anything is opened.
+    let metrics_listener = match config.metrics.listen {
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .await
+                .map_err(|source| NodeError::Metrics { address, source })?,
+        ),
+        None => None,
+    };
     let read = |path: &Path| {
         std::fs::read(path).map_err(|source| NodeError::Read {
             path: path.to_path_buf(),
@@ -295,7 +320,7 @@ async fn assemble(
     // Last, so that a node that failed to start leaves no socket holding the database. A
     // node whose socket cannot be made still runs; only `maillon backup` is then refused.
     let sources = crate::backup::Sources::of(config, None);
-    let admin = match crate::backup::admin::spawn(database, sources, signal) {
+    let admin = match crate::backup::admin::spawn(database, sources, signal.clone()) {
         Ok(task) => task,
         Err(error) => {
             tracing::warn!(%error, "no admin socket: `maillon backup` cannot reach this node");
@@ -308,7 +333,20 @@ async fn assemble(
         network: Some(client.clone()),
     })
     .merge(site.router);
+    let sources = crate::metrics::serve::Sources {
+        engine: engine.clone(),
+        network: Some(client.clone()),
+        blobs: blobs.clone(),
+    };
+    let metrics_address = metrics_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()
+        .map_err(NodeError::Http)?;
+    let (app, monitor) = monitor(app, sources, metrics_listener, config, signal);
     let parts = Assembled {
+        metrics_address,
+        monitor,
         engine,
         client,
         blobs,
@@ -318,6 +356,38 @@ async fn assemble(
         admin,
     };
     Ok((parts, app))
+}
+
+/// Adds `/metrics` to the site if configured and counts its requests; starts the metrics
+/// listener, if any, and the history sampler.
+fn monitor(
+    app: axum::Router,
+    sources: crate::metrics::serve::Sources,
+    listener: Option<TcpListener>,
+    config: &Config,
+    signal: watch::Receiver<bool>,
+) -> (axum::Router, Vec<JoinHandle<()>>) {
+    use crate::metrics::{history, serve};
+    let metrics = sources.engine.metrics().clone();
+    let app = if config.metrics.on_site {
+        app.merge(serve::site_router(sources.clone()))
+    } else {
+        app
+    };
+    let mut tasks = vec![history::spawn(
+        sources.clone(),
+        config.data_dir.join(history::HISTORY_FILE),
+        history::SAMPLE_EVERY,
+        signal.clone(),
+    )];
+    if let Some(listener) = listener {
+        let router = serve::router(sources);
+        let limits = config.site.server;
+        tasks.push(tokio::spawn(crate::http_server::serve(
+            listener, router, limits, signal,
+        )));
+    }
+    (crate::metrics::http::counted(app, metrics), tasks)
 }
 
 async fn submit_own_announcement(engine: &Engine, data_dir: &Path) -> Result<(), NodeError> {
@@ -349,6 +419,9 @@ impl RunningNode {
         }
         let _ = self.photo_eraser.await;
         let _ = self.admin.await;
+        for task in self.monitor {
+            let _ = task.await;
+        }
         use crate::store::Store;
         self.engine.store().flush().await?;
         self.engine.stop();

@@ -149,23 +149,7 @@ impl Node {
     }
 
     async fn post_all(&self, http: &reqwest::Client, records: &[Record]) -> Result<()> {
-        for record in records {
-            let response = http
-                .post(format!("{}/api/v1/records", self.url))
-                .header("content-type", "application/cbor")
-                .body(record.to_wire())
-                .timeout(Duration::from_secs(10))
-                .send()
-                .await?;
-            let code = response.status().as_u16();
-            ensure!(
-                code == 201 || code == 200,
-                "{} answered {code}: {}",
-                self.name,
-                response.text().await?
-            );
-        }
-        Ok(())
+        lab::nodes::post_records(http, &self.url, &self.name, records).await
     }
 
     async fn holds(&self, http: &reqwest::Client, id: &RecordId) -> bool {

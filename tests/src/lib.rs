@@ -132,6 +132,7 @@ impl Cluster {
             site: Default::default(),
             links: Default::default(),
             smtp: None,
+            metrics: maillon_node::metrics::settings::MetricsSettings::OFF,
         })
     }
 

@@ -380,6 +380,10 @@ pub struct OperatorView {
     pub software: String,
     /// Free space on the data folder's volume.
     pub disk: DiskView,
+    /// The key figures `/metrics` also gives.
+    pub figures: crate::figures::KeyFigures,
+    /// Samples of records and peers, oldest first, for the charts.
+    pub history: Vec<crate::figures::HistoryPoint>,
 }
 
 /// Free space on the node's data volume against the floor under which records are refused.

@@ -24,6 +24,7 @@
 pub mod assets;
 pub mod backend;
 pub mod error;
+pub mod figures;
 pub mod founding;
 pub mod keys;
 pub mod mail;

@@ -155,6 +155,11 @@ pub fn verification(l: Lang, site_name: &str, link: &str) -> MailText {
     }
 }
 
+/// "Motif : …", the reason given by moderation.
+fn reason(l: Lang, about: &str) -> String {
+    l.pick_string(format!("Motif : {about}"), format!("Reason: {about}"))
+}
+
 /// The e-mail for one notice; `who` is the name of the member who acted, if any.
 pub fn notice(l: Lang, site_name: &str, site_url: &str, notice: &Notice, who: &str) -> MailText {
     let about = &notice.about;
@@ -187,7 +192,7 @@ pub fn notice(l: Lang, site_name: &str, site_url: &str, notice: &Notice, who: &s
         ),
         NoticeKind::SponseeExpelled => (
             l.pick_string(format!("{who}, que vous aviez parrainé, a été exclu"), format!("{who}, whom you sponsored, was expelled")),
-            l.pick_string(format!("Motif : {about}"), format!("Reason: {about}")),
+            reason(l, about),
         ),
         NoticeKind::SponsorExpelled => (
             l.pick_string(format!("{who}, votre parrain, a été exclu"), format!("{who}, your sponsor, was expelled")),
@@ -195,7 +200,7 @@ pub fn notice(l: Lang, site_name: &str, site_url: &str, notice: &Notice, who: &s
         ),
         NoticeKind::Warned => (
             l.pick("Un avertissement de la modération", "A warning from moderation").to_string(),
-            l.pick_string(format!("Motif : {about}"), format!("Reason: {about}")),
+            reason(l, about),
         ),
         NoticeKind::ComplaintUpdate => (
             l.pick("Votre signalement a été traité", "Your report was handled").to_string(),

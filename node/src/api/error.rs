@@ -69,19 +69,18 @@ impl IntoResponse for AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> AppError {
-        if let StoreError::NoSpace(_) = error {
-            return AppError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                "insufficient_storage",
-                error.to_string(),
-            );
+        AppError::new(store_status(&error), error.code(), error.to_string())
+    }
+}
+
+/// 507 for a full disk; 500, logged, for any other store failure.
+fn store_status(error: &StoreError) -> StatusCode {
+    match error {
+        StoreError::NoSpace(_) => StatusCode::INSUFFICIENT_STORAGE,
+        _ => {
+            tracing::error!(%error, "storage failed");
+            StatusCode::INTERNAL_SERVER_ERROR
         }
-        tracing::error!(%error, "storage failed");
-        AppError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "storage",
-            error.to_string(),
-        )
     }
 }
 
@@ -100,36 +99,22 @@ impl From<EngineError> for AppError {
 
 impl From<IngestError> for AppError {
     fn from(error: IngestError) -> AppError {
-        let message = error.to_string();
-        match error {
-            IngestError::Refused(refusal) => {
-                let status = match &refusal {
-                    maillon_protocol::state::ApplyError::Decode(_)
-                    | maillon_protocol::state::ApplyError::Signature(_) => StatusCode::BAD_REQUEST,
-                    _ if is_permanent(&refusal) => StatusCode::UNPROCESSABLE_ENTITY,
-                    _ => StatusCode::CONFLICT,
-                };
-                AppError::new(status, refusal.code(), message)
-            }
-            IngestError::NotInGoodStanding(_) => AppError::new(
-                StatusCode::FORBIDDEN,
-                "author_not_in_good_standing",
-                message,
-            ),
-            IngestError::NodePolicy(NodePolicyRefusal::Suspended(_)) => {
-                AppError::new(StatusCode::FORBIDDEN, "suspended_node", message)
-            }
-            IngestError::NodePolicy(NodePolicyRefusal::Limited(_)) => {
-                AppError::new(StatusCode::TOO_MANY_REQUESTS, "limited_node", message)
-            }
-            IngestError::NodePolicy(NodePolicyRefusal::IntroductionQuota(..)) => {
-                AppError::new(StatusCode::TOO_MANY_REQUESTS, "introduction_quota", message)
-            }
-            IngestError::TooLargeToPark => {
-                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "parking_full", message)
-            }
-            IngestError::Store(store) => store.into(),
-        }
+        let status = match &error {
+            IngestError::Refused(refusal) => match refusal {
+                maillon_protocol::state::ApplyError::Decode(_)
+                | maillon_protocol::state::ApplyError::Signature(_) => StatusCode::BAD_REQUEST,
+                _ if is_permanent(refusal) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::CONFLICT,
+            },
+            IngestError::NotInGoodStanding(_)
+            | IngestError::NodePolicy(NodePolicyRefusal::Suspended(_)) => StatusCode::FORBIDDEN,
+            IngestError::NodePolicy(
+                NodePolicyRefusal::Limited(_) | NodePolicyRefusal::IntroductionQuota(..),
+            ) => StatusCode::TOO_MANY_REQUESTS,
+            IngestError::TooLargeToPark => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::Store(store) => store_status(store),
+        };
+        AppError::new(status, error.code(), error.to_string())
     }
 }
 

@@ -130,6 +130,7 @@ impl Fixture {
             site: Default::default(),
             links: Default::default(),
             smtp: None,
+            metrics: crate::metrics::settings::MetricsSettings::OFF,
         })
     }
 

@@ -112,7 +112,7 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
                 ))))
             })
             .collect();
-        answers.push((job.reply, outcomes));
+        answers.push((job.reply, job.origin, outcomes));
     }
     let staged_in = started.elapsed();
     let committed = ingest.commit().await;
@@ -123,7 +123,7 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
         "ingest batch"
     );
     *shared.wanted.write().unwrap_or_else(|p| p.into_inner()) = ingest.parking().wanted();
-    for (reply, mut outcomes) in answers {
+    for (reply, origin, mut outcomes) in answers {
         if let Err(error) = &committed {
             // Nothing of this batch is acknowledged: the writes may not be durable.
             for outcome in outcomes.iter_mut() {
@@ -134,6 +134,9 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
                     }));
                 }
             }
+        }
+        for outcome in &outcomes {
+            shared.metrics.record_ingest(origin, outcome);
         }
         // The submitter may have gone away; the record is stored all the same.
         let _ = reply.send(outcomes);

@@ -152,6 +152,8 @@ pub(crate) struct Shared {
     /// What the last pass over expired candidacies removed, for the site's indexes.
     dropped: tokio::sync::watch::Sender<Arc<expiry::Dropped>>,
     stop: tokio::sync::watch::Sender<bool>,
+    /// The node's Prometheus metrics.
+    metrics: crate::metrics::Metrics,
 }
 
 /// One counter per kind number (kinds are numbered from 1).
@@ -180,6 +182,7 @@ impl Engine {
         let (stop_sender, stop) = tokio::sync::watch::channel(false);
         let (passes, pass_receiver) = mpsc::channel(1);
         let shared = Arc::new(Shared {
+            metrics: crate::metrics::Metrics::new(),
             passes,
             last_pass: std::sync::Mutex::new(None),
             last_catch_up: std::sync::Mutex::new(None),
@@ -416,6 +419,11 @@ impl Engine {
             .take()
     }
 
+    /// The node's Prometheus metrics, which every part of the node records into.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.shared.metrics
+    }
+
     /// Records held per kind number.
     pub fn kind_counts(&self) -> [u64; KIND_SLOTS] {
         *read(&self.shared.kind_counts)
@@ -462,10 +470,12 @@ pub(crate) fn refresh_if_needed(shared: &Shared, now: Timestamp, force: bool) {
     let started = std::time::Instant::now();
     let mut index = shared.index.write().unwrap_or_else(|p| p.into_inner());
     if index.refresh(now) {
+        let cost = started.elapsed();
         *last = LastRefresh {
             finished: std::time::Instant::now(),
-            cost: started.elapsed(),
+            cost,
         };
+        shared.metrics.record_index_refresh(cost);
     }
 }
 

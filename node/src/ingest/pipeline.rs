@@ -55,6 +55,24 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
+impl IngestError {
+    /// The stable code of docs/API.md, the same in API answers and in metrics.
+    pub fn code(&self) -> &'static str {
+        use crate::engine::standing::NodePolicyRefusal;
+        match self {
+            IngestError::Refused(refusal) => refusal.code(),
+            IngestError::NotInGoodStanding(_) => "author_not_in_good_standing",
+            IngestError::NodePolicy(NodePolicyRefusal::Suspended(_)) => "suspended_node",
+            IngestError::NodePolicy(NodePolicyRefusal::Limited(_)) => "limited_node",
+            IngestError::NodePolicy(NodePolicyRefusal::IntroductionQuota(..)) => {
+                "introduction_quota"
+            }
+            IngestError::TooLargeToPark => "parking_full",
+            IngestError::Store(store) => store.code(),
+        }
+    }
+}
+
 /// Whether the store holds this record's id: then it is a duplicate, unless the store holds
 /// only its bare header (an erasure dropped the body) and this copy brings the body back,
 /// which is refused with `erased_body` as it is from a node that never held the record

@@ -116,6 +116,14 @@ impl Outgoing {
             _ => false,
         }
     }
+
+    /// Whether it still waits to be sent: queued, being sent, or waiting to retry.
+    pub fn is_waiting(&self) -> bool {
+        match &self.state {
+            MailState::Queued | MailState::Sending | MailState::RetryAt { .. } => true,
+            MailState::Sent { .. } | MailState::Failed { .. } => false,
+        }
+    }
 }
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {

@@ -118,6 +118,13 @@ async fn run(
         if let Err(error) = courier.send_due(&shutdown).await {
             tracing::error!(%error, "the e-mail queue failed");
         }
+        match queue::all(desk.tree()) {
+            Ok(entries) => {
+                let waiting = entries.iter().filter(|(_, o)| o.is_waiting()).count();
+                backend.metrics().set_mail_queue(waiting as u64);
+            }
+            Err(error) => tracing::error!(%error, "the e-mail queue cannot be read"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(desk.settings().timing.tick) => {}
             _ = shutdown.changed() => {}

@@ -589,6 +589,9 @@ impl EventLoop {
         };
         let Ok(permit) = Arc::clone(&self.gossip_slots).try_acquire_owned() else {
             // Overloaded: ignore without penalty; sync repairs what is dropped.
+            self.engine
+                .metrics()
+                .record_gossip(crate::metrics::GossipVerdict::Ignore);
             self.swarm
                 .behaviour_mut()
                 .gossipsub
@@ -604,8 +607,10 @@ impl EventLoop {
         let retry_slots = self.retry_slots.clone();
         tokio::spawn(async move {
             let outcome = engine.submit_wire(&message.data, Origin::Gossip).await;
+            let acceptance = gossip::acceptance(&outcome);
+            engine.metrics().record_gossip(gossip::verdict(&acceptance));
             client
-                .report(message_id, propagation_source, gossip::acceptance(&outcome))
+                .report(message_id, propagation_source, acceptance)
                 .await;
             drop(permit);
             if retry::is_transient(&outcome) {

@@ -126,6 +126,16 @@ pub fn acceptance(outcome: &Result<Submitted, IngestError>) -> MessageAcceptance
     }
 }
 
+/// The verdict as the metrics name it.
+pub fn verdict(acceptance: &MessageAcceptance) -> crate::metrics::GossipVerdict {
+    use crate::metrics::GossipVerdict;
+    match acceptance {
+        MessageAcceptance::Accept => GossipVerdict::Accept,
+        MessageAcceptance::Reject => GossipVerdict::Reject,
+        MessageAcceptance::Ignore => GossipVerdict::Ignore,
+    }
+}
+
 /// Whether a refusal is the sender's fault for certain.
 pub fn is_permanent(refusal: &ApplyError) -> bool {
     match refusal {

@@ -121,17 +121,27 @@ pub async fn run(
                 pushed: 0,
                 error: None,
             };
+            let mut figures = crate::metrics::SyncFigures::default();
             match outcome {
                 Ok(report) => {
                     tracing::debug!(%peer, ?report, "sync session done");
                     entry.fetched = report.fetched;
                     entry.pushed = report.pushed;
+                    figures = crate::metrics::SyncFigures {
+                        succeeded: true,
+                        fetched: report.fetched,
+                        pushed: report.pushed,
+                        reconcile_bytes: report.reconcile_bytes,
+                        fetch_bytes: report.fetched_bytes,
+                        push_bytes: report.pushed_bytes,
+                    };
                 }
                 Err(error) => {
                     tracing::debug!(%peer, %error, "sync session stopped");
                     entry.error = Some(error.to_string());
                 }
             }
+            engine.metrics().record_sync(figures);
             client.sync_log().record(peer, entry);
             if let Ok(mut set) = running.lock() {
                 set.remove(&peer);

@@ -122,6 +122,15 @@ pub fn is_out_of_space(error: &std::io::Error) -> bool {
 }
 
 impl StoreError {
+    /// The stable code of docs/API.md: `insufficient_storage` when the disk is full,
+    /// `storage` for every other failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NoSpace(_) => "insufficient_storage",
+            _ => "storage",
+        }
+    }
+
     /// The same failure again, for each write of a batch that failed as a whole.
     pub fn again(&self) -> StoreError {
         match self {

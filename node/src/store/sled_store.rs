@@ -152,6 +152,11 @@ impl SledStore {
         self.free_space.report()
     }
 
+    /// The database's size on disk, in bytes.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     /// The whole database, for what reads or writes every tree of it (backups).
     pub fn database(&self) -> sled::Db {
         self.db.clone()

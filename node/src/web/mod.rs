@@ -69,6 +69,11 @@ pub struct NodeBackend {
 }
 
 impl NodeBackend {
+    /// The node's metrics.
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        self.engine.metrics()
+    }
+
     fn social(&self) -> std::sync::RwLockReadGuard<'_, SocialIndex> {
         self.social.read().unwrap_or_else(|e| e.into_inner())
     }

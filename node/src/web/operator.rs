@@ -8,6 +8,8 @@ use maillon_web_ui::backend::{
     BackendError, LinkKind, OperatorView, PeerView, Reachability, SyncView,
 };
 
+use maillon_web_ui::figures::{HistoryPoint, KeyFigures};
+
 use super::NodeBackend;
 use crate::network::gating::peer_id_of;
 
@@ -97,10 +99,12 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
         ),
         None => Vec::new(),
     };
+    let records = engine.sync_set().len() as u64;
+    let figures = key_figures(backend).await?;
     Ok(OperatorView {
         addresses,
         operator,
-        records: engine.sync_set().len() as u64,
+        records,
         members,
         peers,
         reachability: report
@@ -109,6 +113,34 @@ pub async fn view(backend: &NodeBackend) -> Result<OperatorView, BackendError> {
         relays: report.as_ref().map_or(0, |r| r.relays.len()),
         disk: disk_view(engine.store().free_space()),
         software: format!("Maillon {}", crate::version::describe()),
+        figures,
+        history: engine
+            .metrics()
+            .history()
+            .into_iter()
+            .map(|sample| HistoryPoint {
+                at: maillon_protocol::Timestamp(sample.at_ms),
+                records: sample.records,
+                peers: sample.peers,
+            })
+            .collect(),
+    })
+}
+
+/// The figures `/metrics` gives, from the same snapshot.
+async fn key_figures(backend: &NodeBackend) -> Result<KeyFigures, BackendError> {
+    let snapshot =
+        crate::metrics::snapshot::gather(&backend.engine, backend.network.as_ref(), &backend.blobs)
+            .await
+            .map_err(super::backend_error)?;
+    Ok(KeyFigures {
+        peers_direct: snapshot.peers.direct + snapshot.peers.hole_punched,
+        peers_relayed: snapshot.peers.relayed,
+        last_sync_secs: snapshot.sync_lag.map(|lag| lag.as_secs()),
+        store_bytes: snapshot.store_bytes,
+        photos: snapshot.photos.files,
+        photo_bytes: snapshot.photos.bytes,
+        mail_queue: snapshot.mail_queue,
     })
 }
 

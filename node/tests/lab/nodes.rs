@@ -200,21 +200,32 @@ impl NodeProcess {
 
     /// Posts records, each acknowledged (201) or already held (200).
     pub async fn post_all(&self, http: &reqwest::Client, records: &[Record]) -> Result<()> {
-        for record in records {
-            let response = http
-                .post(format!("{}/api/v1/records", self.url))
-                .header("content-type", "application/cbor")
-                .body(record.to_wire())
-                .timeout(Duration::from_secs(10))
-                .send()
-                .await?;
-            let code = response.status().as_u16();
-            if code != 201 && code != 200 {
-                bail!("{} answered {code}: {}", self.name, response.text().await?);
-            }
-        }
-        Ok(())
+        post_records(http, &self.url, &self.name, records).await
     }
+}
+
+/// Posts records one by one to the node at `url` (called `name` in errors); each must be
+/// stored or already held.
+pub async fn post_records(
+    http: &reqwest::Client,
+    url: &str,
+    name: &str,
+    records: &[Record],
+) -> Result<()> {
+    for record in records {
+        let response = http
+            .post(format!("{url}/api/v1/records"))
+            .header("content-type", "application/cbor")
+            .body(record.to_wire())
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await?;
+        let code = response.status().as_u16();
+        if code != 201 && code != 200 {
+            bail!("{name} answered {code}: {}", response.text().await?);
+        }
+    }
+    Ok(())
 }
 
 impl Drop for NodeProcess {

@@ -38,6 +38,9 @@ struct OperatorPage {
     disk: String,
     disk_warning: bool,
     software: String,
+    figures: Vec<String>,
+    /// (SVG, the same figures in words).
+    charts: Vec<(String, String)>,
     peers: Vec<PeerLine>,
     error: Option<String>,
     invite_addresses: String,
@@ -67,6 +70,26 @@ fn disk_label(disk: &crate::backend::DiskView, l: Lang) -> String {
             format!("Free disk space: {free}."),
         )
     }
+}
+
+/// The charts of records and of connected peers over the last days.
+fn charts(
+    view: &OperatorView,
+    now: maillon_protocol::ids::Timestamp,
+    l: Lang,
+) -> Vec<(String, String)> {
+    use crate::figures::{chart, Series};
+    let records = Series {
+        id: "graphe-enregistrements",
+        title: l.pick("Enregistrements", "Records"),
+        points: view.history.iter().map(|p| (p.at, p.records)).collect(),
+    };
+    let peers = Series {
+        id: "graphe-pairs",
+        title: l.pick("Pairs connectés", "Connected peers"),
+        points: view.history.iter().map(|p| (p.at, p.peers)).collect(),
+    };
+    vec![chart(&records, now, l), chart(&peers, now, l)]
 }
 
 fn link_label(link: Option<LinkKind>, l: Lang) -> &'static str {
@@ -215,7 +238,9 @@ pub(crate) async fn operator_page_with<B: Backend>(
             reachability: reachability_label(&view, l),
             disk: disk_label(&view.disk, l),
             disk_warning: view.disk.low || view.disk.full,
-            software: view.software,
+            software: view.software.clone(),
+            figures: crate::figures::figure_lines(&view.figures, l),
+            charts: charts(&view, state.backend.now(), l),
             peers,
             error,
             invite_addresses,

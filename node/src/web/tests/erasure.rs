@@ -9,19 +9,7 @@ use super::{Site, PASSPHRASE};
 async fn a_member_exports_their_data_then_erases_their_account() {
     let site = Site::start(&["founder-1", "founder-2"]).await;
     let mut member = site.signed_in("founder-1").await;
-    let form = member.get("/publier").await;
-    let created = member
-        .post_multipart(
-            "/publier",
-            &[
-                ("csrf", &form.csrf()),
-                ("title", "Machine à coudre Singer"),
-                ("category", "30"),
-                ("place", "26000"),
-            ],
-            &[],
-        )
-        .await;
+    let created = member.publish("Machine à coudre Singer", "30", &[]).await;
     let link = created.location.expect("the listing");
     let mut other = site.signed_in("founder-2").await;
     assert_eq!(other.get(&link).await.status, StatusCode::OK);
@@ -126,18 +114,8 @@ async fn an_erased_photo_and_its_cached_thumbnail_stop_being_served_at_once() {
 
     let site = Site::start(&["founder-1"]).await;
     let mut member = site.signed_in("founder-1").await;
-    let form = member.get("/publier").await;
     let created = member
-        .post_multipart(
-            "/publier",
-            &[
-                ("csrf", &form.csrf()),
-                ("title", "Vélo de ville"),
-                ("category", "30"),
-                ("place", "26000"),
-            ],
-            &[("photos", super::png(320, 240))],
-        )
+        .publish("Vélo de ville", "30", &[("photos", super::png(320, 240))])
         .await;
     let page = member.get(&created.location.expect("the listing")).await;
     let start = page.body.find("href=\"/photo/").expect("photo link") + "href=\"".len();

@@ -243,16 +243,10 @@ async fn candidates_cannot_publish_and_members_cannot_edit_others_listings() {
 async fn bad_photos_get_a_clear_error_and_nothing_is_published() {
     let site = Site::start(&["founder-1"]).await;
     let mut author = site.signed_in("founder-1").await;
-    let form = author.get("/publier").await;
     let page = author
-        .post_multipart(
-            "/publier",
-            &[
-                ("csrf", &form.csrf()),
-                ("title", "Chaise"),
-                ("category", "30"),
-                ("place", "26000"),
-            ],
+        .publish(
+            "Chaise",
+            "30",
             &[("photos", b"<svg onload=alert(1)>".to_vec())],
         )
         .await;

@@ -237,18 +237,8 @@ async fn a_member_publishes_edits_and_withdraws_a_listing_with_a_photo() {
 async fn a_transaction_is_opened_answered_and_closed_with_reviews() {
     let site = Site::start(&["founder-1", "founder-2"]).await;
     let mut author = site.signed_in("founder-1").await;
-    let form = author.get("/publier").await;
     let created = author
-        .post_multipart(
-            "/publier",
-            &[
-                ("csrf", &form.csrf()),
-                ("title", "Garde d'enfants le mercredi"),
-                ("category", "20"),
-                ("place", "26000"),
-            ],
-            &[],
-        )
+        .publish("Garde d'enfants le mercredi", "20", &[])
         .await;
     let link = created.location.expect("listing");
 
@@ -338,19 +328,7 @@ async fn saved_searches_notify_new_matches() {
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let mut author = site.signed_in("founder-1").await;
-    let form = author.get("/publier").await;
-    author
-        .post_multipart(
-            "/publier",
-            &[
-                ("csrf", &form.csrf()),
-                ("title", "Vélo de ville"),
-                ("category", "32"),
-                ("place", "26000"),
-            ],
-            &[],
-        )
-        .await;
+    author.publish("Vélo de ville", "32", &[]).await;
     for _ in 0..100 {
         let notes = watcher.get("/notifications").await;
         if notes
@@ -370,19 +348,7 @@ async fn saved_searches_notify_new_matches() {
 async fn after_a_key_change_the_profile_shows_the_old_keys_listings() {
     let site = Site::start(&["founder-1"]).await;
     let mut member = site.signed_in("founder-1").await;
-    let form = member.get("/publier").await;
-    let created = member
-        .post_multipart(
-            "/publier",
-            &[
-                ("csrf", &form.csrf()),
-                ("title", "Table de ferme en noyer"),
-                ("category", "30"),
-                ("place", "26000"),
-            ],
-            &[],
-        )
-        .await;
+    let created = member.publish("Table de ferme en noyer", "30", &[]).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     let new_key = maillon_protocol::testkit::key("founder-1-nouvelle-cle");
     let rotation =

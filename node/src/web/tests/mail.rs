@@ -79,19 +79,7 @@ async fn a_reminder_reaches_the_author_before_the_deadline_and_unsubscribing_sto
     let mut author = site.signed_in("founder-1").await;
     give_and_verify(&site, &sink, &mut author, "auteur@example.org").await;
 
-    let form = author.get("/publier").await;
-    let created = author
-        .post_multipart(
-            "/publier",
-            &[
-                ("csrf", &form.csrf()),
-                ("title", "Tondeuse a pretter"),
-                ("category", "30"),
-                ("place", "26000"),
-            ],
-            &[],
-        )
-        .await;
+    let created = author.publish("Tondeuse a pretter", "30", &[]).await;
     let link = created.location.expect("listing");
     let mut buyer = site.signed_in("founder-2").await;
     let page = buyer.get(&link).await;
@@ -261,19 +249,7 @@ async fn saved_searches_arrive_as_one_daily_digest() {
         )
         .await;
     let mut author = site.signed_in("founder-1").await;
-    let form = author.get("/publier").await;
-    author
-        .post_multipart(
-            "/publier",
-            &[
-                ("csrf", &form.csrf()),
-                ("title", "Vélo de ville"),
-                ("category", "32"),
-                ("place", "26000"),
-            ],
-            &[],
-        )
-        .await;
+    author.publish("Vélo de ville", "32", &[]).await;
     // The watcher does not open « Notifications », which would mark the match as seen (and
     // leave nothing new for the digest); the author's search shows when the index has it.
     site.wait_for_search(&mut author, "q=velo", "Vélo de ville")

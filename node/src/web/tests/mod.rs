@@ -20,6 +20,7 @@ mod hosting;
 mod journey;
 mod mail;
 mod moderation;
+mod monitoring;
 
 use std::sync::{Arc, OnceLock};
 
@@ -373,6 +374,23 @@ impl Browser {
         let request =
             Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         self.send(request, Body::from(body)).await
+    }
+
+    /// Publishes a listing in Valence (26000) through the form, as a member does.
+    pub async fn publish(
+        &mut self,
+        title: &str,
+        category: &str,
+        photos: &[(&str, Vec<u8>)],
+    ) -> Page {
+        let csrf = self.get("/publier").await.csrf();
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("title", title),
+            ("category", category),
+            ("place", "26000"),
+        ];
+        self.post_multipart("/publier", &fields, photos).await
     }
 
     pub async fn post_multipart(
