@@ -64,6 +64,10 @@ if git cat-file -e "$PREVIOUS_RELEASE^{commit}" 2>/dev/null; then
   git archive "$PREVIOUS_RELEASE" | tar -x -C "$previous_source"
   sed -i '0,/^version = "/s/^version = "\([^"]*\)"/version = "\1-previous"/' \
     "$previous_source/Cargo.toml"
+  # The same profiles as this tree's (debug info, optimisation): otherwise every dependency
+  # would be compiled a second time with the previous release's settings.
+  sed -i '/^\[profile\./,$d' "$previous_source/Cargo.toml"
+  sed -n '/^\[profile\./,$p' Cargo.toml >> "$previous_source/Cargo.toml"
   started=$SECONDS
   (cd "$previous_source" &&
     CARGO_TARGET_DIR="$target_dir" cargo test --workspace --no-run --test operators)
