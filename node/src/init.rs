@@ -255,7 +255,10 @@ fn config_text(node_name: &str, bootstrap: &[String]) -> String {
          [node]\nname = {}\ndata_dir = \"data\"\n\n\
          [network]\ncharter_file = \"charter.cbor\"\nlisten = [\"/ip4/0.0.0.0/tcp/4001\"]\nbootstrap = [{}]\nmdns = false\n\n\
          [http]\nlisten = \"127.0.0.1:8080\"\n\n\
-         [store]\ncache_mib = 64\n",
+         [store]\ncache_mib = 64\n\n\
+         # Prometheus figures at http://127.0.0.1:9464/metrics, for this machine only\n\
+         # (docs/OPERATIONS.md, « Surveiller le nœud »); \"\" turns the listener off.\n\
+         [metrics]\nlisten = \"127.0.0.1:9464\"\n",
         quote(node_name.trim()),
         bootstrap.join(", ")
     )

@@ -141,6 +141,12 @@ pub fn run(config_file: Option<&Path>) -> Result<()> {
         for address in running.p2p_addresses().await? {
             tell(format, &format!("Adresse pair-à-pair : {address}"));
         }
+        if let Some(address) = running.metrics_address {
+            tell(
+                format,
+                &format!("Mesures (Prometheus) : http://{address}/metrics"),
+            );
+        }
         wait_for_signal().await;
         tell(format, "Arrêt en cours…");
         running.shutdown().await?;

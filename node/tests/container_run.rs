@@ -61,6 +61,7 @@ fn container_environment(command: &mut Command, node: &Path) {
         .env("MAILLON_NETWORK__CHARTER_FILE", node.join("charter.cbor"))
         .env("MAILLON_NETWORK__LISTEN", "[\"/ip4/127.0.0.1/tcp/0\"]")
         .env("MAILLON_HTTP__LISTEN", "127.0.0.1:0")
+        .env("MAILLON_METRICS__LISTEN", "")
         .env("MAILLON_LOG__FORMAT", "json");
 }
 

@@ -24,6 +24,11 @@ use serde_json::Value;
 
 /// The variable naming the previous release's binary.
 const PREVIOUS: &str = "MAILLON_PREVIOUS_BIN";
+/// Whether `binary` is the previous release's.
+fn is_previous(binary: &Path) -> bool {
+    std::env::var_os(PREVIOUS).is_some_and(|previous| Path::new(&previous) == binary)
+}
+
 /// A record posted to one node must be on the other within this: gossip, not the
 /// periodic sync (every 60 s).
 const GOSSIP_BOUND: Duration = Duration::from_secs(10);
@@ -86,7 +91,13 @@ impl Node {
             .create(true)
             .append(true)
             .open(self.dir.join("node.log"))?;
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if !is_previous(binary) {
+            // Two nodes on one machine: no metrics listener, whose default port they would
+            // share. The previous release has no `[metrics]` and refuses the variable.
+            command.env("MAILLON_METRICS__LISTEN", "");
+        }
+        let child = command
             .arg("run")
             .arg("--config")
             .arg(self.dir.join("maillon.toml"))

@@ -47,7 +47,7 @@ async fn records_acknowledged_before_a_kill_9_survive_it() {
     let cluster = Cluster::new(61, 40, 1);
     let config = cluster.prepare(0).unwrap();
     let toml = "[node]\nname = \"Crash\"\ndata_dir = \".\"\n\n[network]\ncharter_file = \"charter.cbor\"\n\
-         listen = [\"/ip4/127.0.0.1/tcp/0\"]\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n[store]\ncache_mib = 16\n";
+         listen = [\"/ip4/127.0.0.1/tcp/0\"]\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n[store]\ncache_mib = 16\n\n[metrics]\nlisten = \"\"\n";
     let config_file = config.data_dir.join("maillon.toml");
     std::fs::write(&config_file, toml).unwrap();
     let (mut child, base) = spawn(&config_file);

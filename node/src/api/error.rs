@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use crate::engine::EngineError;
 use crate::ingest::pipeline::IngestError;
-use crate::network::gossip::is_permanent;
 use crate::store::StoreError;
 
 /// An API failure.
@@ -69,18 +68,7 @@ impl IntoResponse for AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> AppError {
-        AppError::new(store_status(&error), error.code(), error.to_string())
-    }
-}
-
-/// 507 for a full disk; 500, logged, for any other store failure.
-fn store_status(error: &StoreError) -> StatusCode {
-    match error {
-        StoreError::NoSpace(_) => StatusCode::INSUFFICIENT_STORAGE,
-        _ => {
-            tracing::error!(%error, "storage failed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        IngestError::Store(error).into()
     }
 }
 
@@ -99,26 +87,13 @@ impl From<EngineError> for AppError {
 
 impl From<IngestError> for AppError {
     fn from(error: IngestError) -> AppError {
-        let status = match &error {
-            IngestError::Refused(refusal) => match refusal {
-                maillon_protocol::state::ApplyError::Decode(_)
-                | maillon_protocol::state::ApplyError::Signature(_) => StatusCode::BAD_REQUEST,
-                _ if is_permanent(refusal) => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::CONFLICT,
-            },
-            IngestError::NotInGoodStanding(_)
-            | IngestError::NodePolicy(NodePolicyRefusal::Suspended(_)) => StatusCode::FORBIDDEN,
-            IngestError::NodePolicy(
-                NodePolicyRefusal::Limited(_) | NodePolicyRefusal::IntroductionQuota(..),
-            ) => StatusCode::TOO_MANY_REQUESTS,
-            IngestError::TooLargeToPark => StatusCode::SERVICE_UNAVAILABLE,
-            IngestError::Store(store) => store_status(store),
-        };
-        AppError::new(status, error.code(), error.to_string())
+        let class = error.class();
+        if error.is_internal() {
+            tracing::error!(%error, "storage failed");
+        }
+        AppError::new(class.status, class.code, error.to_string())
     }
 }
-
-use crate::engine::standing::NodePolicyRefusal;
 
 impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> AppError {

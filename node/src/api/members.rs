@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiState, AppError};
 use crate::engine::status::NodeStatus;
+use crate::network::sync_progress::ProgressReport;
 use crate::network::LinkReport;
 
 /// The node's status, with how it reaches its peers.
@@ -21,6 +22,9 @@ pub struct StatusAnswer {
     /// relays it listens through, and each connected peer's link (`direct`, `relayed`,
     /// `hole_punched`); absent when the network is not running.
     pub links: Option<LinkReport>,
+    /// The catch-up under way (sync fetching at least 1,000 records): records taken and to
+    /// take, rate, time left; null otherwise.
+    pub sync_progress: Option<ProgressReport>,
 }
 
 /// The node's status.
@@ -36,6 +40,10 @@ pub async fn status(State(state): State<ApiState>) -> Result<Json<StatusAnswer>,
     Ok(Json(StatusAnswer {
         node: state.engine.status(peer_id, peers)?,
         links,
+        sync_progress: state
+            .network
+            .as_ref()
+            .and_then(|client| client.sync_progress().report()),
     }))
 }
 

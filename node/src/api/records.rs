@@ -57,36 +57,20 @@ pub async fn post_record(
     let body = body.map_err(|rejection| {
         AppError::new(rejection.status(), "body_rejected", rejection.body_text())
     })?;
-    let (status, answer) = match state.engine.submit_wire(&body, Origin::Local).await? {
-        Submitted::Stored { id, released } => (
-            StatusCode::CREATED,
-            PostAnswer {
-                id: id.to_hex(),
-                status: "stored",
-                released: hexes(&released),
-                missing: vec![],
-            },
-        ),
-        Submitted::Duplicate(id) => (
-            StatusCode::OK,
-            PostAnswer {
-                id: id.to_hex(),
-                status: "duplicate",
-                released: vec![],
-                missing: vec![],
-            },
-        ),
-        Submitted::Parked { id, missing } => (
-            StatusCode::ACCEPTED,
-            PostAnswer {
-                id: id.to_hex(),
-                status: "parked",
-                released: vec![],
-                missing: hexes(&missing),
-            },
-        ),
+    let submitted = state.engine.submit_wire(&body, Origin::Local).await?;
+    let class = submitted.class();
+    let (id, released, missing) = match submitted {
+        Submitted::Stored { id, released } => (id, released, Vec::new()),
+        Submitted::Duplicate(id) => (id, Vec::new(), Vec::new()),
+        Submitted::Parked { id, missing } => (id, Vec::new(), missing),
     };
-    Ok((status, Json(answer)).into_response())
+    let answer = PostAnswer {
+        id: id.to_hex(),
+        status: class.code,
+        released: hexes(&released),
+        missing: hexes(&missing),
+    };
+    Ok((class.status, Json(answer)).into_response())
 }
 
 /// Parses a 64-hex-digit id.

@@ -209,7 +209,8 @@ fn config_text(bootstrap: &str) -> String {
         "[node]\nname = \"Banc nouveau\"\ndata_dir = \"data\"\n\n\
          [network]\ncharter_file = \"charter.cbor\"\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n\
          bootstrap = [\"{bootstrap}\"]\nmdns = false\n\n\
-         [http]\nlisten = \"127.0.0.1:0\"\n\n[store]\ncache_mib = 64\n"
+         [http]\nlisten = \"127.0.0.1:0\"\n\n[store]\ncache_mib = 64\n\n\
+         [metrics]\nlisten = \"\"\n"
     )
 }
 

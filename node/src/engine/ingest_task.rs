@@ -77,6 +77,7 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
     ingest.expire_parked(now);
     let mut answers = Vec::with_capacity(batch.len());
     let mut stored: Vec<(Record, Origin, Vec<BlobHash>)> = Vec::new();
+    let mut durable: Vec<Durable> = Vec::new();
     for job in batch {
         let order = staging_order(&job.records);
         let mut records: Vec<Option<Verified>> = job.records.into_iter().map(Some).collect();
@@ -95,7 +96,8 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
                         .lock()
                         .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
                 }
-                note(shared, &record, job.origin, now);
+                note_staged(shared, &record, job.origin, now);
+                durable.push(Durable::of(&record));
                 let photos = ingest.take_erased_photos(&record.id());
                 stored.push((record, job.origin, photos));
             }
@@ -116,6 +118,11 @@ async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Share
     }
     let staged_in = started.elapsed();
     let committed = ingest.commit().await;
+    if committed.is_ok() {
+        // What peers and status see follows the store only once the batch is durable, and
+        // before anyone is answered.
+        note_durable(shared, &durable);
+    }
     tracing::debug!(
         records = stored.len(),
         staged_ms = staged_in.as_millis() as u64,
@@ -299,7 +306,9 @@ fn standing_of(
     }
 }
 
-fn note(shared: &Shared, record: &Record, origin: Origin, now: maillon_protocol::Timestamp) {
+/// What later records of the same batch are judged by: the introductions counted at the
+/// edges and the membership index (a listing may follow its author's join in one push).
+fn note_staged(shared: &Shared, record: &Record, origin: Origin, now: maillon_protocol::Timestamp) {
     let at_edge = matches!(origin, Origin::Local | Origin::Gossip | Origin::Pushed);
     if let (true, Ok(Some(node))) = (at_edge, introducer(shared, record)) {
         // Counted by arrival, so that a backdated join counts too.
@@ -314,24 +323,49 @@ fn note(shared: &Shared, record: &Record, origin: Origin, now: maillon_protocol:
         .write()
         .unwrap_or_else(|p| p.into_inner())
         .note(record);
-    let item = SyncItem {
-        created: record.header().created,
-        id: record.id(),
-    };
-    shared
-        .kind_counts
-        .write()
-        .unwrap_or_else(|p| p.into_inner())[record.header().kind as usize] += 1;
-    if record.body().is_none() {
-        shared
-            .erased_set
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(item);
+}
+
+/// What a stored record adds to the views peers and status read.
+struct Durable {
+    item: SyncItem,
+    kind: usize,
+    bare: bool,
+}
+
+impl Durable {
+    fn of(record: &Record) -> Durable {
+        Durable {
+            item: SyncItem {
+                created: record.header().created,
+                id: record.id(),
+            },
+            kind: record.header().kind as usize,
+            bare: record.body().is_none(),
+        }
     }
-    shared
-        .sync_set
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(item);
+}
+
+/// The views peers and status read (the sync and erased sets, the kind counts), once the
+/// records are durable: a node never offers a peer a record it could still lose.
+fn note_durable(shared: &Shared, records: &[Durable]) {
+    // One lock at a time, as everywhere else.
+    {
+        let mut kind_counts = shared
+            .kind_counts
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        for record in records {
+            kind_counts[record.kind] += 1;
+        }
+    }
+    {
+        let mut erased_set = shared.erased_set.write().unwrap_or_else(|p| p.into_inner());
+        for record in records.iter().filter(|record| record.bare) {
+            erased_set.insert(record.item);
+        }
+    }
+    let mut sync_set = shared.sync_set.write().unwrap_or_else(|p| p.into_inner());
+    for record in records {
+        sync_set.insert(record.item);
+    }
 }

@@ -240,8 +240,8 @@ impl Engine {
             self.shared.store.flush().await?;
             return Ok(Submitted::Duplicate(record.id()));
         }
-        let wire = wire.to_vec();
-        let verified = tokio::task::spawn_blocking(move || Verified::check(&wire, &network))
+        // Decoded once, above; only the signature is left to check.
+        let verified = tokio::task::spawn_blocking(move || Verified::verify(record))
             .await
             .map_err(|_| {
                 IngestError::Store(StoreError::Corrupt("verification task failed".into()))

@@ -55,24 +55,6 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-impl IngestError {
-    /// The stable code of docs/API.md, the same in API answers and in metrics.
-    pub fn code(&self) -> &'static str {
-        use crate::engine::standing::NodePolicyRefusal;
-        match self {
-            IngestError::Refused(refusal) => refusal.code(),
-            IngestError::NotInGoodStanding(_) => "author_not_in_good_standing",
-            IngestError::NodePolicy(NodePolicyRefusal::Suspended(_)) => "suspended_node",
-            IngestError::NodePolicy(NodePolicyRefusal::Limited(_)) => "limited_node",
-            IngestError::NodePolicy(NodePolicyRefusal::IntroductionQuota(..)) => {
-                "introduction_quota"
-            }
-            IngestError::TooLargeToPark => "parking_full",
-            IngestError::Store(store) => store.code(),
-        }
-    }
-}
-
 /// Whether the store holds this record's id: then it is a duplicate, unless the store holds
 /// only its bare header (an erasure dropped the body) and this copy brings the body back,
 /// which is refused with `erased_body` as it is from a node that never held the record
@@ -108,7 +90,11 @@ pub struct Verified(Record);
 impl Verified {
     /// Decodes wire bytes for `network` and verifies the signature.
     pub fn check(wire: &[u8], network: &NetworkId) -> Result<Verified, IngestError> {
-        let record = Record::decode(wire, network)?;
+        Verified::verify(Record::decode(wire, network)?)
+    }
+
+    /// Verifies the signature of a record already decoded.
+    pub fn verify(record: Record) -> Result<Verified, IngestError> {
         record.verify()?;
         Ok(Verified(record))
     }
@@ -271,9 +257,6 @@ impl<S: Store> Ingest<S> {
         let store = self.state.store();
         if is_held(store, &record)? {
             return Ok(Accepted::Duplicate);
-        }
-        for reference in &record.header().refs {
-            store.get(reference)?;
         }
         match validate(&record, &self.state, now)? {
             Verdict::MissingRefs(missing) => {

@@ -30,6 +30,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::engine::Origin;
+use crate::ingest::outcome::{classify, GossipVerdict};
 use crate::ingest::pipeline::{IngestError, Submitted};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -78,17 +79,6 @@ struct KindLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LinkLabels {
     link: &'static str,
-}
-
-/// How a gossip message was judged, as reported to gossipsub.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GossipVerdict {
-    /// Stored or already held: relayed on.
-    Accept,
-    /// Permanently invalid: the sender is penalised.
-    Reject,
-    /// Neither relayed nor penalised (parked, overloaded, a passing refusal).
-    Ignore,
 }
 
 /// What one sync session did, for the counters.
@@ -179,15 +169,9 @@ impl Metrics {
 
     /// Counts the outcome of one submitted record.
     pub fn record_ingest(&self, origin: Origin, outcome: &Result<Submitted, IngestError>) {
-        let outcome = match outcome {
-            Ok(Submitted::Stored { .. }) => "stored",
-            Ok(Submitted::Duplicate(_)) => "duplicate",
-            Ok(Submitted::Parked { .. }) => "parked",
-            Err(error) => error.code(),
-        };
         let labels = IngestLabels {
             origin: origin_name(origin),
-            outcome,
+            outcome: classify(outcome).code,
         };
         self.0.ingest.get_or_create(&labels).inc();
     }

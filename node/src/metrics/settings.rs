@@ -96,4 +96,24 @@ mod tests {
         assert!(error.contains("metrics.listen"), "{error}");
         assert!(error.contains("localhost:metrics"), "{error}");
     }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type is fixed by figment.
+    fn the_environment_sets_or_turns_off_the_listener() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MAILLON_METRICS__LISTEN", "");
+            let raw = crate::config::RawConfig::from_environment().map_err(|e| e.to_string())?;
+            assert_eq!(
+                raw.metrics.validate().map_err(|e| e.to_string())?.listen,
+                None
+            );
+            jail.set_env("MAILLON_METRICS__LISTEN", "0.0.0.0:9464");
+            jail.set_env("MAILLON_METRICS__ON_SITE", "true");
+            let raw = crate::config::RawConfig::from_environment().map_err(|e| e.to_string())?;
+            let settings = raw.metrics.validate().map_err(|e| e.to_string())?;
+            assert_eq!(settings.listen, Some("0.0.0.0:9464".parse().unwrap()));
+            assert!(settings.on_site);
+            Ok(())
+        });
+    }
 }

@@ -13,9 +13,10 @@ use tower::ServiceExt;
 use super::history::{self, Sample, KEEP_MS, MIN_GAP_MS};
 use super::serve::is_direct_local;
 use super::snapshot::{PeerCounts, Snapshot};
-use super::{GossipVerdict, Metrics, SyncFigures};
+use super::{Metrics, SyncFigures};
 use crate::blobs::BlobUsage;
 use crate::engine::Origin;
+use crate::ingest::outcome::GossipVerdict;
 use crate::ingest::pipeline::{IngestError, Submitted};
 use crate::store::StoreError;
 

@@ -90,6 +90,7 @@ pub struct Client {
     commands: mpsc::Sender<Command>,
     peer_id: PeerId,
     sync_log: std::sync::Arc<super::sync_log::SyncLog>,
+    sync_progress: std::sync::Arc<super::sync_progress::SyncProgress>,
 }
 
 impl Client {
@@ -98,12 +99,18 @@ impl Client {
             commands,
             peer_id,
             sync_log: std::sync::Arc::default(),
+            sync_progress: std::sync::Arc::default(),
         }
     }
 
     /// The last sync session with each peer.
     pub fn sync_log(&self) -> &super::sync_log::SyncLog {
         &self.sync_log
+    }
+
+    /// The records sync sessions are fetching, for progress reports.
+    pub fn sync_progress(&self) -> &std::sync::Arc<super::sync_progress::SyncProgress> {
+        &self.sync_progress
     }
 
     /// This node's peer id.

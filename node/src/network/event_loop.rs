@@ -591,7 +591,7 @@ impl EventLoop {
             // Overloaded: ignore without penalty; sync repairs what is dropped.
             self.engine
                 .metrics()
-                .record_gossip(crate::metrics::GossipVerdict::Ignore);
+                .record_gossip(crate::ingest::outcome::GossipVerdict::Ignore);
             self.swarm
                 .behaviour_mut()
                 .gossipsub
@@ -607,10 +607,10 @@ impl EventLoop {
         let retry_slots = self.retry_slots.clone();
         tokio::spawn(async move {
             let outcome = engine.submit_wire(&message.data, Origin::Gossip).await;
-            let acceptance = gossip::acceptance(&outcome);
-            engine.metrics().record_gossip(gossip::verdict(&acceptance));
+            let verdict = crate::ingest::outcome::classify(&outcome).verdict;
+            engine.metrics().record_gossip(verdict);
             client
-                .report(message_id, propagation_source, acceptance)
+                .report(message_id, propagation_source, gossip::acceptance(verdict))
                 .await;
             drop(permit);
             if retry::is_transient(&outcome) {

@@ -13,8 +13,7 @@ use maillon_protocol::kinds::Family;
 use maillon_protocol::Record;
 use sha2::{Digest, Sha256};
 
-use crate::ingest::pipeline::{IngestError, Submitted};
-use maillon_protocol::state::ApplyError;
+use crate::ingest::outcome::GossipVerdict;
 
 /// Every family, for subscribing.
 pub const FAMILIES: [Family; 5] = [
@@ -114,32 +113,12 @@ pub fn score_thresholds() -> PeerScoreThresholds {
     }
 }
 
-/// How a submission's outcome is reported to gossipsub: stored or already held → accept
-/// (forward it); parked or transiently refused → ignore; permanently invalid → reject
-/// (the sender is penalised).
-pub fn acceptance(outcome: &Result<Submitted, IngestError>) -> MessageAcceptance {
-    match outcome {
-        Ok(Submitted::Stored { .. } | Submitted::Duplicate(_)) => MessageAcceptance::Accept,
-        Ok(Submitted::Parked { .. }) => MessageAcceptance::Ignore,
-        Err(IngestError::Refused(refusal)) if is_permanent(refusal) => MessageAcceptance::Reject,
-        Err(_) => MessageAcceptance::Ignore,
-    }
-}
-
-/// The verdict as the metrics name it.
-pub fn verdict(acceptance: &MessageAcceptance) -> crate::metrics::GossipVerdict {
-    use crate::metrics::GossipVerdict;
-    match acceptance {
-        MessageAcceptance::Accept => GossipVerdict::Accept,
-        MessageAcceptance::Reject => GossipVerdict::Reject,
-        MessageAcceptance::Ignore => GossipVerdict::Ignore,
-    }
-}
-
-/// Whether a refusal is the sender's fault for certain.
-pub fn is_permanent(refusal: &ApplyError) -> bool {
-    match refusal {
-        ApplyError::Decode(_) | ApplyError::Signature(_) => true,
-        ApplyError::Invalid(invalid) => invalid.is_permanent(),
+/// How a submission's outcome is reported to gossipsub, as classified once in
+/// [`crate::ingest::outcome`].
+pub fn acceptance(verdict: GossipVerdict) -> MessageAcceptance {
+    match verdict {
+        GossipVerdict::Accept => MessageAcceptance::Accept,
+        GossipVerdict::Reject => MessageAcceptance::Reject,
+        GossipVerdict::Ignore => MessageAcceptance::Ignore,
     }
 }

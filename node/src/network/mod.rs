@@ -20,6 +20,7 @@ pub mod retry;
 pub mod serve;
 pub mod sync_driver;
 pub mod sync_log;
+pub mod sync_progress;
 pub mod transport;
 
 use std::collections::{HashMap, HashSet};

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::gossip::is_permanent;
 use crate::engine::{Engine, Origin};
 use crate::ingest::pipeline::{IngestError, Submitted};
 
@@ -30,7 +29,7 @@ pub const RETRY_SLOTS: usize = 1024;
 /// Whether an outcome is a refusal that a record arriving later may lift.
 pub fn is_transient(outcome: &Result<Submitted, IngestError>) -> bool {
     match outcome {
-        Err(IngestError::Refused(refusal)) => !is_permanent(refusal),
+        Err(refusal @ IngestError::Refused(_)) => !refusal.is_senders_fault(),
         Err(IngestError::NotInGoodStanding(_)) => true,
         Ok(_)
         | Err(IngestError::NodePolicy(_) | IngestError::TooLargeToPark | IngestError::Store(_)) => {

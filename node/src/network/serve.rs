@@ -6,10 +6,9 @@ use maillon_protocol::sync::{respond, SyncConfig, SyncRequest, SyncResponse};
 use maillon_protocol::Timestamp;
 
 use super::client::Client;
-use super::gossip::is_permanent;
 use crate::blobs::BlobStore;
 use crate::engine::{Engine, Origin};
-use crate::ingest::pipeline::{IngestError, Submitted};
+use crate::ingest::pipeline::Submitted;
 
 pub use maillon_protocol::sync::messages::MAX_RECORDS_BYTES;
 
@@ -158,7 +157,7 @@ async fn push(context: &ServeContext, peer: PeerId, wires: Vec<Vec<u8>>) -> Sync
             Ok(Submitted::Stored { .. }) => stored += 1,
             Ok(Submitted::Duplicate(_)) => duplicate += 1,
             Ok(Submitted::Parked { .. }) => parked += 1,
-            Err(IngestError::Refused(error)) if is_permanent(error) => {
+            Err(error) if error.is_senders_fault() => {
                 refused += 1;
                 invalid += 1;
             }

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use super::client::{Client, NetworkError};
 use super::{NetworkEvent, NetworkSettings};
 use crate::engine::{Engine, EngineError, Origin};
-use crate::ingest::pipeline::{IngestError, Submitted};
+use crate::ingest::pipeline::Submitted;
 use crate::store::index::decode_stored;
 use crate::store::Store;
 
@@ -71,6 +71,10 @@ pub async fn run(
     settings: NetworkSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    tokio::spawn(super::sync_progress::report_in_log(
+        Arc::clone(client.sync_progress()),
+        shutdown.clone(),
+    ));
     let slots = Arc::new(Semaphore::new(2));
     let running: Arc<Mutex<HashSet<PeerId>>> = Arc::default();
     let mut tick = tokio::time::interval(settings.sync_interval);
@@ -360,7 +364,7 @@ async fn ingest_answer(
     for outcome in &outcomes {
         match outcome {
             Ok(Submitted::Stored { released, .. }) => stored += 1 + released.len() as u64,
-            Err(IngestError::Refused(e)) if super::gossip::is_permanent(e) => invalid += 1,
+            Err(error) if error.is_senders_fault() => invalid += 1,
             _ => {}
         }
     }
@@ -383,20 +387,29 @@ async fn fetch_counted(
         .map(|chunk| SyncRequest::FetchRecords(chunk.to_vec()))
         .collect();
     let mut bytes: u64 = requests.iter().map(|r| r.encode().len() as u64).sum();
+    let progress = client.sync_progress().begin(ids.len() as u64);
     // Requests run FETCHES_IN_FLIGHT ahead, and two answers are checked and ingested at
     // once: the signatures of one batch are verified while the writer stores the other.
     let answers = stream::iter(requests)
         .map(|request| {
             let client = client.clone();
-            async move { client.request(peer, &request).await }
+            let asked = match &request {
+                SyncRequest::FetchRecords(ids) => ids.len() as u64,
+                _ => 0,
+            };
+            async move { (asked, client.request(peer, &request).await) }
         })
         .buffered(FETCHES_IN_FLIGHT)
-        .map(|answer| ingest_answer(engine, client, peer, answer))
+        .map(|(asked, answer)| async move {
+            let (got, bytes) = ingest_answer(engine, client, peer, answer).await?;
+            Ok::<_, SessionError>((got, bytes, asked))
+        })
         .buffered(2);
     futures::pin_mut!(answers);
     let mut stored = 0u64;
     while let Some(result) = answers.next().await {
-        let (got, answer_bytes) = result?;
+        let (got, answer_bytes, answered) = result?;
+        progress.advance(answered);
         stored += got;
         bytes += answer_bytes;
     }

@@ -33,7 +33,7 @@ use maillon_web_ui::session::Lang;
 
 use crate::blobs::BlobStore;
 use crate::engine::{Engine, Origin};
-use crate::ingest::pipeline::{IngestError, Submitted as Ingested};
+use crate::ingest::pipeline::Submitted as Ingested;
 use crate::network::Client;
 use crate::search::{AuthorFilter, SearchIndex, SortOrder};
 
@@ -255,39 +255,13 @@ impl Backend for NodeBackend {
             Ok(Ingested::Stored { id, .. }) => Submitted::Stored(id),
             Ok(Ingested::Duplicate(id)) => Submitted::Duplicate(id),
             Ok(Ingested::Parked { id, .. }) => return Ok(Submitted::Parked(id)),
-            Err(IngestError::Store(error @ crate::store::StoreError::NoSpace(_))) => {
+            // One classification (ingest::outcome): the node's own failures are errors,
+            // every refusal is said to the member by its code.
+            Err(error) if error.is_internal() => return Err(backend_error(error)),
+            Err(error) => {
                 return Ok(Submitted::Rejected {
-                    code: "insufficient_storage".into(),
+                    code: error.code().to_string(),
                     message: error.to_string(),
-                })
-            }
-            Err(IngestError::Store(error)) => return Err(backend_error(error)),
-            Err(IngestError::Refused(refusal)) => {
-                return Ok(Submitted::Rejected {
-                    code: refusal.code().to_string(),
-                    message: refusal.to_string(),
-                })
-            }
-            Err(other @ IngestError::NotInGoodStanding(_)) => {
-                return Ok(Submitted::Rejected {
-                    code: "author_not_in_good_standing".into(),
-                    message: other.to_string(),
-                })
-            }
-            Err(
-                other @ IngestError::NodePolicy(
-                    crate::engine::standing::NodePolicyRefusal::IntroductionQuota(..),
-                ),
-            ) => {
-                return Ok(Submitted::Rejected {
-                    code: "introduction_quota".into(),
-                    message: other.to_string(),
-                })
-            }
-            Err(other) => {
-                return Ok(Submitted::Rejected {
-                    code: "unavailable".into(),
-                    message: other.to_string(),
                 })
             }
         };

@@ -308,6 +308,10 @@ fn refusal_text(code: &str, message: &str, lang: Lang) -> String {
             "This site has welcomed many candidates today: try again tomorrow, or join \
              through another association's site in the network.",
         )),
+        "parking_full" => Some(lang.pick(
+            "Le site est très occupé en ce moment : réessayez dans quelques minutes.",
+            "The site is very busy right now: try again in a few minutes.",
+        )),
         "from_the_future" => Some(lang.pick(
             "L'horloge du serveur semble décalée : réessayez dans un instant.",
             "The server's clock seems off: try again in a moment.",

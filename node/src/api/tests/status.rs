@@ -67,6 +67,7 @@ async fn status_reports_the_network_the_node_and_the_counts() {
             "state_digest",
             "storage",
             "store_format",
+            "sync_progress",
             "version"
         ]
     );
