@@ -21,8 +21,11 @@ use super::SearchError;
 /// The smallest writer memory budget tantivy accepts per indexing thread.
 pub const MIN_BUDGET_PER_THREAD: usize = 15_000_000;
 
-/// Commit at least this often while documents are pending.
-pub const COMMIT_INTERVAL: Duration = Duration::from_millis(200);
+/// Commit at least this often while documents are pending: a new listing is found by
+/// search within about this long. Each commit writes a segment of several files and syncs
+/// them; every 200 ms, the commits of 20 nodes on one machine made gossip about 20 times
+/// slower (docs/PERFORMANCE.md, « Gossip »).
+pub const COMMIT_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Commit at the latest after this many pending operations.
 pub const COMMIT_EVERY_OPS: usize = 5_000;
