@@ -29,10 +29,13 @@ async fn invited_node(
             .unwrap();
     let (report, probes) = (joined.report, joined.probes);
     assert!(probes.iter().all(|p| p.outcome.is_ok()), "{probes:?}");
-    let config = maillon_node::config::RawConfig::load(&report.config_file)
+    let mut config = maillon_node::config::RawConfig::load(&report.config_file)
         .unwrap()
         .validate(dir)
         .unwrap();
+    // `init` writes the default metrics address; nodes of one test process share it.
+    assert!(config.metrics.listen.is_some_and(|a| a.ip().is_loopback()));
+    config.metrics = maillon_node::metrics::settings::MetricsSettings::OFF;
     // What "Héberger un site" gives the member: their key and their signature.
     let statement = node_operator_message(network, &report.node_key);
     let code =

@@ -44,6 +44,8 @@ async fn ceremony() -> Ceremony {
         .validate(&dir)
         .expect("valid config");
     config.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
+    // Tests run side by side: no listener on the default metrics port.
+    config.metrics = crate::metrics::settings::MetricsSettings::OFF;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("listener");
