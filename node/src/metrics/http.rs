@@ -24,7 +24,7 @@ pub async fn count(State(metrics): State<Metrics>, request: Request, next: Next)
     let started = Instant::now();
     let response = next.run(request).await;
     metrics.record_http(
-        &route,
+        route,
         method.as_str(),
         response.status().as_u16(),
         started.elapsed(),

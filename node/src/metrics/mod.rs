@@ -216,9 +216,8 @@ impl Metrics {
     }
 
     /// Counts one HTTP answer under its route pattern (`unmatched` for none).
-    pub fn record_http(&self, route: &str, method: &str, status: u16, took: Duration) {
+    pub fn record_http(&self, route: String, method: &str, status: u16, took: Duration) {
         let method = known_method(method);
-        let route = route.to_string();
         self.0
             .http_requests
             .get_or_create(&HttpLabels {

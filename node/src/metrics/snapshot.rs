@@ -20,6 +20,9 @@ pub enum SnapshotError {
     /// The photo folder could not be read.
     #[error(transparent)]
     Blobs(#[from] BlobError),
+    /// The task reading the engine's figures failed.
+    #[error("reading the node's figures failed: {0}")]
+    Task(String),
 }
 
 /// Connected peers by their best link.
@@ -102,7 +105,7 @@ pub async fn gather(
         (held.sync_set().len() as u64, members)
     })
     .await
-    .map_err(|e| BlobError::Io(std::io::Error::other(e)))?;
+    .map_err(|e| SnapshotError::Task(e.to_string()))?;
     let at = engine.now();
     let counts = engine.kind_counts();
     let store_bytes = match engine.store().size_on_disk() {
