@@ -19,7 +19,7 @@ use crate::engine::{Clock, Engine, EngineError, EngineParts, Origin};
 use crate::founding::switch::SwitchedHttp;
 use crate::init::read_charter;
 use crate::network::{self, Client, NetworkError, NetworkSettings, NetworkTasks};
-use crate::store::{SledConfig, SledStore, StoreError};
+use crate::store::{SledConfig, SledStore, Store, StoreError};
 
 /// The file, in the data folder, of this node's own announcement, submitted at start-up.
 pub const ANNOUNCEMENT_FILE: &str = "announcement.cbor";
@@ -422,7 +422,6 @@ impl RunningNode {
         for task in self.monitor {
             let _ = task.await;
         }
-        use crate::store::Store;
         self.engine.store().flush().await?;
         self.engine.stop();
         let store = self.engine.store_weak();

@@ -10,7 +10,7 @@ use maillon_node::engine::Origin;
 use maillon_node::erasure::export::export_identity;
 use maillon_node::ingest::pipeline::IngestError;
 use maillon_node::network::blob_fetch::{fetch_blob, fetch_blob_from_any};
-use maillon_node::store::{index::decode_stored, Store};
+use maillon_node::store::index::decode_stored;
 use maillon_protocol::kinds::{Listing, TransactionAnswer, TransactionOpen};
 use maillon_protocol::state::ApplyError;
 use maillon_protocol::sync::{SyncRequest, SyncResponse};

@@ -12,7 +12,6 @@ use serde::Serialize;
 use super::ApiState;
 use crate::engine::status::StorageStatus;
 use crate::store::space::SpaceState;
-use crate::store::Store;
 
 /// The answer of `GET /ready`.
 #[derive(Debug, Serialize)]

@@ -111,14 +111,16 @@ fn backup_stopped_node(
         path: sources.data_dir.join("store"),
         cache_capacity_bytes,
     })
-    .map_err(|error| match error {
-        StoreError::Sled(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+    .map_err(|error| {
+        match error {
+        StoreError::Backend(e) if e.to_string().contains("could not acquire lock") => {
             BackupError::Node(
                 "the node is running but its admin socket does not answer (is it an older maillon?)"
                     .into(),
             )
         }
         other => BackupError::Store(other),
+    }
     })?;
     archive::write_backup(&store.database(), sources, out, &mut |step| {
         progress(Progress::Step(step))

@@ -174,8 +174,7 @@ fn load_store(root: &Path, manifest: &Manifest) -> Result<(), BackupError> {
             manifest.records
         )));
     }
-    db.flush()
-        .map_err(|e| BackupError::Store(crate::store::StoreError::Sled(e)))?;
+    db.flush().map_err(|e| BackupError::Store(e.into()))?;
     drop(db);
     drop(store);
     let dumps = root.join(STORE_PREFIX);

@@ -17,7 +17,7 @@ use maillon_protocol::Kind;
 
 use super::{load_views, next_id, PassRequest, Shared};
 use crate::ingest::pipeline::Ingest;
-use crate::store::{index::decode_stored, SledStore, Store, StoreError};
+use crate::store::{index::decode_stored, Store, StoreError};
 
 /// The shortest time between two passes.
 pub const MIN_PASS_SPACING: std::time::Duration = std::time::Duration::from_secs(60);
@@ -53,7 +53,7 @@ pub struct Dropped {
 /// Finds the dropped set at `now` and removes it from the store, the validation state and
 /// the engine's views. Durable (flushed) when it returns `Ok`.
 pub(super) async fn drop_expired(
-    ingest: &mut Ingest<SledStore>,
+    ingest: &mut Ingest<dyn Store>,
     shared: &Shared,
     now: Timestamp,
 ) -> Result<Dropped, StoreError> {
@@ -66,7 +66,7 @@ pub(super) async fn drop_expired(
         return Ok(Dropped::default());
     }
     let mut kinds = BTreeSet::new();
-    while scan(&shared.store, &mut dropping, &mut kinds)? {}
+    while scan(shared.store.as_ref(), &mut dropping, &mut kinds)? {}
     let ids: Vec<RecordId> = dropping.dropped().iter().copied().collect();
     if ids.is_empty() {
         return Ok(Dropped::default());
@@ -74,7 +74,7 @@ pub(super) async fn drop_expired(
     shared.store.remove(&ids)?;
     shared.store.flush().await?;
     ingest.reload_state()?;
-    let views = load_views(&shared.store, &shared.charter, now)?;
+    let views = load_views(shared.store.as_ref(), &shared.charter, now)?;
     *shared.index.write().unwrap_or_else(|p| p.into_inner()) = views.index;
     *shared.sync_set.write().unwrap_or_else(|p| p.into_inner()) = views.sync_set;
     *shared.erased_set.write().unwrap_or_else(|p| p.into_inner()) = views.erased_set;
@@ -92,7 +92,7 @@ pub(super) async fn drop_expired(
 
 /// Looks at every stored record once; returns whether a new record was found dropped.
 fn scan(
-    store: &SledStore,
+    store: &dyn Store,
     dropping: &mut Dropping,
     kinds: &mut BTreeSet<Kind>,
 ) -> Result<bool, StoreError> {

@@ -13,7 +13,7 @@ use super::{Engine, EngineParts, Origin};
 use crate::generator::{self, GeneratedNetwork};
 use crate::ingest::parking::ParkingLimits;
 use crate::ingest::pipeline::{IngestError, Submitted};
-use crate::store::{SledConfig, SledStore, Store};
+use crate::store::{SledConfig, SledStore};
 use maillon_protocol::state::ApplyError;
 use maillon_protocol::Invalid;
 

@@ -13,13 +13,13 @@ use super::standing::{check_node_policy, check_standing, StandingRefusal};
 use super::{refresh_if_needed, Job, Origin, PassRequest, Shared, StoredEvent};
 use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
 use crate::ingest::repair::{FormChange, Repaired};
-use crate::store::SledStore;
+use crate::store::Store;
 
 /// Records taken into one batch (one flush) at most.
 pub const MAX_BATCH_RECORDS: usize = 8192;
 
 pub(super) async fn run(
-    mut ingest: Ingest<SledStore>,
+    mut ingest: Ingest<dyn Store>,
     mut jobs: mpsc::Receiver<Job>,
     mut passes: mpsc::Receiver<PassRequest>,
     shared: Arc<Shared>,
@@ -57,7 +57,7 @@ pub(super) async fn run(
 }
 
 /// One pass over expired candidacies; tells the site's indexes what went.
-async fn pass(ingest: &mut Ingest<SledStore>, request: PassRequest, shared: &Shared) {
+async fn pass(ingest: &mut Ingest<dyn Store>, request: PassRequest, shared: &Shared) {
     let outcome = super::expiry::drop_expired(ingest, shared, (shared.clock)()).await;
     match &outcome {
         Ok(dropped) if !dropped.ids.is_empty() => {
@@ -71,7 +71,7 @@ async fn pass(ingest: &mut Ingest<SledStore>, request: PassRequest, shared: &Sha
     }
 }
 
-async fn process(ingest: &mut Ingest<SledStore>, batch: Vec<Job>, shared: &Shared) {
+async fn process(ingest: &mut Ingest<dyn Store>, batch: Vec<Job>, shared: &Shared) {
     let now = (shared.clock)();
     let started = std::time::Instant::now();
     ingest.expire_parked(now);
@@ -188,7 +188,7 @@ fn staging_order(records: &[Verified]) -> Vec<usize> {
 
 /// Stages one record; a repair may also ask the indexes to take a record again.
 fn stage_one(
-    ingest: &mut Ingest<SledStore>,
+    ingest: &mut Ingest<dyn Store>,
     record: Verified,
     origin: Origin,
     shared: &Shared,
@@ -219,7 +219,7 @@ fn policies(
     let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
     let since = now.minus_ms(24 * 3600 * 1000);
     check_node_policy(record.record(), &index, &shared.node_key, |author| {
-        signed_since(&shared.store, author, since)
+        signed_since(shared.store.as_ref(), author, since)
     })??;
     if let Some(node) = introducer(shared, record.record())? {
         let suspended = index
@@ -240,7 +240,6 @@ fn introducer(
     shared: &Shared,
     record: &Record,
 ) -> Result<Option<maillon_protocol::PublicKey>, crate::store::StoreError> {
-    use crate::store::Store;
     let Some(maillon_protocol::Body::Join(join)) = record.body() else {
         return Ok(None);
     };
@@ -269,11 +268,10 @@ fn note_form_changes(shared: &Shared, changes: Vec<FormChange>) {
 
 /// How many stored records `author` signed at or after `since` (among its newest 256).
 fn signed_since(
-    store: &SledStore,
+    store: &dyn Store,
     author: &maillon_protocol::PublicKey,
     since: maillon_protocol::Timestamp,
 ) -> Result<usize, crate::store::StoreError> {
-    use crate::store::Store;
     let mut count = 0;
     for id in store.by_author(author, 256)? {
         if let Some(bytes) = store.get(&id)? {

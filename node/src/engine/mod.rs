@@ -6,6 +6,9 @@
 //! - [`standing`]: the node's admission policy for records from authors not in good standing.
 //! - [`expiry`]: drops the records of expired candidacies.
 //! - [`status`]: what `GET /api/v1/status` reports.
+//!
+//! The engine holds its store as `Arc<dyn Store>`: sled in a node, the memory twin in tests
+//! (`twin_tests` runs the same records through both).
 
 pub mod expiry;
 #[cfg(test)]
@@ -13,6 +16,8 @@ mod expiry_tests;
 mod ingest_task;
 pub mod standing;
 pub mod status;
+#[cfg(test)]
+mod twin_tests;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,7 +33,7 @@ use crate::ingest::parking::ParkingLimits;
 use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
 use crate::ingest::state::StoreState;
 use crate::membership_index::MembershipIndex;
-use crate::store::{index::decode_stored, SledStore, Store, StoreError};
+use crate::store::{index::decode_stored, Store, StoreError};
 
 pub use ingest_task::MAX_BATCH_RECORDS;
 
@@ -96,8 +101,8 @@ pub fn system_clock() -> Clock {
 
 /// What the engine needs to start.
 pub struct EngineParts {
-    /// The opened store.
-    pub store: Arc<SledStore>,
+    /// The opened store: sled in a node, the memory twin in tests.
+    pub store: Arc<dyn Store>,
     /// The charter record.
     pub charter: Record,
     /// This node's public key.
@@ -124,7 +129,7 @@ pub(crate) struct Job {
 }
 
 pub(crate) struct Shared {
-    store: Arc<SledStore>,
+    store: Arc<dyn Store>,
     charter: Charter,
     network: NetworkId,
     node_key: PublicKey,
@@ -174,7 +179,7 @@ impl Engine {
             return Err(StoreError::Corrupt("the charter file holds no charter".into()).into());
         };
         let store = parts.store;
-        let views = load_views(&store, &charter, (parts.clock)())?;
+        let views = load_views(store.as_ref(), &charter, (parts.clock)())?;
         let state = StoreState::load(Arc::clone(&store), charter.clone())?;
         let ingest = Ingest::new(state, parts.parking);
         let (stored, _) = broadcast::channel(4096);
@@ -322,7 +327,7 @@ impl Engine {
     }
 
     /// A weak handle on the store, to wait until it is closed.
-    pub fn store_weak(&self) -> std::sync::Weak<SledStore> {
+    pub fn store_weak(&self) -> std::sync::Weak<dyn Store> {
         Arc::downgrade(&self.shared.store)
     }
 
@@ -352,8 +357,8 @@ impl Engine {
     }
 
     /// The store.
-    pub fn store(&self) -> &SledStore {
-        &self.shared.store
+    pub fn store(&self) -> &dyn Store {
+        self.shared.store.as_ref()
     }
 
     /// The wire bytes of a stored record.
@@ -512,7 +517,7 @@ struct Views {
 
 /// Reads every stored record once to build the membership index, the sync set and the
 /// erased set.
-fn load_views(store: &SledStore, charter: &Charter, now: Timestamp) -> Result<Views, StoreError> {
+fn load_views(store: &dyn Store, charter: &Charter, now: Timestamp) -> Result<Views, StoreError> {
     let mut views = Views {
         index: MembershipIndex::new(charter.clone()),
         sync_set: SyncSet::new(),

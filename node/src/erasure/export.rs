@@ -52,7 +52,7 @@ pub enum ExportError {
 
 /// Builds the zip export of every record signed by `keys` (all the keys of one identity)
 /// and of the photos of their listings held in `blobs`.
-pub async fn export_member<S: Store + Sync>(
+pub async fn export_member<S: Store + Sync + ?Sized>(
     store: &S,
     blobs: &BlobStore,
     keys: &[PublicKey],

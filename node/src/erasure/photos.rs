@@ -58,7 +58,7 @@ fn series_of(record: &Record) -> RecordId {
 
 /// The series withdrawn by a held tombstone (read from the header's refs, which a bare
 /// header keeps).
-fn withdrawn_series<S: Store>(store: &S) -> Result<HashSet<RecordId>, ErasureError> {
+fn withdrawn_series<S: Store + ?Sized>(store: &S) -> Result<HashSet<RecordId>, ErasureError> {
     let mut withdrawn = HashSet::new();
     for id in store.by_kind(Kind::ListingTombstone, usize::MAX)? {
         if let Some(bytes) = store.get(&id)? {
@@ -69,7 +69,7 @@ fn withdrawn_series<S: Store>(store: &S) -> Result<HashSet<RecordId>, ErasureErr
 }
 
 /// Calls `visit` with every listing record of the store whose body is held.
-fn for_each_held_listing<S: Store>(
+fn for_each_held_listing<S: Store + ?Sized>(
     store: &S,
     mut visit: impl FnMut(&Record, &Listing),
 ) -> Result<(), ErasureError> {
@@ -87,7 +87,7 @@ fn for_each_held_listing<S: Store>(
 
 /// The hashes of `wanted` that some live listing names: its body is held and its series is
 /// not withdrawn.
-pub fn named_by_live_listings<S: Store>(
+pub fn named_by_live_listings<S: Store + ?Sized>(
     store: &S,
     wanted: &HashSet<BlobHash>,
 ) -> Result<HashSet<BlobHash>, ErasureError> {
@@ -102,7 +102,10 @@ pub fn named_by_live_listings<S: Store>(
 }
 
 /// The photos the held versions of a series name.
-fn photos_of_series<S: Store>(store: &S, series: &RecordId) -> Result<Vec<BlobHash>, ErasureError> {
+fn photos_of_series<S: Store + ?Sized>(
+    store: &S,
+    series: &RecordId,
+) -> Result<Vec<BlobHash>, ErasureError> {
     let mut photos = Vec::new();
     for_each_held_listing(store, |record, listing| {
         if series_of(record) == *series {

@@ -161,7 +161,7 @@ fn verify_in_parallel(records: &[&Record]) -> Vec<Result<(), SignatureError>> {
 }
 
 /// Ingests records into a store.
-pub struct Ingest<S: Store> {
+pub struct Ingest<S: Store + ?Sized> {
     pub(super) state: StoreState<S>,
     parking: ParkingLot,
     stored: Vec<Record>,
@@ -171,7 +171,7 @@ pub struct Ingest<S: Store> {
     pub(super) form_changes: Vec<super::repair::FormChange>,
 }
 
-impl<S: Store> Ingest<S> {
+impl<S: Store + ?Sized> Ingest<S> {
     /// A pipeline over a loaded state.
     pub fn new(state: StoreState<S>, limits: ParkingLimits) -> Ingest<S> {
         Ingest {

@@ -40,7 +40,7 @@ pub struct Repaired {
     pub photos: Vec<BlobHash>,
 }
 
-impl<S: Store> Ingest<S> {
+impl<S: Store + ?Sized> Ingest<S> {
     /// Compares a peer's copy with the held record and drops or restores the body as the
     /// protocol's repair rule says. A record not held goes through [`Ingest::stage`]. The
     /// answer is `Duplicate` whatever was done: the record was held.

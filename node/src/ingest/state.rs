@@ -13,7 +13,7 @@ use crate::erasure::covered_keys;
 use crate::store::{index::decode_stored, Store, StoreError};
 
 /// Known authors and erasure times by key, beside a store.
-pub struct StoreState<S: Store> {
+pub struct StoreState<S: Store + ?Sized> {
     store: Arc<S>,
     charter: Charter,
     network: NetworkId,
@@ -22,7 +22,7 @@ pub struct StoreState<S: Store> {
     erased: HashMap<PublicKey, (Timestamp, RecordId)>,
 }
 
-impl<S: Store> StoreState<S> {
+impl<S: Store + ?Sized> StoreState<S> {
     /// Builds the state from every stored record.
     pub fn load(store: Arc<S>, charter: Charter) -> Result<StoreState<S>, StoreError> {
         let mut state = StoreState {
@@ -95,7 +95,7 @@ impl<S: Store> StoreState<S> {
     }
 }
 
-impl<S: Store> StateView for StoreState<S> {
+impl<S: Store + ?Sized> StateView for StoreState<S> {
     fn charter(&self) -> &Charter {
         &self.charter
     }

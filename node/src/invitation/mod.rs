@@ -20,7 +20,6 @@ use thiserror::Error;
 use crate::engine::Engine;
 use crate::init::{init, Entry, InitReport};
 use crate::network::gating::peer_id_of;
-use crate::store::Store;
 
 pub mod link;
 pub mod served;

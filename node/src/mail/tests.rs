@@ -36,10 +36,11 @@ impl Fixture {
             cache_capacity_bytes: 1 << 20,
         })
         .expect("sled opens");
+        use crate::store::Store;
         let tree = store.side_tree("mail").expect("the mail tree");
         let clock = self.clock.clone();
         let desk = MailDesk::new(
-            Arc::new(tree),
+            tree,
             sink.settings(per_hour),
             "Maillon Test".into(),
             Arc::new(move || Timestamp(clock.load(Ordering::SeqCst))),

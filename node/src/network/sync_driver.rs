@@ -18,7 +18,6 @@ use super::{NetworkEvent, NetworkSettings};
 use crate::engine::{Engine, EngineError, Origin};
 use crate::ingest::pipeline::Submitted;
 use crate::store::index::decode_stored;
-use crate::store::Store;
 
 /// Ids per fetch or push request.
 pub const BATCH_IDS: usize = 1024;

@@ -81,7 +81,7 @@ impl Feed {
 
     /// Keeps the index if its marker matches the store (loading tombstones and bumps),
     /// otherwise rebuilds it.
-    pub fn start<S: Store>(
+    pub fn start<S: Store + ?Sized>(
         &mut self,
         store: &S,
         now: Timestamp,
@@ -102,7 +102,7 @@ impl Feed {
     }
 
     /// Rebuilds the index from the store: every current, unexpired, untombstoned listing.
-    pub fn rebuild<S: Store>(
+    pub fn rebuild<S: Store + ?Sized>(
         &mut self,
         store: &S,
         now: Timestamp,
@@ -144,7 +144,7 @@ impl Feed {
         })
     }
 
-    fn load_side_tables<S: Store>(
+    fn load_side_tables<S: Store + ?Sized>(
         &mut self,
         store: &S,
         now: Timestamp,
@@ -181,7 +181,7 @@ impl Feed {
     }
 
     /// Applies one record just stored (the store already holds it).
-    pub fn apply<S: Store>(
+    pub fn apply<S: Store + ?Sized>(
         &mut self,
         store: &S,
         record: &Record,
@@ -230,7 +230,7 @@ impl Feed {
     }
 
     /// The indexable current version of a series, if any.
-    fn current_doc<S: Store>(
+    fn current_doc<S: Store + ?Sized>(
         &self,
         store: &S,
         series: &RecordId,
@@ -251,7 +251,7 @@ impl Feed {
     /// Re-reads the series of every listing version by the keys the erasure covers whose
     /// body the store erased. An erased version keeps its header, whose refs name the series
     /// of a later version.
-    fn apply_erasure<S: Store>(
+    fn apply_erasure<S: Store + ?Sized>(
         &mut self,
         store: &S,
         erasure: &Record,
@@ -312,7 +312,7 @@ fn bump_in_force(record: &Record, now: Timestamp, nodes: NodeCheck<'_>) -> Optio
 }
 
 /// A stored record, decoded.
-fn read<S: Store>(store: &S, id: &RecordId) -> Result<Option<Record>, SearchError> {
+fn read<S: Store + ?Sized>(store: &S, id: &RecordId) -> Result<Option<Record>, SearchError> {
     match store.get(id)? {
         Some(bytes) => Ok(Some(decode_stored(&bytes)?)),
         None => Ok(None),

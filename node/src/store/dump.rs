@@ -141,7 +141,7 @@ fn read_chunk(input: &mut dyn Read, end_allowed: bool) -> Result<Option<Vec<u8>>
 }
 
 fn io_error(error: std::io::Error) -> StoreError {
-    StoreError::Sled(sled::Error::Io(error))
+    sled::Error::Io(error).into()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The in-memory twin of the sled store, for tests: same trait, same suite.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
 use maillon_protocol::{Kind, Record};
@@ -9,7 +10,8 @@ use maillon_protocol::{Kind, Record};
 use super::index::{
     decode_stored, diff, order_key, split_order_key, ExpectedIndexes, IndexEntries,
 };
-use super::{IndexCheck, PutOutcome, ReplaceKey, Store, StoreError};
+use super::space::{SpaceReport, SpaceState};
+use super::{IndexCheck, MemoryTree, PutOutcome, ReplaceKey, SideTree, Store, StoreError};
 
 #[derive(Default)]
 struct Inner {
@@ -20,10 +22,13 @@ struct Inner {
     current: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
-/// Records and indexes in memory, lost when dropped.
+/// Records and indexes in memory, lost when dropped. It has no volume: its free space is
+/// unknown and never under the floor, which it records and reports.
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    side_trees: Mutex<BTreeMap<String, Arc<MemoryTree>>>,
+    floor_bytes: AtomicU64,
 }
 
 impl MemoryStore {
@@ -210,7 +215,32 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn flush(&self) -> Result<(), StoreError> {
-        Ok(())
+    fn flush(&self) -> super::Flushing<'_> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn free_space(&self) -> SpaceReport {
+        SpaceReport {
+            free_bytes: None,
+            floor_bytes: self.floor_bytes.load(Ordering::Relaxed),
+            state: SpaceState::Ample,
+        }
+    }
+
+    fn set_free_space_floor(&self, bytes: u64) {
+        self.floor_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.lock()?.records.values().map(|v| v.len() as u64).sum())
+    }
+
+    fn side_tree(&self, name: &str) -> Result<Arc<dyn SideTree>, StoreError> {
+        let mut trees = self
+            .side_trees
+            .lock()
+            .map_err(|_| StoreError::Corrupt("a writer panicked".into()))?;
+        let tree = trees.entry(name.to_string()).or_default();
+        Ok(Arc::clone(tree) as Arc<dyn SideTree>)
     }
 }

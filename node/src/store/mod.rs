@@ -24,6 +24,7 @@ pub use index::{IndexEntries, ReplaceKey};
 pub use memory::MemoryStore;
 pub use side_tree::{Change, Entry, MemoryTree, SideTree, SledTree};
 pub use sled_store::{SledConfig, SledStore};
+pub use space::SpaceReport;
 
 use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
 use maillon_protocol::Kind;
@@ -41,9 +42,9 @@ pub enum PutOutcome {
 /// Why the store failed. Never dropped silently.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// The database failed.
+    /// The database under the store failed (its own error, kept as the source).
     #[error("storage failed: {0}")]
-    Sled(sled::Error),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     /// The disk is full, or under the free-space floor: nothing was written. Reads go on.
     #[error("no space left for new records: {0}")]
     NoSpace(String),
@@ -102,15 +103,6 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
-}
-
-impl From<sled::Error> for StoreError {
-    fn from(error: sled::Error) -> StoreError {
-        match &error {
-            sled::Error::Io(io) if is_out_of_space(io) => StoreError::NoSpace(io.to_string()),
-            _ => StoreError::Sled(error),
-        }
-    }
 }
 
 /// Whether an IO error says the disk (or the user's quota) is full.
@@ -200,5 +192,19 @@ pub trait Store: Send + Sync {
     /// Recomputes every derived index from the records.
     fn rebuild_indexes(&self) -> Result<(), StoreError>;
     /// Makes every write so far durable.
-    fn flush(&self) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    fn flush(&self) -> Flushing<'_>;
+    /// The free space on the store's volume against its floor.
+    fn free_space(&self) -> SpaceReport;
+    /// Refuses new records once the volume has `bytes` or less free (0: no floor).
+    fn set_free_space_floor(&self, bytes: u64);
+    /// The store's size on disk (or in memory), in bytes.
+    fn size_on_disk(&self) -> Result<u64, StoreError>;
+    /// The side tree `name` beside the records (created if absent): node-local data such as
+    /// the e-mail queue, which is not part of the signed state.
+    fn side_tree(&self, name: &str) -> Result<std::sync::Arc<dyn SideTree>, StoreError>;
 }
+
+/// What [`Store::flush`] returns: a future, boxed so that the engine can hold any store as
+/// `dyn Store`.
+pub type Flushing<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;

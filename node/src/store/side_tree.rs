@@ -34,7 +34,7 @@ pub struct SledTree {
 impl SledStore {
     /// The side tree `name` (created if absent). Its names start with `side-`, apart from the
     /// records' tree.
-    pub fn side_tree(&self, name: &str) -> Result<SledTree, StoreError> {
+    pub(super) fn named_tree(&self, name: &str) -> Result<SledTree, StoreError> {
         Ok(SledTree {
             tree: self.db.open_tree(format!("side-{name}"))?,
         })
@@ -150,11 +150,12 @@ mod tests {
         };
         {
             let store = SledStore::open(&config).unwrap();
-            exercise(&store.side_tree("test").unwrap());
             use super::super::Store;
+            exercise(&*store.side_tree("test").unwrap());
             assert_eq!(store.len().unwrap(), 0, "the records' tree is untouched");
         }
         let store = SledStore::open(&config).unwrap();
+        use super::super::Store;
         assert_eq!(
             store.side_tree("test").unwrap().get(b"b1").unwrap(),
             Some(b"z".to_vec())

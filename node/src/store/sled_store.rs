@@ -52,6 +52,17 @@ fn key(space: u8, rest: &[u8]) -> Vec<u8> {
     key
 }
 
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> StoreError {
+        match &error {
+            sled::Error::Io(io) if super::is_out_of_space(io) => {
+                StoreError::NoSpace(io.to_string())
+            }
+            _ => StoreError::Backend(Box::new(error)),
+        }
+    }
+}
+
 /// Opens sled, trying the file lock again for up to two seconds.
 pub(super) fn open_db(config: &SledConfig) -> Result<sled::Db, StoreError> {
     let mut tries = 0;
@@ -140,21 +151,6 @@ impl SledStore {
             free_space: super::space::FreeSpace::new(config.path.clone()),
         };
         Ok((store, prepared))
-    }
-
-    /// Refuses new records once the volume has `bytes` or less free (0: no floor).
-    pub fn set_free_space_floor(&self, bytes: u64) {
-        self.free_space.set_floor(bytes);
-    }
-
-    /// The free space on the store's volume against its floor.
-    pub fn free_space(&self) -> super::space::SpaceReport {
-        self.free_space.report()
-    }
-
-    /// The database's size on disk, in bytes.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
     }
 
     /// The whole database, for what reads or writes every tree of it (backups).
@@ -442,11 +438,29 @@ impl Store for SledStore {
     /// on sled's main branch but never released), and the benchmark of 20 nodes in one
     /// process hung on it. The durability is the same: both return once the write-ahead
     /// log is on disk.
-    async fn flush(&self) -> Result<(), StoreError> {
+    fn flush(&self) -> super::Flushing<'_> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("the flush task failed: {e}")))??;
-        Ok(())
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || db.flush())
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("the flush task failed: {e}")))??;
+            Ok(())
+        })
+    }
+
+    fn free_space(&self) -> super::SpaceReport {
+        self.free_space.report()
+    }
+
+    fn set_free_space_floor(&self, bytes: u64) {
+        self.free_space.set_floor(bytes);
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    fn side_tree(&self, name: &str) -> Result<std::sync::Arc<dyn super::SideTree>, StoreError> {
+        Ok(std::sync::Arc::new(self.named_tree(name)?))
     }
 }

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use super::moderation::ModerationIndex;
 use super::social::SocialIndex;
 use crate::engine::Engine;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// An index kept in memory from the records.
 pub trait FedIndex: Send + Sync + Sized + 'static {

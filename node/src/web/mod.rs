@@ -214,7 +214,7 @@ fn mail_desk(
     let tree = engine.store().side_tree("mail")?;
     let clock_engine = engine.clone();
     Ok(Arc::new(MailDesk::new(
-        Arc::new(tree),
+        tree,
         settings,
         engine.name().to_string(),
         Arc::new(move || clock_engine.now()),
@@ -330,7 +330,6 @@ impl Backend for NodeBackend {
         candidate: &PublicKey,
         created: Timestamp,
     ) -> Result<Option<(RecordId, maillon_protocol::Signature)>, BackendError> {
-        use crate::store::Store;
         let node = self.node_secret.public_key();
         let store = self.engine.store();
         for id in store.by_author(&node, 64).map_err(backend_error)? {

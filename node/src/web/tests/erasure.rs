@@ -156,7 +156,6 @@ async fn an_erased_photo_and_its_cached_thumbnail_stop_being_served_at_once() {
 /// 8.5, 8.6).
 #[tokio::test]
 async fn an_erasure_from_the_site_reaches_every_key_of_the_identity() {
-    use crate::store::Store;
     use maillon_protocol::Body;
     let site = Site::start(&["member-3"]).await;
     let net = super::network();

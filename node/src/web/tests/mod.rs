@@ -38,7 +38,7 @@ use crate::blobs::BlobStore;
 use crate::engine::{Engine, EngineParts, Origin};
 use crate::generator::{generate, GeneratedNetwork};
 use crate::ingest::parking::ParkingLimits;
-use crate::store::{SledConfig, SledStore};
+use crate::store::{SledConfig, SledStore, Store};
 use crate::web::accounts::AccountFiles;
 
 /// The test node's key label.
@@ -66,7 +66,7 @@ pub(super) fn secret(label: &str) -> SecretKey {
 pub(super) struct Site {
     engine: Engine,
     /// The store, to simulate a full disk with its free-space floor.
-    pub store: Arc<SledStore>,
+    pub store: Arc<dyn Store>,
     router: Router,
     pub dir: tempfile::TempDir,
     _shutdown: tokio::sync::watch::Sender<bool>,
@@ -107,7 +107,7 @@ impl Site {
             cache_capacity_bytes: 8 << 20,
         })
         .expect("sled opens");
-        let store = Arc::new(store);
+        let store: Arc<dyn Store> = Arc::new(store);
         // The clock runs from the network's `now`, so that versions are newer than the first.
         let (now, started) = (net.now, std::time::Instant::now());
         let shift = Arc::new(std::sync::atomic::AtomicU64::new(0));
