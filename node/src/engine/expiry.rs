@@ -57,6 +57,7 @@ pub(super) async fn drop_expired(
     shared: &Shared,
     now: Timestamp,
 ) -> Result<Dropped, StoreError> {
+    ingest.write_pending()?;
     let mut dropping = {
         let mut index = shared.index.write().unwrap_or_else(|p| p.into_inner());
         index.refresh_exact(now);

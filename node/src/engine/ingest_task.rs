@@ -13,6 +13,7 @@ use super::standing::{check_node_policy, check_standing, StandingRefusal};
 use super::{refresh_if_needed, Job, Origin, PassRequest, Shared, StoredEvent};
 use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
 use crate::ingest::repair::{FormChange, Repaired};
+use crate::ingest::state::StoreState;
 use crate::store::Store;
 
 /// Records taken into one batch (one flush) at most.
@@ -96,7 +97,7 @@ async fn process(ingest: &mut Ingest<dyn Store>, batch: Vec<Job>, shared: &Share
                         .lock()
                         .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
                 }
-                note_staged(shared, &record, job.origin, now);
+                note_staged(shared, ingest.state(), &record, job.origin, now);
                 durable.push(Durable::of(&record));
                 let photos = ingest.take_erased_photos(&record.id());
                 stored.push((record, job.origin, photos));
@@ -201,7 +202,7 @@ fn stage_one(
         },
         Origin::Fetched => (ingest.stage(record, now), None),
         Origin::Local | Origin::Gossip | Origin::Pushed => (
-            policies(&record, shared, now).and_then(|()| ingest.stage(record, now)),
+            policies(&record, ingest.state(), shared, now).and_then(|()| ingest.stage(record, now)),
             None,
         ),
     }
@@ -210,6 +211,7 @@ fn stage_one(
 /// The node's standing and node policies, for records that enter at its edges.
 fn policies(
     record: &Verified,
+    state: &StoreState<dyn Store>,
     shared: &Shared,
     now: maillon_protocol::Timestamp,
 ) -> Result<(), IngestError> {
@@ -219,9 +221,9 @@ fn policies(
     let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
     let since = now.minus_ms(24 * 3600 * 1000);
     check_node_policy(record.record(), &index, &shared.node_key, |author| {
-        signed_since(shared.store.as_ref(), author, since)
+        signed_since(state, author, since)
     })??;
-    if let Some(node) = introducer(shared, record.record())? {
+    if let Some(node) = introducer(state, record.record())? {
         let suspended = index
             .node_policies_of(&shared.node_key)
             .iter()
@@ -235,20 +237,18 @@ fn policies(
     Ok(())
 }
 
-/// The node that introduced a join: the author of the announcement it names, if held.
+/// The node that introduced a join: the author of the announcement it names, if held
+/// (stored, or staged in this batch).
 fn introducer(
-    shared: &Shared,
+    state: &StoreState<dyn Store>,
     record: &Record,
 ) -> Result<Option<maillon_protocol::PublicKey>, crate::store::StoreError> {
     let Some(maillon_protocol::Body::Join(join)) = record.body() else {
         return Ok(None);
     };
-    match shared.store.get(&join.introduction)? {
-        Some(wire) => Ok(Some(
-            crate::store::index::decode_stored(&wire)?.header().author,
-        )),
-        None => Ok(None),
-    }
+    Ok(state
+        .read(&join.introduction)?
+        .map(|announcement| announcement.header().author))
 }
 
 /// Keeps the erased set in step with bodies dropped by erasures and repairs, or restored.
@@ -266,13 +266,15 @@ fn note_form_changes(shared: &Shared, changes: Vec<FormChange>) {
     }
 }
 
-/// How many stored records `author` signed at or after `since` (among its newest 256).
+/// How many records `author` signed at or after `since`: those staged in this batch, and
+/// among its newest 256 stored.
 fn signed_since(
-    store: &dyn Store,
+    state: &StoreState<dyn Store>,
     author: &maillon_protocol::PublicKey,
     since: maillon_protocol::Timestamp,
 ) -> Result<usize, crate::store::StoreError> {
-    let mut count = 0;
+    let store = state.store();
+    let mut count = state.pending_by(author, since);
     for id in store.by_author(author, 256)? {
         if let Some(bytes) = store.get(&id)? {
             if crate::store::index::decode_stored(&bytes)?.header().created >= since {
@@ -306,9 +308,15 @@ fn standing_of(
 
 /// What later records of the same batch are judged by: the introductions counted at the
 /// edges and the membership index (a listing may follow its author's join in one push).
-fn note_staged(shared: &Shared, record: &Record, origin: Origin, now: maillon_protocol::Timestamp) {
+fn note_staged(
+    shared: &Shared,
+    state: &StoreState<dyn Store>,
+    record: &Record,
+    origin: Origin,
+    now: maillon_protocol::Timestamp,
+) {
     let at_edge = matches!(origin, Origin::Local | Origin::Gossip | Origin::Pushed);
-    if let (true, Ok(Some(node))) = (at_edge, introducer(shared, record)) {
+    if let (true, Ok(Some(node))) = (at_edge, introducer(state, record)) {
         // Counted by arrival, so that a backdated join counts too.
         shared
             .introductions

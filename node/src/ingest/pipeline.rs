@@ -60,6 +60,10 @@ pub enum IngestError {
 /// which is refused with `erased_body` as it is from a node that never held the record
 /// (docs/PROTOCOL.md 8.7).
 pub fn is_held<S: Store + ?Sized>(store: &S, record: &Record) -> Result<bool, IngestError> {
+    // Most records are new: one lookup, and the bytes are read only for a held one.
+    if !store.contains(&record.id())? {
+        return Ok(false);
+    }
     let Some(held) = store.get(&record.id())? else {
         return Ok(false);
     };
@@ -226,10 +230,17 @@ impl<S: Store + ?Sized> Ingest<S> {
         }
     }
 
-    /// Makes every staged write durable.
-    pub async fn commit(&self) -> Result<(), IngestError> {
+    /// Writes the staged records in one write and makes every write durable.
+    pub async fn commit(&mut self) -> Result<(), IngestError> {
+        self.state.write_pending()?;
         self.state.store().flush().await?;
         Ok(())
+    }
+
+    /// Writes the staged records to the store (not yet durable), before an operation that
+    /// reads or changes the store directly.
+    pub fn write_pending(&mut self) -> Result<(), StoreError> {
+        self.state.write_pending()
     }
 
     /// The records stored since the last call, in the order they were stored.
@@ -254,8 +265,7 @@ impl<S: Store + ?Sized> Ingest<S> {
     }
 
     fn accept(&mut self, record: Record, now: Timestamp) -> Result<Accepted, IngestError> {
-        let store = self.state.store();
-        if is_held(store, &record)? {
+        if self.state.is_pending(&record.id()) || is_held(self.state.store(), &record)? {
             return Ok(Accepted::Duplicate);
         }
         match validate(&record, &self.state, now)? {
@@ -269,17 +279,22 @@ impl<S: Store + ?Sized> Ingest<S> {
                 }
                 Ok(Accepted::Parked(missing))
             }
-            Verdict::Valid => {
-                if store.put(&record)? == PutOutcome::Duplicate {
+            Verdict::Valid if matches!(record.body(), Some(Body::Erasure(_))) => {
+                // An erasure rewrites stored records: what waits is written first.
+                self.state.write_pending()?;
+                if self.state.store().put(&record)? == PutOutcome::Duplicate {
                     return Ok(Accepted::Duplicate);
                 }
                 self.state.note(&record)?;
-                if let Some(Body::Erasure(_)) = record.body() {
-                    let photos = self.apply_erasure(&record)?;
-                    if !photos.is_empty() {
-                        self.erased_photos.insert(record.id(), photos);
-                    }
+                let photos = self.apply_erasure(&record)?;
+                if !photos.is_empty() {
+                    self.erased_photos.insert(record.id(), photos);
                 }
+                self.stored.push(record);
+                Ok(Accepted::Stored)
+            }
+            Verdict::Valid => {
+                self.state.stage(record.clone())?;
                 self.stored.push(record);
                 Ok(Accepted::Stored)
             }

@@ -49,6 +49,7 @@ impl<S: Store + ?Sized> Ingest<S> {
         offered: Verified,
         now: Timestamp,
     ) -> Result<(Submitted, Option<Repaired>), IngestError> {
+        self.state.write_pending()?;
         let offered = offered.record().clone();
         let id = offered.id();
         let Some(bytes) = self.state.store().get(&id)? else {

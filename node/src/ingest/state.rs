@@ -1,5 +1,7 @@
 //! The validation state a node keeps next to its store: what [`StateView`] needs, kept up to
-//! date as records are stored, and rebuilt from the store at start-up.
+//! date as records are stored, and rebuilt from the store at start-up. Records staged by the
+//! writer wait here (`pending`) until [`StoreState::write_pending`] puts them in the store in
+//! one write; reads through the state see them as stored.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -20,6 +22,10 @@ pub struct StoreState<S: Store + ?Sized> {
     known: HashSet<PublicKey>,
     /// For each covered key, the latest covering erasure's time and id.
     erased: HashMap<PublicKey, (Timestamp, RecordId)>,
+    /// Records validated since the last write, in the order they were staged.
+    pending: Vec<Record>,
+    /// Where each pending record is in `pending`.
+    pending_ids: HashMap<RecordId, usize>,
 }
 
 impl<S: Store + ?Sized> StoreState<S> {
@@ -31,6 +37,8 @@ impl<S: Store + ?Sized> StoreState<S> {
             known: known_authors(&charter, std::iter::empty()),
             charter,
             erased: HashMap::new(),
+            pending: Vec::new(),
+            pending_ids: HashMap::new(),
         };
         let mut from = (Timestamp(0), RecordId([0; 32]));
         loop {
@@ -59,10 +67,59 @@ impl<S: Store + ?Sized> StoreState<S> {
         Ok(state)
     }
 
-    /// Builds the state again from the store, after records were removed from it.
+    /// Builds the state again from the store, after records were removed from it (pending
+    /// records are written first).
     pub fn reload(&mut self) -> Result<(), StoreError> {
+        self.write_pending()?;
         *self = StoreState::load(Arc::clone(&self.store), self.charter.clone())?;
         Ok(())
+    }
+
+    /// Takes a validated record that is not an erasure: noted at once, written to the store
+    /// by the next [`StoreState::write_pending`]. Refused with `NoSpace` when the store
+    /// would refuse it.
+    pub fn stage(&mut self, record: Record) -> Result<(), StoreError> {
+        self.store.check_writable()?;
+        self.note(&record)?;
+        self.pending_ids.insert(record.id(), self.pending.len());
+        self.pending.push(record);
+        Ok(())
+    }
+
+    /// Whether a record is staged and not yet written.
+    pub fn is_pending(&self, id: &RecordId) -> bool {
+        self.pending_ids.contains_key(id)
+    }
+
+    /// Writes the staged records to the store in one atomic write (not yet durable). On
+    /// failure none is written, and they are dropped: none was acknowledged.
+    pub fn write_pending(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.pending_ids.clear();
+        let pending = std::mem::take(&mut self.pending);
+        self.store.put_many(&pending)?;
+        Ok(())
+    }
+
+    /// A record stored or pending, decoded; storage errors are returned.
+    pub fn read(&self, id: &RecordId) -> Result<Option<Record>, StoreError> {
+        if let Some(&at) = self.pending_ids.get(id) {
+            return Ok(Some(self.pending[at].clone()));
+        }
+        match self.store.get(id)? {
+            Some(bytes) => Ok(Some(decode_stored(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// How many pending records `author` signed at or after `since`.
+    pub fn pending_by(&self, author: &PublicKey, since: Timestamp) -> usize {
+        self.pending
+            .iter()
+            .filter(|r| r.header().author == *author && r.header().created >= since)
+            .count()
     }
 
     /// The latest held erasure that covers `key`, if any.
@@ -105,11 +162,7 @@ impl<S: Store + ?Sized> StateView for StoreState<S> {
     fn record(&self, id: &RecordId) -> Option<Record> {
         // The pipeline reads every ref through the store first and stops on any storage
         // error, so what validation asks for here has just been read successfully.
-        self.store
-            .get(id)
-            .ok()
-            .flatten()
-            .and_then(|bytes| decode_stored(&bytes).ok())
+        self.read(id).ok().flatten()
     }
     fn is_known_author(&self, key: &PublicKey) -> bool {
         self.known.contains(key)

@@ -154,6 +154,21 @@ impl IndexCheck {
 pub trait Store: Send + Sync {
     /// Stores a record and its index entries atomically. Not durable until [`Store::flush`].
     fn put(&self, record: &maillon_protocol::Record) -> Result<PutOutcome, StoreError>;
+    /// Stores records and their index entries in one atomic write, with one outcome per
+    /// record in order: a record already stored, or earlier in `records`, is a duplicate.
+    /// The newest version of a replaceable record becomes current, as with one `put` each.
+    /// Not durable until [`Store::flush`].
+    fn put_many(
+        &self,
+        records: &[maillon_protocol::Record],
+    ) -> Result<Vec<PutOutcome>, StoreError> {
+        records.iter().map(|record| self.put(record)).collect()
+    }
+    /// `Err(NoSpace)` when the store would refuse new records (its volume at or under the
+    /// free-space floor): checked before a record is staged for a later [`Store::put_many`].
+    fn check_writable(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Replaces a stored record by its erased form (same id, no body), with its indexes.
     fn replace_with_bare_header(&self, id: &RecordId) -> Result<(), StoreError>;
     /// Puts back the body of a record held as a bare header (same id), with its indexes:

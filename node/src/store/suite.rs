@@ -132,6 +132,59 @@ async fn suite(store: &impl Store) {
     assert!(store.check_indexes().unwrap().is_consistent());
 }
 
+/// `put_many` stores what `put` one by one would, duplicates within the call included.
+async fn put_many_suite(store: &impl Store, one_by_one: &impl Store) {
+    let (_, records) = records();
+    // The second profile version first, then the first: the newest is current all the same.
+    let mut shuffled = records.clone();
+    shuffled.swap(3, 4);
+    shuffled.push(records[2].clone());
+    let outcomes = store.put_many(&shuffled[..4]).unwrap();
+    assert_eq!(outcomes, vec![PutOutcome::Inserted; 4]);
+    let outcomes = store.put_many(&shuffled[2..]).unwrap();
+    let mut expected = vec![PutOutcome::Duplicate, PutOutcome::Duplicate];
+    expected.extend([PutOutcome::Inserted; 3]);
+    expected.push(PutOutcome::Duplicate);
+    assert_eq!(outcomes, expected);
+    store.flush().await.unwrap();
+    for record in &records {
+        one_by_one.put(record).unwrap();
+    }
+    assert_eq!(store.len().unwrap(), records.len() as u64);
+    let anne = records[1].header().author;
+    for key in [
+        ReplaceKey::Profile(anne),
+        ReplaceKey::Listing(records[5].id()),
+    ] {
+        assert_eq!(
+            store.current(&key).unwrap(),
+            one_by_one.current(&key).unwrap()
+        );
+    }
+    assert_eq!(
+        store.current(&ReplaceKey::Profile(anne)).unwrap(),
+        Some(records[4].id())
+    );
+    let everything = (Timestamp(0), RecordId([0; 32]));
+    assert_eq!(
+        store.sync_range(everything, 100).unwrap(),
+        one_by_one.sync_range(everything, 100).unwrap()
+    );
+    assert!(store.check_indexes().unwrap().is_consistent());
+}
+
+#[tokio::test]
+async fn put_many_matches_put_in_both_stores() {
+    put_many_suite(&MemoryStore::new(), &MemoryStore::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sled = SledStore::open(&SledConfig {
+        path: dir.path().join("db"),
+        cache_capacity_bytes: 8 << 20,
+    })
+    .unwrap();
+    put_many_suite(&sled, &MemoryStore::new()).await;
+}
+
 #[tokio::test]
 async fn the_memory_store_passes_the_suite() {
     suite(&MemoryStore::new()).await;
