@@ -18,6 +18,9 @@ use super::{thousands, BenchOptions, BenchResult, Row};
 pub const CLIENTS: usize = 4;
 /// Requests in flight per client.
 pub const IN_FLIGHT: usize = 64;
+/// The goal for ingest over HTTP, as a share of the same-run verification rate on every
+/// core (issue 14).
+const GOAL_OF_VERIFY: f64 = 0.8;
 /// Members of the network the listings' authors belong to.
 const MEMBERS: usize = 2_000;
 
@@ -113,10 +116,10 @@ pub async fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
                 thousands(http_rate as u64),
                 http_elapsed.as_secs_f64()
             ),
-            "≥ 30,000/s",
+            "≥ 0.8 of verify (all cores)",
             limits.describe(),
             ratio(http_rate),
-            Some(http_rate >= 30_000.0),
+            Some(http_rate >= GOAL_OF_VERIFY * limits.verify_all_cores),
         ),
         Row::new(
             format!(

@@ -10,6 +10,7 @@
 //! not on each record.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use maillon_protocol::ids::{RecordId, Timestamp};
 use maillon_protocol::membership::Dropping;
@@ -17,6 +18,7 @@ use maillon_protocol::Kind;
 
 use super::{load_views, next_id, PassRequest, Shared};
 use crate::ingest::pipeline::Ingest;
+use crate::ingest::state::StoreState;
 use crate::store::{index::decode_stored, Store, StoreError};
 
 /// The shortest time between two passes.
@@ -74,8 +76,9 @@ pub(super) async fn drop_expired(
     }
     shared.store.remove(&ids)?;
     shared.store.flush().await?;
-    ingest.reload_state()?;
-    let views = load_views(shared.store.as_ref(), &shared.charter, now)?;
+    let mut state = StoreState::empty(Arc::clone(&shared.store), shared.charter.clone());
+    let views = load_views(&mut state, now)?;
+    ingest.replace_state(state)?;
     *shared.index.write().unwrap_or_else(|p| p.into_inner()) = views.index;
     *shared.sync_set.write().unwrap_or_else(|p| p.into_inner()) = views.sync_set;
     *shared.erased_set.write().unwrap_or_else(|p| p.into_inner()) = views.erased_set;

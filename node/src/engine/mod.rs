@@ -179,8 +179,8 @@ impl Engine {
             return Err(StoreError::Corrupt("the charter file holds no charter".into()).into());
         };
         let store = parts.store;
-        let views = load_views(store.as_ref(), &charter, (parts.clock)())?;
-        let state = StoreState::load(Arc::clone(&store), charter.clone())?;
+        let mut state = StoreState::empty(Arc::clone(&store), charter.clone());
+        let views = load_views(&mut state, (parts.clock)())?;
         let ingest = Ingest::new(state, parts.parking);
         let (stored, _) = broadcast::channel(4096);
         let (erased_photos, erased_receiver) = mpsc::unbounded_channel();
@@ -515,11 +515,12 @@ struct Views {
     kind_counts: [u64; KIND_SLOTS],
 }
 
-/// Reads every stored record once to build the membership index, the sync set and the
-/// erased set.
-fn load_views(store: &dyn Store, charter: &Charter, now: Timestamp) -> Result<Views, StoreError> {
+/// Reads every stored record once to build the membership index, the sync set, the erased
+/// set and the kind counts, and notes each in the validation state (built empty).
+fn load_views(state: &mut StoreState<dyn Store>, now: Timestamp) -> Result<Views, StoreError> {
+    let store = Arc::clone(state.store_arc());
     let mut views = Views {
-        index: MembershipIndex::new(charter.clone()),
+        index: MembershipIndex::new(state.charter_body().clone()),
         sync_set: SyncSet::new(),
         erased_set: SyncSet::new(),
         kind_counts: [0u64; KIND_SLOTS],
@@ -533,6 +534,7 @@ fn load_views(store: &dyn Store, charter: &Charter, now: Timestamp) -> Result<Vi
                 let record = decode_stored(&bytes)?;
                 views.kind_counts[record.header().kind as usize] += 1;
                 views.index.note(&record);
+                state.note(&record)?;
                 if record.body().is_none() {
                     views.erased_set.insert(item);
                 }

@@ -197,10 +197,13 @@ impl<S: Store + ?Sized> Ingest<S> {
         &self.state
     }
 
-    /// Builds the validation state again from the store, after records were removed from
-    /// it (expired candidacies): their keys are no longer known authors.
-    pub fn reload_state(&mut self) -> Result<(), StoreError> {
-        self.state.reload()
+    /// Replaces the validation state by one built again from the store, after records were
+    /// removed from it (expired candidacies): their keys are no longer known authors. Staged
+    /// records are written first.
+    pub fn replace_state(&mut self, state: StoreState<S>) -> Result<(), StoreError> {
+        self.state.write_pending()?;
+        self.state = state;
+        Ok(())
     }
 
     /// Takes wire bytes through the whole pipeline. `Stored` is returned only after the

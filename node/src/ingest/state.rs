@@ -29,17 +29,23 @@ pub struct StoreState<S: Store + ?Sized> {
 }
 
 impl<S: Store + ?Sized> StoreState<S> {
-    /// Builds the state from every stored record.
-    pub fn load(store: Arc<S>, charter: Charter) -> Result<StoreState<S>, StoreError> {
-        let mut state = StoreState {
-            store: Arc::clone(&store),
+    /// The state of a store before any record is noted: the caller notes every stored record
+    /// (the engine does it in its one start-up pass over the store).
+    pub fn empty(store: Arc<S>, charter: Charter) -> StoreState<S> {
+        StoreState {
+            store,
             network: charter.network_id(),
             known: known_authors(&charter, std::iter::empty()),
             charter,
             erased: HashMap::new(),
             pending: Vec::new(),
             pending_ids: HashMap::new(),
-        };
+        }
+    }
+
+    /// Builds the state from every stored record.
+    pub fn load(store: Arc<S>, charter: Charter) -> Result<StoreState<S>, StoreError> {
+        let mut state = StoreState::empty(Arc::clone(&store), charter);
         let mut from = (Timestamp(0), RecordId([0; 32]));
         loop {
             let batch = store.sync_range(from, 1024)?;
@@ -65,14 +71,6 @@ impl<S: Store + ?Sized> StoreState<S> {
             }
         }
         Ok(state)
-    }
-
-    /// Builds the state again from the store, after records were removed from it (pending
-    /// records are written first).
-    pub fn reload(&mut self) -> Result<(), StoreError> {
-        self.write_pending()?;
-        *self = StoreState::load(Arc::clone(&self.store), self.charter.clone())?;
-        Ok(())
     }
 
     /// Takes a validated record that is not an erasure: noted at once, written to the store
@@ -129,6 +127,11 @@ impl<S: Store + ?Sized> StoreState<S> {
 
     /// The store behind the state.
     pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The shared handle on the store behind the state.
+    pub fn store_arc(&self) -> &Arc<S> {
         &self.store
     }
 
