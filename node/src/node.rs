@@ -94,6 +94,8 @@ pub struct RunningNode {
     pub client: Client,
     /// The blob store.
     pub blobs: BlobStore,
+    /// The store, marked closed cleanly at the end of [`RunningNode::shutdown`].
+    store: std::sync::Arc<SledStore>,
     /// The HTTP address served.
     pub http_address: SocketAddr,
     /// The metrics listener's address, if `[metrics] listen` names one.
@@ -202,6 +204,8 @@ pub async fn start_behind(
 /// Everything of a running node but its HTTP server.
 struct Assembled {
     engine: Engine,
+    /// The store, to mark it closed cleanly at shutdown.
+    store: std::sync::Arc<SledStore>,
     client: Client,
     blobs: BlobStore,
     network: NetworkTasks,
@@ -222,6 +226,7 @@ impl Assembled {
     ) -> RunningNode {
         RunningNode {
             engine: self.engine,
+            store: self.store,
             client: self.client,
             blobs: self.blobs,
             http_address,
@@ -271,16 +276,19 @@ async fn assemble(
     let sled_config = store_config(config);
     let (store, check) = SledStore::open_checked(&sled_config)?;
     store.set_free_space_floor(config.min_free_bytes);
-    if !check.is_consistent() {
-        tracing::warn!(
+    match check {
+        Some(check) if !check.is_consistent() => tracing::warn!(
             ?check,
             "derived indexes disagreed with the records and were rebuilt"
-        );
+        ),
+        Some(_) => tracing::info!("the last stop was not clean: the store's indexes were checked"),
+        None => {}
     }
+    let store = std::sync::Arc::new(store);
     let blobs = BlobStore::open(config.data_dir.join("blobs"))?;
     let database = store.database();
     let engine = Engine::start(EngineParts {
-        store: std::sync::Arc::new(store),
+        store: store.clone(),
         charter,
         node_key: key.public_key(),
         name: config.name.clone(),
@@ -345,6 +353,7 @@ async fn assemble(
         .map_err(NodeError::Http)?;
     let (app, monitor) = monitor(app, sources, metrics_listener, config, signal);
     let parts = Assembled {
+        store,
         metrics_address,
         monitor,
         engine,
@@ -422,8 +431,14 @@ impl RunningNode {
         for task in self.monitor {
             let _ = task.await;
         }
-        self.engine.store().flush().await?;
         self.engine.stop();
+        self.engine.store().flush().await?;
+        // Every task that writes has stopped and the store is flushed.
+        let closing = std::sync::Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || closing.mark_closed_cleanly())
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("the closing task failed: {e}")))??;
+        drop(self.store);
         let store = self.engine.store_weak();
         drop(self.engine);
         drop(self.client);

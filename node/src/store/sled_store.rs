@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
 use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
 use maillon_protocol::{Kind, Record};
@@ -83,6 +84,9 @@ pub(super) fn open_db(config: &SledConfig) -> Result<sled::Db, StoreError> {
     }
 }
 
+/// The key, in the tree `meta`, that says the node stopped cleanly.
+const CLOSED_CLEANLY: &[u8] = b"closed-cleanly";
+
 /// The tree that holds the records and their indexes.
 pub const RECORDS_TREE: &str = "maillon";
 
@@ -96,6 +100,9 @@ pub struct SledStore {
     pub(super) db: sled::Db,
     tree: sled::Tree,
     free_space: super::space::FreeSpace,
+    /// How many records the tree holds: counted once at open, then kept by every write
+    /// (the engine's single writer), so that `len` does not scan.
+    count: std::sync::atomic::AtomicU64,
 }
 
 impl SledStore {
@@ -117,6 +124,16 @@ impl SledStore {
             .keys()
             .map(|k| k.map(|k| k[1..].to_vec()).map_err(StoreError::from))
             .collect()
+    }
+
+    /// Counts the record keys (one scan).
+    fn count_records(&self) -> Result<u64, StoreError> {
+        let mut count = 0;
+        for entry in self.tree.scan_prefix([space::RECORDS]).keys() {
+            entry?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Every stored record's bytes.
@@ -149,11 +166,14 @@ impl SledStore {
             tree: db.open_tree(format::RECORDS_TREE)?,
             db,
             free_space: super::space::FreeSpace::new(config.path.clone()),
+            count: std::sync::atomic::AtomicU64::new(0),
         };
+        store.count.store(store.count_records()?, Ordering::Relaxed);
         Ok((store, prepared))
     }
 
-    /// The whole database, for what reads or writes every tree of it (backups).
+    /// The whole database, for what reads or writes every tree of it (backups). Records
+    /// written through it are not in this handle's count: reopen the store before `len`.
     pub fn database(&self) -> sled::Db {
         self.db.clone()
     }
@@ -166,9 +186,34 @@ impl SledStore {
         Ok(prepared)
     }
 
-    /// Opens the database (as [`SledStore::open`], logging the migrations run), checks the
-    /// derived indexes against the records, and rebuilds them if they disagree. Returns the check made before any rebuild.
-    pub fn open_checked(config: &SledConfig) -> Result<(SledStore, IndexCheck), StoreError> {
+    /// Records, durably, that the node stopped cleanly: the next [`SledStore::open_checked`]
+    /// skips the index check. Called last by a node's shutdown, after its final flush.
+    pub fn mark_closed_cleanly(&self) -> Result<(), StoreError> {
+        self.db
+            .open_tree(format::META_TREE)?
+            .insert(CLOSED_CLEANLY, &[1u8])?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Whether the last stop was clean; removes the mark. The removal is in sled's log
+    /// before any later write, so a crash after this open leaves no mark behind.
+    fn take_clean_mark(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .open_tree(format::META_TREE)?
+            .remove(CLOSED_CLEANLY)?
+            .is_some())
+    }
+
+    /// Opens the database (as [`SledStore::open`], logging the migrations run). Unless the
+    /// node last stopped cleanly ([`SledStore::mark_closed_cleanly`]), checks the derived
+    /// indexes against the records and rebuilds them if they disagree. Returns the check
+    /// made before any rebuild, or `None` when it was skipped: a full scan of every index,
+    /// which at a national scale would hold up the start for seconds.
+    pub fn open_checked(
+        config: &SledConfig,
+    ) -> Result<(SledStore, Option<IndexCheck>), StoreError> {
         let (store, prepared) =
             SledStore::open_as(config, &format::THIS_BINARY, Allow::AutomaticOnly)?;
         for step in &prepared.ran {
@@ -177,11 +222,14 @@ impl SledStore {
         if let Some(found) = prepared.found.filter(|f| *f < format::FORMAT_VERSION) {
             tracing::info!(from = %found, to = %format::FORMAT_VERSION, "store format brought up to date");
         }
+        if store.take_clean_mark()? {
+            return Ok((store, None));
+        }
         let check = store.check_indexes()?;
         if !check.is_consistent() {
             store.rebuild_indexes()?;
         }
-        Ok((store, check))
+        Ok((store, Some(check)))
     }
 
     /// Breaks an index on purpose, so tests can see the check and the rebuild work.
@@ -250,6 +298,7 @@ impl Store for SledStore {
             self.write_current(&mut batch, replace, order)?;
         }
         self.tree.apply_batch(batch)?;
+        self.count.fetch_add(1, Ordering::Relaxed);
         Ok(PutOutcome::Inserted)
     }
 
@@ -285,6 +334,11 @@ impl Store for SledStore {
             self.write_current(&mut batch, replace, order)?;
         }
         self.tree.apply_batch(batch)?;
+        let inserted = outcomes
+            .iter()
+            .filter(|o| **o == PutOutcome::Inserted)
+            .count();
+        self.count.fetch_add(inserted as u64, Ordering::Relaxed);
         Ok(outcomes)
     }
 
@@ -332,11 +386,16 @@ impl Store for SledStore {
     fn remove(&self, ids: &[RecordId]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         let mut current_removed = false;
+        let mut removed = std::collections::HashSet::new();
         for id in ids {
             let record_key = key(space::RECORDS, &id.0);
+            if removed.contains(id) {
+                continue;
+            }
             let Some(bytes) = self.tree.get(&record_key)? else {
                 continue;
             };
+            removed.insert(*id);
             let entries = IndexEntries::of(&decode_stored(&bytes)?);
             batch.remove(record_key);
             batch.remove(key(space::SYNC, &entries.sync));
@@ -347,6 +406,8 @@ impl Store for SledStore {
             }
         }
         self.tree.apply_batch(batch)?;
+        self.count
+            .fetch_sub(removed.len() as u64, Ordering::Relaxed);
         // An older version may now be current.
         if current_removed {
             self.rebuild_indexes()?;
@@ -366,12 +427,7 @@ impl Store for SledStore {
     }
 
     fn len(&self) -> Result<u64, StoreError> {
-        let mut count = 0;
-        for entry in self.tree.scan_prefix([space::RECORDS]).keys() {
-            entry?;
-            count += 1;
-        }
-        Ok(count)
+        Ok(self.count.load(Ordering::Relaxed))
     }
 
     fn sync_range(

@@ -228,6 +228,7 @@ fn damaged_indexes_are_found_and_rebuilt_in_both_stores() {
         store.db.flush().unwrap();
     }
     let (store, check) = SledStore::open_checked(&config).unwrap();
+    let check = check.expect("no clean stop was recorded: the indexes are checked");
     assert_eq!(
         (check.missing, check.extra),
         (1, 1),
@@ -256,8 +257,40 @@ async fn flushed_records_survive_reopening() {
         store.flush().await.unwrap();
     }
     let (store, check) = SledStore::open_checked(&config).unwrap();
-    assert!(check.is_consistent());
+    assert!(check
+        .expect("checked after a stop not marked clean")
+        .is_consistent());
     for r in &records {
         assert_eq!(store.get(&r.id()).unwrap(), Some(r.to_wire()));
     }
+}
+
+#[tokio::test]
+async fn a_clean_stop_skips_the_start_up_check_once_and_a_crash_does_not() {
+    let (_, records) = records();
+    let dir = tempfile::tempdir().unwrap();
+    let config = SledConfig {
+        path: dir.path().join("db"),
+        cache_capacity_bytes: 8 << 20,
+    };
+    {
+        let store = SledStore::open(&config).unwrap();
+        store.put_many(&records).unwrap();
+        store.flush().await.unwrap();
+        store.mark_closed_cleanly().unwrap();
+    }
+    let (store, check) = SledStore::open_checked(&config).unwrap();
+    assert_eq!(check, None, "a clean stop skips the check");
+    assert_eq!(store.len().unwrap(), records.len() as u64);
+    // This run ends without the mark, as a crash would: the next start checks again.
+    store.corrupt_indexes_for_test().unwrap();
+    store.flush().await.unwrap();
+    drop(store);
+    let (store, check) = SledStore::open_checked(&config).unwrap();
+    let check = check.expect("no clean stop: checked");
+    assert!(!check.is_consistent(), "the damage is seen");
+    assert!(
+        store.check_indexes().unwrap().is_consistent(),
+        "and repaired"
+    );
 }
