@@ -16,10 +16,10 @@ use maillon_protocol::ids::{RecordId, Timestamp};
 use maillon_protocol::membership::Dropping;
 use maillon_protocol::Kind;
 
-use super::{load_views, next_id, PassRequest, Shared};
+use super::{load_views, PassRequest, Shared};
 use crate::ingest::pipeline::Ingest;
 use crate::ingest::state::StoreState;
-use crate::store::{index::decode_stored, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// The shortest time between two passes.
 pub const MIN_PASS_SPACING: std::time::Duration = std::time::Duration::from_secs(60);
@@ -101,23 +101,16 @@ fn scan(
     kinds: &mut BTreeSet<Kind>,
 ) -> Result<bool, StoreError> {
     let mut changed = false;
-    let mut from = (Timestamp(0), RecordId([0; 32]));
-    loop {
-        let batch = store.sync_range(from, 4096)?;
-        for (_, id) in &batch {
-            if let Some(bytes) = store.get(id)? {
-                let record = decode_stored(&bytes)?;
-                if dropping.note(&record) {
-                    kinds.insert(record.header().kind);
-                    changed = true;
-                }
+    crate::store::walk(store, |_, _, record| {
+        if let Some(record) = record {
+            if dropping.note(&record) {
+                kinds.insert(record.header().kind);
+                changed = true;
             }
         }
-        match batch.last() {
-            Some(&(created, id)) if batch.len() == 4096 => from = (created, next_id(id)),
-            _ => return Ok(changed),
-        }
-    }
+        Ok(())
+    })?;
+    Ok(changed)
 }
 
 /// Asks the ingest task for a pass when the table lists an expired candidacy and the last

@@ -33,7 +33,7 @@ use crate::ingest::parking::ParkingLimits;
 use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
 use crate::ingest::state::StoreState;
 use crate::membership_index::MembershipIndex;
-use crate::store::{index::decode_stored, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 pub use ingest_task::MAX_BATCH_RECORDS;
 
@@ -525,40 +525,19 @@ fn load_views(state: &mut StoreState<dyn Store>, now: Timestamp) -> Result<Views
         erased_set: SyncSet::new(),
         kind_counts: [0u64; KIND_SLOTS],
     };
-    let mut from = (Timestamp(0), RecordId([0; 32]));
-    loop {
-        let batch = store.sync_range(from, 4096)?;
-        for &(created, id) in &batch {
-            let item = SyncItem { created, id };
-            if let Some(bytes) = store.get(&id)? {
-                let record = decode_stored(&bytes)?;
-                views.kind_counts[record.header().kind as usize] += 1;
-                views.index.note(&record);
-                state.note(&record)?;
-                if record.body().is_none() {
-                    views.erased_set.insert(item);
-                }
+    crate::store::walk(&*store, |created, id, record| {
+        let item = SyncItem { created, id };
+        if let Some(record) = record {
+            views.kind_counts[record.header().kind as usize] += 1;
+            views.index.note(&record);
+            state.note(&record)?;
+            if record.body().is_none() {
+                views.erased_set.insert(item);
             }
-            views.sync_set.insert(item);
         }
-        match batch.last() {
-            Some(&(created, id)) if batch.len() == 4096 => from = (created, next_id(id)),
-            _ => break,
-        }
-    }
+        views.sync_set.insert(item);
+        Ok(())
+    })?;
     views.index.refresh(now);
     Ok(views)
-}
-
-/// The smallest id after `id` (ids are big-endian numbers).
-pub(crate) fn next_id(id: RecordId) -> RecordId {
-    let mut next = id.0;
-    for byte in next.iter_mut().rev() {
-        let (value, overflow) = byte.overflowing_add(1);
-        *byte = value;
-        if !overflow {
-            break;
-        }
-    }
-    RecordId(next)
 }

@@ -26,6 +26,8 @@ pub struct StoreState<S: Store + ?Sized> {
     pending: Vec<Record>,
     /// Where each pending record is in `pending`.
     pending_ids: HashMap<RecordId, usize>,
+    /// The creation times of the pending records, by author (the per-author rate).
+    pending_times: HashMap<PublicKey, Vec<Timestamp>>,
 }
 
 impl<S: Store + ?Sized> StoreState<S> {
@@ -40,36 +42,17 @@ impl<S: Store + ?Sized> StoreState<S> {
             erased: HashMap::new(),
             pending: Vec::new(),
             pending_ids: HashMap::new(),
+            pending_times: HashMap::new(),
         }
     }
 
     /// Builds the state from every stored record.
     pub fn load(store: Arc<S>, charter: Charter) -> Result<StoreState<S>, StoreError> {
         let mut state = StoreState::empty(Arc::clone(&store), charter);
-        let mut from = (Timestamp(0), RecordId([0; 32]));
-        loop {
-            let batch = store.sync_range(from, 1024)?;
-            for (_, id) in &batch {
-                if let Some(bytes) = store.get(id)? {
-                    state.note(&decode_stored(&bytes)?)?;
-                }
-            }
-            match batch.last() {
-                Some(&(created, id)) if batch.len() == 1024 => {
-                    let mut next = id.0;
-                    // The smallest id after this one, to resume after it.
-                    for byte in next.iter_mut().rev() {
-                        let (value, overflow) = byte.overflowing_add(1);
-                        *byte = value;
-                        if !overflow {
-                            break;
-                        }
-                    }
-                    from = (created, RecordId(next));
-                }
-                _ => break,
-            }
-        }
+        crate::store::walk(&*store, |_, _, record| match record {
+            Some(record) => state.note(&record),
+            None => Ok(()),
+        })?;
         Ok(state)
     }
 
@@ -80,6 +63,11 @@ impl<S: Store + ?Sized> StoreState<S> {
         self.store.check_writable()?;
         self.note(&record)?;
         self.pending_ids.insert(record.id(), self.pending.len());
+        let header = record.header();
+        self.pending_times
+            .entry(header.author)
+            .or_default()
+            .push(header.created);
         self.pending.push(record);
         Ok(())
     }
@@ -96,6 +84,7 @@ impl<S: Store + ?Sized> StoreState<S> {
             return Ok(());
         }
         self.pending_ids.clear();
+        self.pending_times.clear();
         let pending = std::mem::take(&mut self.pending);
         self.store.put_many(&pending)?;
         Ok(())
@@ -114,10 +103,9 @@ impl<S: Store + ?Sized> StoreState<S> {
 
     /// How many pending records `author` signed at or after `since`.
     pub fn pending_by(&self, author: &PublicKey, since: Timestamp) -> usize {
-        self.pending
-            .iter()
-            .filter(|r| r.header().author == *author && r.header().created >= since)
-            .count()
+        self.pending_times
+            .get(author)
+            .map_or(0, |times| times.iter().filter(|t| **t >= since).count())
     }
 
     /// The latest held erasure that covers `key`, if any.

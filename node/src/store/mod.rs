@@ -223,3 +223,46 @@ pub trait Store: Send + Sync {
 /// `dyn Store`.
 pub type Flushing<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;
+
+/// Reads every stored record once, in sync order (created, then id), `WALK_BATCH` index
+/// entries at a time, and calls `visit` with each order and the record (`None` when the
+/// index names a record the store no longer holds). The one walk over a whole store: the
+/// engine's start-up and the validation state's rebuild both use it.
+pub fn walk<S: Store + ?Sized>(
+    store: &S,
+    mut visit: impl FnMut(
+        Timestamp,
+        RecordId,
+        Option<maillon_protocol::Record>,
+    ) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    const WALK_BATCH: usize = 4096;
+    let mut from = (Timestamp(0), RecordId([0; 32]));
+    loop {
+        let batch = store.sync_range(from, WALK_BATCH)?;
+        for &(created, id) in &batch {
+            let record = match store.get(&id)? {
+                Some(bytes) => Some(index::decode_stored(&bytes)?),
+                None => None,
+            };
+            visit(created, id, record)?;
+        }
+        match batch.last() {
+            Some(&(created, id)) if batch.len() == WALK_BATCH => from = (created, next_id(id)),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The smallest id after `id` (ids are big-endian numbers).
+fn next_id(id: RecordId) -> RecordId {
+    let mut next = id.0;
+    for byte in next.iter_mut().rev() {
+        let (value, overflow) = byte.overflowing_add(1);
+        *byte = value;
+        if !overflow {
+            break;
+        }
+    }
+    RecordId(next)
+}

@@ -160,6 +160,17 @@ impl SledStore {
         format: &Format,
         allow: Allow,
     ) -> Result<(SledStore, Prepared), StoreError> {
+        let (store, prepared) = SledStore::open_uncounted(config, format, allow)?;
+        store.count.store(store.count_records()?, Ordering::Relaxed);
+        Ok((store, prepared))
+    }
+
+    /// [`SledStore::open_as`] without counting the records: the caller sets the count.
+    fn open_uncounted(
+        config: &SledConfig,
+        format: &Format,
+        allow: Allow,
+    ) -> Result<(SledStore, Prepared), StoreError> {
         let db = open_db(config)?;
         let prepared = format::prepare(&db, format, allow, &config.path)?;
         let store = SledStore {
@@ -168,7 +179,6 @@ impl SledStore {
             free_space: super::space::FreeSpace::new(config.path.clone()),
             count: std::sync::atomic::AtomicU64::new(0),
         };
-        store.count.store(store.count_records()?, Ordering::Relaxed);
         Ok((store, prepared))
     }
 
@@ -186,24 +196,30 @@ impl SledStore {
         Ok(prepared)
     }
 
-    /// Records, durably, that the node stopped cleanly: the next [`SledStore::open_checked`]
-    /// skips the index check. Called last by a node's shutdown, after its final flush.
+    /// Records, durably, that the node stopped cleanly, with its record count: the next
+    /// [`SledStore::open_checked`] skips the index check and the count. Called last by a
+    /// node's shutdown, after its final flush, when nothing writes any more.
     pub fn mark_closed_cleanly(&self) -> Result<(), StoreError> {
+        let count = self.count.load(Ordering::Relaxed);
         self.db
             .open_tree(format::META_TREE)?
-            .insert(CLOSED_CLEANLY, &[1u8])?;
+            .insert(CLOSED_CLEANLY, &count.to_be_bytes())?;
         self.db.flush()?;
         Ok(())
     }
 
-    /// Whether the last stop was clean; removes the mark. The removal is in sled's log
-    /// before any later write, so a crash after this open leaves no mark behind.
-    fn take_clean_mark(&self) -> Result<bool, StoreError> {
-        Ok(self
+    /// The record count of the last clean stop, if the last stop was clean; removes the
+    /// mark. The removal is in sled's log before any later write, so a crash after this
+    /// open leaves no mark behind. A mark that is not a count (written by 0.x builds before
+    /// the count was kept in it) counts as no mark.
+    fn take_clean_mark(&self) -> Result<Option<u64>, StoreError> {
+        let mark = self
             .db
             .open_tree(format::META_TREE)?
-            .remove(CLOSED_CLEANLY)?
-            .is_some())
+            .remove(CLOSED_CLEANLY)?;
+        Ok(mark
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+            .map(u64::from_be_bytes))
     }
 
     /// Opens the database (as [`SledStore::open`], logging the migrations run). Unless the
@@ -215,17 +231,19 @@ impl SledStore {
         config: &SledConfig,
     ) -> Result<(SledStore, Option<IndexCheck>), StoreError> {
         let (store, prepared) =
-            SledStore::open_as(config, &format::THIS_BINARY, Allow::AutomaticOnly)?;
+            SledStore::open_uncounted(config, &format::THIS_BINARY, Allow::AutomaticOnly)?;
         for step in &prepared.ran {
             tracing::info!(step, "store migrated");
         }
         if let Some(found) = prepared.found.filter(|f| *f < format::FORMAT_VERSION) {
             tracing::info!(from = %found, to = %format::FORMAT_VERSION, "store format brought up to date");
         }
-        if store.take_clean_mark()? {
+        if let Some(count) = store.take_clean_mark()? {
+            store.count.store(count, Ordering::Relaxed);
             return Ok((store, None));
         }
         let check = store.check_indexes()?;
+        store.count.store(check.records, Ordering::Relaxed);
         if !check.is_consistent() {
             store.rebuild_indexes()?;
         }
@@ -282,24 +300,8 @@ impl SledStore {
 
 impl Store for SledStore {
     fn put(&self, record: &Record) -> Result<PutOutcome, StoreError> {
-        self.free_space.check_writable()?;
-        let id = record.id();
-        let record_key = key(space::RECORDS, &id.0);
-        if self.tree.contains_key(&record_key)? {
-            return Ok(PutOutcome::Duplicate);
-        }
-        let entries = IndexEntries::of(record);
-        let mut batch = sled::Batch::default();
-        batch.insert(record_key, record.to_wire());
-        batch.insert(key(space::SYNC, &entries.sync), &[]);
-        batch.insert(key(space::KIND, &entries.kind), &[]);
-        batch.insert(key(space::AUTHOR, &entries.author), &[]);
-        if let Some((replace, order)) = &entries.replace {
-            self.write_current(&mut batch, replace, order)?;
-        }
-        self.tree.apply_batch(batch)?;
-        self.count.fetch_add(1, Ordering::Relaxed);
-        Ok(PutOutcome::Inserted)
+        let outcomes = self.put_many(std::slice::from_ref(record))?;
+        Ok(outcomes[0])
     }
 
     /// One sled batch for every record: about half the cost of one batch per record

@@ -173,15 +173,19 @@ async fn put_many_suite(store: &impl Store, one_by_one: &impl Store) {
     assert!(store.check_indexes().unwrap().is_consistent());
 }
 
+/// A small sled store's configuration in `dir`.
+fn sled_config(dir: &tempfile::TempDir) -> SledConfig {
+    SledConfig {
+        path: dir.path().join("db"),
+        cache_capacity_bytes: 8 << 20,
+    }
+}
+
 #[tokio::test]
 async fn put_many_matches_put_in_both_stores() {
     put_many_suite(&MemoryStore::new(), &MemoryStore::new()).await;
     let dir = tempfile::tempdir().unwrap();
-    let sled = SledStore::open(&SledConfig {
-        path: dir.path().join("db"),
-        cache_capacity_bytes: 8 << 20,
-    })
-    .unwrap();
+    let sled = SledStore::open(&sled_config(&dir)).unwrap();
     put_many_suite(&sled, &MemoryStore::new()).await;
 }
 
@@ -193,11 +197,7 @@ async fn the_memory_store_passes_the_suite() {
 #[tokio::test]
 async fn the_sled_store_passes_the_suite() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(&SledConfig {
-        path: dir.path().join("db"),
-        cache_capacity_bytes: 8 << 20,
-    })
-    .unwrap();
+    let store = SledStore::open(&sled_config(&dir)).unwrap();
     suite(&store).await;
 }
 
@@ -215,10 +215,7 @@ fn damaged_indexes_are_found_and_rebuilt_in_both_stores() {
     assert!(memory.check_indexes().unwrap().is_consistent());
 
     let dir = tempfile::tempdir().unwrap();
-    let config = SledConfig {
-        path: dir.path().join("db"),
-        cache_capacity_bytes: 8 << 20,
-    };
+    let config = sled_config(&dir);
     {
         let store = SledStore::open(&config).unwrap();
         for r in &records {
@@ -245,10 +242,7 @@ fn damaged_indexes_are_found_and_rebuilt_in_both_stores() {
 async fn flushed_records_survive_reopening() {
     let (_, records) = records();
     let dir = tempfile::tempdir().unwrap();
-    let config = SledConfig {
-        path: dir.path().join("db"),
-        cache_capacity_bytes: 8 << 20,
-    };
+    let config = sled_config(&dir);
     {
         let store = SledStore::open(&config).unwrap();
         for r in &records {
@@ -269,10 +263,7 @@ async fn flushed_records_survive_reopening() {
 async fn a_clean_stop_skips_the_start_up_check_once_and_a_crash_does_not() {
     let (_, records) = records();
     let dir = tempfile::tempdir().unwrap();
-    let config = SledConfig {
-        path: dir.path().join("db"),
-        cache_capacity_bytes: 8 << 20,
-    };
+    let config = sled_config(&dir);
     {
         let store = SledStore::open(&config).unwrap();
         store.put_many(&records).unwrap();
@@ -289,6 +280,12 @@ async fn a_clean_stop_skips_the_start_up_check_once_and_a_crash_does_not() {
     let (store, check) = SledStore::open_checked(&config).unwrap();
     let check = check.expect("no clean stop: checked");
     assert!(!check.is_consistent(), "the damage is seen");
+    assert_eq!(check.records, records.len() as u64);
+    assert_eq!(
+        store.len().unwrap(),
+        records.len() as u64,
+        "counted by the check"
+    );
     assert!(
         store.check_indexes().unwrap().is_consistent(),
         "and repaired"
