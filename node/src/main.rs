@@ -55,8 +55,8 @@ struct BenchArgs {
     /// The generator's seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Members of the cold-sync network (default: the national network, about a million
-    /// records).
+    /// Members of the cold-sync and restart network (default: the national network, about
+    /// a million records).
     #[arg(long)]
     members: Option<usize>,
     /// Records posted in the ingest benchmark.

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use libp2p::identity::Keypair;
 use libp2p::Multiaddr;
@@ -15,8 +16,10 @@ use tokio::task::JoinHandle;
 use crate::api::{self, ApiState};
 use crate::blobs::{BlobError, BlobStore};
 use crate::config::Config;
+use crate::engine::start_progress::{StartProgress, StartStep};
 use crate::engine::{Clock, Engine, EngineError, EngineParts, Origin};
-use crate::founding::switch::SwitchedHttp;
+use crate::http_server::starting;
+use crate::http_server::switch::SwitchedHttp;
 use crate::init::read_charter;
 use crate::network::{self, Client, NetworkError, NetworkSettings, NetworkTasks};
 use crate::store::{SledConfig, SledStore, Store, StoreError};
@@ -176,11 +179,12 @@ pub async fn start(options: NodeOptions) -> Result<RunningNode, NodeError> {
         clock,
         web,
     };
-    let (shutdown, signal) = watch::channel(false);
     let limits = settings.config.site.server;
-    let (parts, app) = assemble(settings, signal.clone()).await?;
-    let server = tokio::spawn(crate::http_server::serve(http, app, limits, signal));
-    Ok(parts.running(http_address, shutdown, server))
+    let progress = Arc::new(StartProgress::new());
+    let http = SwitchedHttp::serve(http, starting::router(progress.clone()), limits)
+        .map_err(NodeError::Http)?;
+    debug_assert_eq!(http.address, http_address);
+    start_switched(settings, http, progress).await
 }
 
 /// Starts a node behind an HTTP server that already serves something else (the founding
@@ -189,7 +193,17 @@ pub async fn start_behind(
     settings: NodeSettings,
     http: SwitchedHttp,
 ) -> Result<RunningNode, NodeError> {
-    match assemble(settings, http.shutdown.subscribe()).await {
+    start_switched(settings, http, Arc::new(StartProgress::new())).await
+}
+
+/// Assembles the node behind `http`, reporting to `progress`, and switches the site to the
+/// node's once it is ready. On failure the server stops.
+async fn start_switched(
+    settings: NodeSettings,
+    http: SwitchedHttp,
+    progress: Arc<StartProgress>,
+) -> Result<RunningNode, NodeError> {
+    match assemble(settings, http.shutdown.subscribe(), progress).await {
         Ok((parts, app)) => {
             http.switch.set(app);
             Ok(parts.running(http.address, http.shutdown, http.server))
@@ -253,6 +267,7 @@ pub fn store_config(config: &crate::config::Config) -> SledConfig {
 async fn assemble(
     settings: NodeSettings,
     signal: watch::Receiver<bool>,
+    progress: Arc<StartProgress>,
 ) -> Result<(Assembled, axum::Router), NodeError> {
     let config = &settings.config;
     // First, so that a taken port stops the start before anything is opened.
@@ -274,7 +289,11 @@ async fn assemble(
         .map_err(|e| NodeError::BadFile(e.to_string()))?;
     let key = read_key(&config.data_dir.join("node.key"))?;
     let sled_config = store_config(config);
-    let (store, check) = SledStore::open_checked(&sled_config)?;
+    // On the blocking pool: after an unclean stop, the index check reads the whole store.
+    let (store, check) = tokio::task::spawn_blocking(move || SledStore::open_checked(&sled_config))
+        .await
+        .map_err(|_| StoreError::Corrupt("opening the store panicked".into()))??;
+    progress.set_total(store.len()?);
     store.set_free_space_floor(config.min_free_bytes);
     match check {
         Some(check) if !check.is_consistent() => tracing::warn!(
@@ -287,16 +306,20 @@ async fn assemble(
     let store = std::sync::Arc::new(store);
     let blobs = BlobStore::open(config.data_dir.join("blobs"))?;
     let database = store.database();
-    let engine = Engine::start(EngineParts {
-        store: store.clone(),
-        charter,
-        node_key: key.public_key(),
-        name: config.name.clone(),
-        parking: config.parking,
-        joins_per_introducer_per_day: config.joins_per_introducer_per_day,
-        clock: settings.clock,
-    })
+    let engine = Engine::start_reporting(
+        EngineParts {
+            store: store.clone(),
+            charter,
+            node_key: key.public_key(),
+            name: config.name.clone(),
+            parking: config.parking,
+            joins_per_introducer_per_day: config.joins_per_introducer_per_day,
+            clock: settings.clock,
+        },
+        progress.clone(),
+    )
     .await?;
+    progress.enter(StartStep::StartingServices);
     let photo_eraser = crate::erasure::photos::spawn(
         engine.clone(),
         blobs.clone(),

@@ -125,6 +125,12 @@ pub fn run(config_file: Option<&Path>) -> Result<()> {
             };
             founding.start_node(settings).await?
         } else {
+            if let Ok(address) = http.local_addr() {
+                tell(
+                    format,
+                    &format!("Démarrage… le site répond déjà : http://{address}"),
+                );
+            }
             node::start(NodeOptions {
                 config,
                 http,

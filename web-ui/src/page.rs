@@ -94,7 +94,8 @@ pub fn price(cents: Option<u64>, l: Lang) -> String {
     }
 }
 
-fn group_thousands(value: u64, l: Lang) -> String {
+/// `value` with its thousands grouped: a narrow no-break space in French, a comma in English.
+pub fn group_thousands(value: u64, l: Lang) -> String {
     let digits = value.to_string();
     let separator = l.pick("\u{202f}", ",");
     let mut out = String::new();

@@ -10,15 +10,20 @@
 //! - [`ingest`]: records per second through the HTTP API and through the fetch path.
 //! - [`sync`]: cold sync of a new node (separate process), and one session between two
 //!   nodes that differ by 1,000 records or agree.
+//! - [`restart`]: a node holding the whole network restarted (separate process): first
+//!   answer, full service, memory.
+//! - [`child`]: a node in its own process.
 //! - [`gossip`]: propagation delay over 20 nodes.
 //! - [`search`]: the listing search index at a million listings: build, size, query
 //!   latency (docs/PERFORMANCE.md, "Search (issue 4)").
 //! - [`web`]: the listing page under `wrk` and the weight of the main pages.
 
+pub mod child;
 pub mod fixture;
 pub mod gossip;
 pub mod ingest;
 pub mod limits;
+pub mod restart;
 pub mod search;
 pub mod sync;
 pub mod web;
@@ -38,6 +43,8 @@ pub enum Which {
     Ingest,
     /// A new node syncing the whole network from one peer: time and peak memory.
     ColdSync,
+    /// A node holding the whole network restarted: first answer, full service, memory.
+    Restart,
     /// One session between two nodes of 100,000 records differing by 1,000.
     SyncDiff,
     /// One session between two nodes holding the same 100,000 records.
@@ -215,6 +222,9 @@ pub fn run(options: &BenchOptions) -> BenchResult<()> {
         }
         if all || options.which == Which::ColdSync {
             rows.extend(section("cold-sync", sync::cold(options).await?));
+        }
+        if all || options.which == Which::Restart {
+            rows.extend(section("restart", restart::run(options).await?));
         }
         Ok::<(), BenchError>(())
     })?;

@@ -1,13 +1,12 @@
 //! Sync: one session between two nodes that differ by 1,000 records (then agree), and the
 //! cold sync of a new node, in its own process, from a node holding the whole network.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use maillon_protocol::testkit::DAY;
 use maillon_protocol::Kind;
 
+use super::child::ChildNode;
 use super::fixture::{load, now, settings, shaped, Fixture};
 use super::limits::measure;
 use super::{thousands, BenchOptions, BenchResult, Row};
@@ -177,17 +176,6 @@ pub async fn sessions(options: &BenchOptions) -> BenchResult<(Vec<Row>, Vec<Row>
     Ok((diff_rows, agree_rows))
 }
 
-/// A child process killed when dropped.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        // It may have exited already.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The peak resident set of a process in KiB (`VmHWM`), if readable.
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -263,29 +251,8 @@ pub async fn cold(options: &BenchOptions) -> BenchResult<Vec<Row>> {
     let config = dir.join("maillon.toml");
     std::fs::write(&config, config_text(&bootstrap.to_string()))?;
     let started = Instant::now();
-    let mut child = ChildGuard(
-        Command::new(std::env::current_exe()?)
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?,
-    );
-    let pid = child.0.id();
-    let stdout = child.0.stdout.take().ok_or("no stdout")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(at) = line.find("http://") {
-                let _ = tx.send(line[at..].trim().to_string());
-            }
-        }
-    });
-    let base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
-        .await?
-        .map_err(|_| "the new node did not start")?;
+    let child = ChildNode::spawn(&config).await?;
+    let (pid, base) = (child.pid(), child.base.clone());
     let http = reqwest::Client::new();
     let status_url = format!("{base}/api/v1/status");
     let mut peak = 0u64;

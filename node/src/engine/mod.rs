@@ -15,6 +15,7 @@ pub mod expiry;
 mod expiry_tests;
 mod ingest_task;
 pub mod standing;
+pub mod start_progress;
 pub mod status;
 #[cfg(test)]
 mod twin_tests;
@@ -34,6 +35,7 @@ use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
 use crate::ingest::state::StoreState;
 use crate::membership_index::MembershipIndex;
 use crate::store::{Store, StoreError};
+use start_progress::{StartProgress, StartStep};
 
 pub use ingest_task::MAX_BATCH_RECORDS;
 
@@ -175,12 +177,27 @@ impl Engine {
     /// Loads the state from the store (checking and, if needed, rebuilding its indexes first),
     /// stores the charter, and spawns the ingest task on the current runtime.
     pub async fn start(parts: EngineParts) -> Result<Engine, EngineError> {
+        Engine::start_reporting(parts, Arc::new(StartProgress::new())).await
+    }
+
+    /// [`Engine::start`], counting the records read in `progress`. The start-up pass runs
+    /// on the blocking pool, so that the runtime serves meanwhile.
+    pub async fn start_reporting(
+        parts: EngineParts,
+        progress: Arc<StartProgress>,
+    ) -> Result<Engine, EngineError> {
         let Some(Body::Charter(charter)) = parts.charter.body().cloned() else {
             return Err(StoreError::Corrupt("the charter file holds no charter".into()).into());
         };
         let store = parts.store;
         let mut state = StoreState::empty(Arc::clone(&store), charter.clone());
-        let views = load_views(&mut state, (parts.clock)())?;
+        let now = (parts.clock)();
+        progress.enter(StartStep::ReadingRecords);
+        let (state, views) = tokio::task::spawn_blocking(move || {
+            load_views(&mut state, now, &progress).map(|views| (state, views))
+        })
+        .await
+        .map_err(|_| StoreError::Corrupt("the start-up pass panicked".into()))??;
         let ingest = Ingest::new(state, parts.parking);
         let (stored, _) = broadcast::channel(4096);
         let (erased_photos, erased_receiver) = mpsc::unbounded_channel();
@@ -517,7 +534,11 @@ struct Views {
 
 /// Reads every stored record once to build the membership index, the sync set, the erased
 /// set and the kind counts, and notes each in the validation state (built empty).
-fn load_views(state: &mut StoreState<dyn Store>, now: Timestamp) -> Result<Views, StoreError> {
+fn load_views(
+    state: &mut StoreState<dyn Store>,
+    now: Timestamp,
+    progress: &StartProgress,
+) -> Result<Views, StoreError> {
     let store = Arc::clone(state.store_arc());
     let mut views = Views {
         index: MembershipIndex::new(state.charter_body().clone()),
@@ -527,6 +548,7 @@ fn load_views(state: &mut StoreState<dyn Store>, now: Timestamp) -> Result<Views
     };
     crate::store::walk(&*store, |created, id, record| {
         let item = SyncItem { created, id };
+        progress.note_read();
         if let Some(record) = record {
             views.kind_counts[record.header().kind as usize] += 1;
             views.index.note(&record);

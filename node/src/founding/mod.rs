@@ -13,7 +13,6 @@
 pub mod draft;
 pub mod plan;
 pub mod site;
-pub mod switch;
 
 use std::path::Path;
 
@@ -23,10 +22,10 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::engine::{Clock, Engine, Origin};
+use crate::http_server::switch::SwitchedHttp;
 use crate::ingest::pipeline::IngestError;
 use crate::node::{NodeError, NodeSettings, RunningNode};
 use draft::{DRAFT_FILE, RECORDS_FILE};
-use switch::SwitchedHttp;
 
 /// Whether the node of `config` is waiting for its founders: a draft and no charter yet.
 pub fn is_pending(config: &Config) -> bool {

@@ -17,6 +17,8 @@
 
 pub mod answers;
 pub mod limits;
+pub mod starting;
+pub mod switch;
 
 #[cfg(test)]
 mod tests;

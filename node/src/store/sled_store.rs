@@ -136,6 +136,17 @@ impl SledStore {
         Ok(count)
     }
 
+    /// Reads every stored record's bytes once, in key order; returns how many and their
+    /// total size. The floor of any pass over the store (the restart benchmark's limit).
+    pub fn scan_records(&self) -> Result<(u64, u64), StoreError> {
+        let (mut count, mut bytes) = (0, 0);
+        for value in self.records() {
+            count += 1;
+            bytes += value?.len() as u64;
+        }
+        Ok((count, bytes))
+    }
+
     /// Every stored record's bytes.
     fn records(&self) -> impl Iterator<Item = Result<sled::IVec, StoreError>> + '_ {
         self.tree

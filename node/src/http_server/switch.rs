@@ -1,6 +1,6 @@
-//! Serving the founding pages, then the whole node, on one HTTP listener: the server
-//! forwards every request to the site in force, and the site is switched in place once the
-//! charter is signed, so no visitor ever meets a closed port.
+//! One HTTP listener whose site is switched in place: the founding pages, or the page
+//! served while a node starts ([`super::starting`]), then the whole node. The server
+//! forwards every request to the site in force, so no visitor ever meets a closed port.
 
 use axum::extract::Request;
 use axum::response::Response;

@@ -1,0 +1,82 @@
+//! A node in its own process, started from this same binary with `maillon run`, for the
+//! benchmarks that measure a whole process: its start, its memory, its cold sync.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::BenchResult;
+
+/// A node process, killed (SIGKILL) when dropped.
+pub struct ChildNode {
+    /// The process; taken by [`ChildNode::stop`].
+    child: Option<Child>,
+    /// Its HTTP base URL, as it printed it on start.
+    pub base: String,
+}
+
+impl ChildNode {
+    /// Starts `maillon run --config <config>` and waits for the first line naming its HTTP
+    /// address (printed as soon as the listener is bound, before the store is opened).
+    pub async fn spawn(config: &Path) -> BenchResult<ChildNode> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("http://") {
+                    let _ = tx.send(line[at..].trim().to_string());
+                }
+            }
+        });
+        let mut node = ChildNode {
+            child: Some(child),
+            base: String::new(),
+        };
+        node.base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
+            .await?
+            .map_err(|_| "the node printed no HTTP address within 120 s")?;
+        Ok(node)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Asks the node to stop as an operator would (SIGTERM) and waits for its exit, which
+    /// must be a success: a clean stop.
+    pub async fn stop(mut self) -> BenchResult<()> {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status()?;
+        if !status.success() {
+            return Err("kill -TERM failed".into());
+        }
+        let mut child = self.child.take().ok_or("stopped already")?;
+        let exit = tokio::task::spawn_blocking(move || child.wait()).await??;
+        if !exit.success() {
+            return Err(format!("the node exited with {exit} after SIGTERM").into());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ChildNode {
+    fn drop(&mut self) {
+        // It may have exited already.
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
