@@ -306,6 +306,8 @@ async fn assemble(
     let store = std::sync::Arc::new(store);
     let blobs = BlobStore::open(config.data_dir.join("blobs"))?;
     let database = store.database();
+    let web_indexes = crate::web::feeder::WebIndexes::empty(&charter_body(&charter)?);
+    let readers = web_indexes.readers();
     let engine = Engine::start_reporting(
         EngineParts {
             store: store.clone(),
@@ -317,8 +319,11 @@ async fn assemble(
             clock: settings.clock,
         },
         progress.clone(),
+        readers,
     )
     .await?;
+    // Before anything is submitted: the web's indexes miss no record.
+    let web_indexes = web_indexes.subscribe(&engine);
     progress.enter(StartStep::StartingServices);
     let photo_eraser = crate::erasure::photos::spawn(
         engine.clone(),
@@ -340,7 +345,7 @@ async fn assemble(
     )
     .await?;
     let site = crate::web::start(
-        &engine,
+        web_indexes,
         Some(client.clone()),
         blobs.clone(),
         &config.data_dir,
@@ -420,6 +425,18 @@ fn monitor(
         )));
     }
     (crate::metrics::http::counted(app, metrics), tasks)
+}
+
+/// The charter's body.
+fn charter_body(
+    charter: &maillon_protocol::Record,
+) -> Result<maillon_protocol::kinds::Charter, NodeError> {
+    match charter.body() {
+        Some(maillon_protocol::Body::Charter(body)) => Ok(body.clone()),
+        _ => Err(NodeError::BadFile(
+            "the charter file holds no charter".into(),
+        )),
+    }
 }
 
 async fn submit_own_announcement(engine: &Engine, data_dir: &Path) -> Result<(), NodeError> {

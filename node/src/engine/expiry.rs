@@ -77,7 +77,7 @@ pub(super) async fn drop_expired(
     shared.store.remove(&ids)?;
     shared.store.flush().await?;
     let mut state = StoreState::empty(Arc::clone(&shared.store), shared.charter.clone());
-    let views = load_views(&mut state, now, &super::StartProgress::new())?;
+    let views = load_views(&mut state, now, &super::StartProgress::new(), &[])?;
     ingest.replace_state(state)?;
     *shared.index.write().unwrap_or_else(|p| p.into_inner()) = views.index;
     *shared.sync_set.write().unwrap_or_else(|p| p.into_inner()) = views.sync_set;

@@ -119,6 +119,14 @@ pub struct EngineParts {
     pub clock: Clock,
 }
 
+/// What is built from the stored records in the engine's one start-up pass besides its own
+/// views (the web's in-memory indexes): offered every stored record once, oldest first (by
+/// created, then id), before the engine takes any submission.
+pub trait StartReader: Send + Sync {
+    /// Takes in one stored record.
+    fn read(&self, record: &Record);
+}
+
 /// A request for a pass over expired candidacies ([`expiry`]), with where to answer.
 pub(crate) struct PassRequest {
     reply: Option<oneshot::Sender<Result<expiry::Dropped, StoreError>>>,
@@ -177,14 +185,16 @@ impl Engine {
     /// Loads the state from the store (checking and, if needed, rebuilding its indexes first),
     /// stores the charter, and spawns the ingest task on the current runtime.
     pub async fn start(parts: EngineParts) -> Result<Engine, EngineError> {
-        Engine::start_reporting(parts, Arc::new(StartProgress::new())).await
+        Engine::start_reporting(parts, Arc::new(StartProgress::new()), Vec::new()).await
     }
 
-    /// [`Engine::start`], counting the records read in `progress`. The start-up pass runs
-    /// on the blocking pool, so that the runtime serves meanwhile.
+    /// [`Engine::start`], counting the records read in `progress` and offering each to
+    /// `readers`. The start-up pass runs on the blocking pool, so that the runtime serves
+    /// meanwhile.
     pub async fn start_reporting(
         parts: EngineParts,
         progress: Arc<StartProgress>,
+        readers: Vec<Arc<dyn StartReader>>,
     ) -> Result<Engine, EngineError> {
         let Some(Body::Charter(charter)) = parts.charter.body().cloned() else {
             return Err(StoreError::Corrupt("the charter file holds no charter".into()).into());
@@ -194,7 +204,7 @@ impl Engine {
         let now = (parts.clock)();
         progress.enter(StartStep::ReadingRecords);
         let (state, views) = tokio::task::spawn_blocking(move || {
-            load_views(&mut state, now, &progress).map(|views| (state, views))
+            load_views(&mut state, now, &progress, &readers).map(|views| (state, views))
         })
         .await
         .map_err(|_| StoreError::Corrupt("the start-up pass panicked".into()))??;
@@ -538,6 +548,7 @@ fn load_views(
     state: &mut StoreState<dyn Store>,
     now: Timestamp,
     progress: &StartProgress,
+    readers: &[Arc<dyn StartReader>],
 ) -> Result<Views, StoreError> {
     let store = Arc::clone(state.store_arc());
     let mut views = Views {
@@ -553,6 +564,9 @@ fn load_views(
             views.kind_counts[record.header().kind as usize] += 1;
             views.index.note(&record);
             state.note(&record)?;
+            for reader in readers {
+                reader.read(&record);
+            }
             if record.body().is_none() {
                 views.erased_set.insert(item);
             }

@@ -1,9 +1,11 @@
-//! Feeds the web's in-memory indexes (social, moderation): a full load from the store at
-//! start, then every stored record from the engine's events; a lagging subscriber reloads
-//! everything rather than miss one.
+//! Feeds the web's in-memory indexes (social, moderation): built in the engine's one
+//! start-up pass ([`WebIndexes`], a [`StartReader`]), then fed every stored record from the
+//! engine's events; a lagging subscriber reloads everything from the store rather than miss
+//! one.
 
 use std::sync::{Arc, RwLock};
 
+use maillon_protocol::kinds::Charter;
 use maillon_protocol::{Body, Kind, PublicKey, Record, Timestamp};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
@@ -11,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::moderation::ModerationIndex;
 use super::social::SocialIndex;
-use crate::engine::Engine;
+use crate::engine::{Engine, StartReader};
 use crate::store::StoreError;
 
 /// An index kept in memory from the records.
@@ -20,8 +22,8 @@ pub trait FedIndex: Send + Sync + Sized + 'static {
     const NAME: &'static str;
     /// The kinds loaded from the store at start (every stored record is offered later).
     fn kinds() -> &'static [Kind];
-    /// An index of these records, oldest first.
-    fn build(engine: &Engine, records: Vec<Record>) -> Self;
+    /// An empty index.
+    fn empty(charter: &Charter) -> Self;
     /// Takes in one stored record.
     fn take(&mut self, record: &Record);
     /// Forgets the bodies of records by `keys` (one identity) created up to `until`.
@@ -35,12 +37,8 @@ impl FedIndex for SocialIndex {
         super::social::KINDS
     }
 
-    fn build(engine: &Engine, records: Vec<Record>) -> Self {
-        let mut index = SocialIndex::new(engine.charter().answer_deadline_ms);
-        for record in &records {
-            index.apply(record);
-        }
-        index
+    fn empty(charter: &Charter) -> Self {
+        SocialIndex::new(charter.answer_deadline_ms)
     }
 
     fn take(&mut self, record: &Record) {
@@ -59,8 +57,8 @@ impl FedIndex for ModerationIndex {
         super::moderation::KINDS
     }
 
-    fn build(engine: &Engine, records: Vec<Record>) -> Self {
-        ModerationIndex::new(engine.charter().clone(), records)
+    fn empty(charter: &Charter) -> Self {
+        ModerationIndex::new(charter.clone(), [])
     }
 
     fn take(&mut self, record: &Record) {
@@ -113,7 +111,103 @@ pub fn load<I: FedIndex>(engine: &Engine) -> Result<I, StoreError> {
         }
     }
     records.sort_by_key(|r| (r.header().created, r.id()));
-    Ok(I::build(engine, records))
+    let mut index = I::empty(engine.charter());
+    for record in &records {
+        index.take(record);
+    }
+    Ok(index)
+}
+
+/// An index offered the stored records by the engine's start-up pass takes those of its
+/// kinds, in the order [`load`] would give them.
+impl<I: FedIndex> StartReader for RwLock<I> {
+    fn read(&self, record: &Record) {
+        if I::kinds().contains(&record.header().kind) {
+            self.write().unwrap_or_else(|e| e.into_inner()).take(record);
+        }
+    }
+}
+
+/// The web's in-memory indexes, made empty before the engine starts and filled by its
+/// start-up pass.
+#[derive(Clone)]
+pub struct WebIndexes {
+    /// Profiles, sponsorships, listings, transactions.
+    pub social: Arc<RwLock<SocialIndex>>,
+    /// Complaints, appointments, labels.
+    pub moderation: Arc<RwLock<ModerationIndex>>,
+}
+
+impl WebIndexes {
+    /// Empty indexes for a network of this charter.
+    pub fn empty(charter: &Charter) -> WebIndexes {
+        WebIndexes {
+            social: Arc::new(RwLock::new(SocialIndex::empty(charter))),
+            moderation: Arc::new(RwLock::new(ModerationIndex::empty(charter))),
+        }
+    }
+
+    /// The readers to pass to `Engine::start_reporting`.
+    pub fn readers(&self) -> Vec<Arc<dyn StartReader>> {
+        vec![self.social.clone(), self.moderation.clone()]
+    }
+
+    /// The indexes, filled by `engine`'s start-up pass, subscribed to its events. Call it
+    /// before anything is submitted to the engine, so that no record is missed.
+    pub fn subscribe(self, engine: &Engine) -> FedIndexes {
+        FedIndexes {
+            engine: engine.clone(),
+            social_events: engine.subscribe(),
+            moderation_events: engine.subscribe(),
+            indexes: self,
+        }
+    }
+}
+
+/// The engine and the web's indexes it filled, with their event subscriptions.
+pub struct FedIndexes {
+    /// The engine.
+    pub engine: Engine,
+    /// The indexes.
+    pub indexes: WebIndexes,
+    social_events: tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
+    moderation_events: tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
+}
+
+impl FedIndexes {
+    /// Subscribes to `engine`'s events, then loads the indexes from its store: for an
+    /// engine that already took records (tests that fill a store before the site starts).
+    pub fn load(engine: &Engine) -> Result<FedIndexes, StoreError> {
+        let social_events = engine.subscribe();
+        let moderation_events = engine.subscribe();
+        Ok(FedIndexes {
+            engine: engine.clone(),
+            indexes: WebIndexes {
+                social: Arc::new(RwLock::new(load(engine)?)),
+                moderation: Arc::new(RwLock::new(load(engine)?)),
+            },
+            social_events,
+            moderation_events,
+        })
+    }
+
+    /// Starts the two feeders, which stop when `shutdown` turns true.
+    pub fn spawn_feeders(self, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        vec![
+            spawn(
+                self.engine.clone(),
+                self.indexes.social,
+                self.social_events,
+                shutdown.clone(),
+            ),
+            spawn(
+                self.engine,
+                self.indexes.moderation,
+                self.moderation_events,
+                shutdown.clone(),
+            ),
+        ]
+    }
 }
 
 /// Keeps `index` fed until `shutdown` turns true. Subscribe (`Engine::subscribe`) before

@@ -10,6 +10,8 @@
 
 pub mod accounts;
 pub mod feeder;
+#[cfg(test)]
+mod feeder_tests;
 pub mod moderation;
 pub mod operator;
 pub mod social;
@@ -123,10 +125,10 @@ pub struct Site {
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Opens the accounts and the search index, loads the social index, starts their feeders,
-/// and builds the site's router.
+/// Opens the accounts and the search index, starts the feeders of the indexes the engine's
+/// start-up pass filled, and builds the site's router.
 pub fn start(
-    engine: &Engine,
+    fed: feeder::FedIndexes,
     network: Option<Client>,
     blobs: BlobStore,
     data_dir: &std::path::Path,
@@ -143,23 +145,9 @@ pub fn start(
     let search =
         SearchIndex::open(&data_dir.join("search"), 20 * 1024 * 1024).map_err(|e| web_error(&e))?;
     let writer = search.writer().map_err(|e| web_error(&e))?;
-    let events = engine.subscribe();
-    let moderation_events = engine.subscribe();
-    let social = Arc::new(RwLock::new(
-        feeder::load::<SocialIndex>(engine).map_err(|e| web_error(&e))?,
-    ));
-    let moderation = Arc::new(RwLock::new(
-        feeder::load::<ModerationIndex>(engine).map_err(|e| web_error(&e))?,
-    ));
-    let mut tasks = vec![
-        feeder::spawn(engine.clone(), social.clone(), events, shutdown.clone()),
-        feeder::spawn(
-            engine.clone(),
-            moderation.clone(),
-            moderation_events,
-            shutdown.clone(),
-        ),
-    ];
+    let engine = &fed.engine.clone();
+    let feeder::WebIndexes { social, moderation } = fed.indexes.clone();
+    let mut tasks = fed.spawn_feeders(&shutdown);
     let search_feeder = crate::search::spawn_feeder(engine.clone(), writer, shutdown.clone());
     tasks.push(tokio::spawn(async move {
         match search_feeder.await {

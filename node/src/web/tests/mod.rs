@@ -152,8 +152,8 @@ impl Site {
             kdf: KdfParams::FOR_TESTS,
             ..WebConfig::default()
         };
-        let site =
-            super::start(&engine, None, blobs, dir.path(), config, smtp, signal).expect("site");
+        let fed = super::feeder::FedIndexes::load(&engine).expect("indexes");
+        let site = super::start(fed, None, blobs, dir.path(), config, smtp, signal).expect("site");
         Site {
             engine,
             store,
