@@ -82,7 +82,7 @@ impl Fixture {
             network,
             node_keys,
             announcements,
-            root: tempfile::tempdir()?,
+            root: root()?,
         })
     }
 
@@ -150,6 +150,20 @@ impl Fixture {
         })
         .await?)
     }
+}
+
+/// The fixture's folder: removed at the end, unless `MAILLON_BENCH_KEEP` is set, for
+/// profiling a node on the benchmark's store afterwards (the path is printed).
+fn root() -> BenchResult<tempfile::TempDir> {
+    let keep = std::env::var_os("MAILLON_BENCH_KEEP").is_some();
+    let root = tempfile::Builder::new()
+        .prefix("maillon-bench-")
+        .disable_cleanup(keep)
+        .tempdir()?;
+    if keep {
+        println!("fixture kept in {}", root.path().display());
+    }
+    Ok(root)
 }
 
 /// Loopback settings; background sync every `sync_interval`.
