@@ -1,8 +1,9 @@
 //! [`spawn_feeder`]: the task that keeps the search index fresh. At start it keeps the index
 //! if its marker agrees with the store, and otherwise rebuilds it from the store; then it
-//! applies the engine's stored records in batches (at most [`FeederOptions::max_batch`]
-//! records or [`FeederOptions::interval`] after the first, one commit per batch), on the
-//! blocking pool. A lagged subscription never drops records silently: the index is marked
+//! applies the engine's stored records in batches, one commit per batch, on the blocking
+//! pool. A batch ends when no record has come for [`FeederOptions::quiet`], or
+//! [`FeederOptions::interval`] after its first record, or at [`FeederOptions::max_batch`]
+//! records: while records flow, the commits wait rather than compete with the ingest path. A lagged subscription never drops records silently: the index is marked
 //! stale and rebuilt. Expired documents and bumps are purged periodically.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::feed::{Feed, Started};
-use super::index::{SearchWriter, COMMIT_EVERY_OPS, COMMIT_INTERVAL};
+use super::index::{SearchWriter, COMMIT_EVERY_OPS, COMMIT_INTERVAL, COMMIT_QUIET};
 use super::SearchError;
 use crate::engine::Engine;
 
@@ -28,6 +29,8 @@ pub struct FeederOptions {
     pub max_batch: usize,
     /// How long after a batch's first record it is committed at the latest.
     pub interval: Duration,
+    /// A batch is committed once no record has arrived for this long.
+    pub quiet: Duration,
     /// How often expired documents are purged.
     pub purge_every: Duration,
     /// Consecutive failed batches (each followed by a rebuild attempt) before giving up.
@@ -39,6 +42,7 @@ impl Default for FeederOptions {
         FeederOptions {
             max_batch: COMMIT_EVERY_OPS,
             interval: COMMIT_INTERVAL,
+            quiet: COMMIT_QUIET,
             purge_every: Duration::from_secs(3600),
             max_failures: 3,
         }
@@ -147,7 +151,8 @@ async fn run(
     }
 }
 
-/// Waits for a record, the purge tick or shutdown, then gathers a batch.
+/// Waits for a record, the purge tick or shutdown, then gathers a batch until records stop
+/// coming for `quiet`, `interval` has passed since the first, or the batch is full.
 async fn next_turn(
     events: &mut tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
     shutdown: &mut watch::Receiver<bool>,
@@ -169,8 +174,9 @@ async fn next_turn(
     if turn.records.is_empty() || turn.stop || turn.rebuild {
         return turn;
     }
-    let deadline = Instant::now() + options.interval;
+    let latest = Instant::now() + options.interval;
     while turn.records.len() < options.max_batch && !turn.stop && !turn.rebuild {
+        let deadline = latest.min(Instant::now() + options.quiet);
         tokio::select! {
             _ = stopped(shutdown) => turn.stop = true,
             _ = tokio::time::sleep_until(deadline) => break,
@@ -253,5 +259,79 @@ where
                 cancel.store(true, Ordering::Relaxed);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Origin, StoredEvent};
+
+    /// Sends `count` events `spacing` apart, then gathers one turn with these options;
+    /// returns its size and how long the turn took. The bounds the tests check are wide:
+    /// the machine is shared and its timers are late when it is busy.
+    async fn turn_after(
+        count: usize,
+        spacing: Duration,
+        options: FeederOptions,
+    ) -> (usize, Duration) {
+        let network = crate::generator::generate(5, 4);
+        let record = network.records.last().expect("a record").clone();
+        let (sender, mut events) = tokio::sync::broadcast::channel(4_096);
+        let (_stop, mut shutdown) = watch::channel(false);
+        let (_dropped_sender, mut dropped) = watch::channel(Arc::default());
+        let mut purge = tokio::time::interval(Duration::from_secs(3_600));
+        purge.tick().await;
+        let producer = tokio::spawn(async move {
+            for _ in 0..count {
+                let _ = sender.send(StoredEvent {
+                    record: record.clone(),
+                    origin: Origin::Local,
+                });
+                tokio::time::sleep(spacing).await;
+            }
+            // Keeps the channel open past the turn.
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        let started = Instant::now();
+        let turn = next_turn(
+            &mut events,
+            &mut shutdown,
+            &mut purge,
+            &mut dropped,
+            &options,
+        )
+        .await;
+        producer.abort();
+        (turn.records.len(), started.elapsed())
+    }
+
+    #[tokio::test]
+    async fn a_batch_ends_once_records_stop_coming_for_the_quiet_time() {
+        let options = FeederOptions {
+            interval: Duration::from_secs(30),
+            quiet: Duration::from_millis(300),
+            ..FeederOptions::default()
+        };
+        let (taken, took) = turn_after(3, Duration::from_millis(20), options).await;
+        assert_eq!(taken, 3);
+        assert!(took >= Duration::from_millis(340), "{took:?}");
+        assert!(
+            took < Duration::from_secs(20),
+            "ended by the quiet time: {took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn while_records_keep_coming_the_batch_waits_until_the_interval() {
+        let options = FeederOptions {
+            interval: Duration::from_secs(3),
+            quiet: Duration::from_secs(2),
+            ..FeederOptions::default()
+        };
+        let (taken, took) = turn_after(1_000, Duration::from_millis(50), options).await;
+        assert!(took >= Duration::from_secs(3), "{took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert!((20..1_000).contains(&taken), "{taken} records in {took:?}");
     }
 }

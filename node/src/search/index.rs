@@ -21,11 +21,15 @@ use super::SearchError;
 /// The smallest writer memory budget tantivy accepts per indexing thread.
 pub const MIN_BUDGET_PER_THREAD: usize = 15_000_000;
 
-/// Commit at least this often while documents are pending: a new listing is found by
-/// search within about this long. Each commit writes a segment of several files and syncs
-/// them; every 200 ms, the commits of 20 nodes on one machine made gossip about 20 times
-/// slower (docs/PERFORMANCE.md, « Gossip »).
-pub const COMMIT_INTERVAL: Duration = Duration::from_secs(2);
+/// New documents are committed once no record has arrived for this long: a lone new listing
+/// is found by search about a second after it is stored. Each commit writes a segment of
+/// several files and syncs them, and competes with the ingest path's flush for the disk and
+/// the cores; while records flow, it waits (docs/PERFORMANCE.md, « Gossip regression »).
+pub const COMMIT_QUIET: Duration = Duration::from_secs(1);
+
+/// Commit at the latest this long after the first pending document, even while records
+/// keep arriving.
+pub const COMMIT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Commit at the latest after this many pending operations.
 pub const COMMIT_EVERY_OPS: usize = 5_000;
