@@ -73,25 +73,50 @@ impl FedIndex for ModerationIndex {
 /// Applies one stored record; an erasure makes the index forget the bodies of the keys it
 /// covers.
 pub(super) async fn apply<I: FedIndex>(engine: &Engine, index: &RwLock<I>, record: &Record) {
-    if let Some(Body::Erasure(_)) = record.body() {
-        // Reading the store blocks: not on the async workers.
-        let (reader, erasure) = (engine.clone(), record.clone());
-        let author = record.header().author;
-        let keys = tokio::task::spawn_blocking(move || {
-            crate::erasure::covered_keys(reader.store(), &erasure)
-        })
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_else(|| vec![author]);
-        let mut index = index.write().unwrap_or_else(|e| e.into_inner());
-        index.erase(&keys, record.header().created);
-        return;
+    let covered = match record.body() {
+        Some(Body::Erasure(_)) => {
+            // Reading the store blocks: not on the async workers.
+            let (reader, erasure) = (engine.clone(), record.clone());
+            let keys = tokio::task::spawn_blocking(move || {
+                crate::erasure::covered_keys(reader.store(), &erasure)
+            })
+            .await
+            .ok()
+            .and_then(Result::ok);
+            Some(keys.unwrap_or_else(|| vec![record.header().author]))
+        }
+        _ => None,
+    };
+    take_or_erase(index, record, covered);
+}
+
+/// Takes `record` in, or, for an erasure, forgets what the keys it covers signed up to it.
+fn take_or_erase<I: FedIndex>(index: &RwLock<I>, record: &Record, covered: Option<Vec<PublicKey>>) {
+    let mut index = index.write().unwrap_or_else(|e| e.into_inner());
+    match covered {
+        Some(keys) => index.erase(&keys, record.header().created),
+        None => index.take(record),
     }
-    index
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .take(record);
+}
+
+/// Applies the events already received, on this thread (an erasure reads the store). A lag
+/// stops it: the feeder meets the lag next and reloads.
+fn catch_up<I: FedIndex>(
+    engine: &Engine,
+    index: &RwLock<I>,
+    events: &mut tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
+) {
+    while let Ok(event) = events.try_recv() {
+        let record = &event.record;
+        let covered = match record.body() {
+            Some(Body::Erasure(_)) => Some(
+                crate::erasure::covered_keys(engine.store(), record)
+                    .unwrap_or_else(|_| vec![record.header().author]),
+            ),
+            _ => None,
+        };
+        take_or_erase(index, record, covered);
+    }
 }
 
 /// Loads every record the index reads, oldest first.
@@ -191,8 +216,16 @@ impl FedIndexes {
         })
     }
 
-    /// Starts the two feeders, which stop when `shutdown` turns true.
-    pub fn spawn_feeders(self, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    /// Applies what was stored since the subscription (the node's own announcement, the
+    /// founders' profiles), then starts the two feeders, which stop when `shutdown` turns
+    /// true. The site thus starts with every record stored before it.
+    pub fn spawn_feeders(mut self, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        catch_up(&self.engine, &self.indexes.social, &mut self.social_events);
+        catch_up(
+            &self.engine,
+            &self.indexes.moderation,
+            &mut self.moderation_events,
+        );
         vec![
             spawn(
                 self.engine.clone(),
