@@ -8,6 +8,19 @@ use std::time::Duration;
 
 use super::BenchResult;
 
+/// The configuration file of a benchmark's node process: loopback only, no metrics, the
+/// default 64 MiB cache; `bootstrap` is its one peer, if any.
+pub fn config_text(name: &str, data_dir: &str, bootstrap: Option<&str>) -> String {
+    let bootstrap = bootstrap.map_or(String::new(), |b| format!("bootstrap = [\"{b}\"]\n"));
+    format!(
+        "[node]\nname = \"{name}\"\ndata_dir = \"{data_dir}\"\n\n\
+         [network]\ncharter_file = \"charter.cbor\"\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n\
+         {bootstrap}mdns = false\n\n\
+         [http]\nlisten = \"127.0.0.1:0\"\n\n[store]\ncache_mib = 64\n\n\
+         [metrics]\nlisten = \"\"\n"
+    )
+}
+
 /// A node process, killed (SIGKILL) when dropped.
 pub struct ChildNode {
     /// The process; taken by [`ChildNode::stop`].

@@ -152,6 +152,15 @@ impl Fixture {
     }
 }
 
+/// The network of the cold-sync and restart benchmarks: `--members N` in the national
+/// shape, or the national network, ending at `end`.
+pub fn whole_network(options: &super::BenchOptions, end: Timestamp) -> GeneratorOptions {
+    match options.cold_members {
+        Some(members) => shaped(members, end),
+        None => GeneratorOptions::national(end),
+    }
+}
+
 /// The fixture's folder: removed at the end, unless `MAILLON_BENCH_KEEP` is set, for
 /// profiling a node on the benchmark's store afterwards (the path is printed).
 fn root() -> BenchResult<tempfile::TempDir> {

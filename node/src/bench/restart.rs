@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 
 use maillon_protocol::testkit::DAY;
 
-use super::child::ChildNode;
-use super::fixture::{load, now, settings, shaped, Fixture};
+use super::child::{config_text, ChildNode};
+use super::fixture::{load, now, settings, whole_network, Fixture};
 use super::sync::peak_rss_kib;
 use super::{thousands, BenchOptions, BenchResult, Row};
-use crate::generator::GeneratorOptions;
 use crate::store::{SledConfig, SledStore};
 
 /// The goal for the first answer.
@@ -75,21 +74,10 @@ fn read_every_record(store: &Path) -> BenchResult<(Duration, u64)> {
     Ok((started.elapsed(), bytes))
 }
 
-fn config_text() -> &'static str {
-    "[node]\nname = \"Banc 0\"\ndata_dir = \".\"\n\n\
-     [network]\ncharter_file = \"charter.cbor\"\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n\
-     mdns = false\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n[store]\ncache_mib = 64\n\n\
-     [metrics]\nlisten = \"\"\n"
-}
-
 /// The restart benchmark.
 pub async fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
     let end = now().minus_ms(DAY);
-    let generator = match options.cold_members {
-        Some(members) => shaped(members, end),
-        None => GeneratorOptions::national(end),
-    };
-    let fixture = Fixture::new(options.seed, &generator, 1)?;
+    let fixture = Fixture::new(options.seed, &whole_network(options, end), 1)?;
     let genesis = fixture.genesis();
     let source = fixture
         .start(0, settings(Vec::new(), Duration::from_secs(3600)))
@@ -99,7 +87,7 @@ pub async fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
     source.shutdown().await?;
     let dir = fixture.dir(0);
     let config = dir.join("maillon.toml");
-    std::fs::write(&config, config_text())?;
+    std::fs::write(&config, config_text("Banc 0", ".", None))?;
     println!("restart: a node holding {} records", thousands(held));
 
     let (node, clean) = time_start(&config, held).await?;

@@ -6,11 +6,10 @@ use std::time::{Duration, Instant};
 use maillon_protocol::testkit::DAY;
 use maillon_protocol::Kind;
 
-use super::child::ChildNode;
-use super::fixture::{load, now, settings, shaped, Fixture};
+use super::child::{config_text, ChildNode};
+use super::fixture::{load, now, settings, shaped, whole_network, Fixture};
 use super::limits::measure;
 use super::{thousands, BenchOptions, BenchResult, Row};
-use crate::generator::GeneratorOptions;
 use crate::network::sync_driver::{self, SessionReport};
 
 /// Records per member in a network of the national shape (join, 3 sponsorships, profile,
@@ -191,24 +190,10 @@ pub fn parse_vm_hwm(status: &str) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
-/// The configuration file of the new node.
-fn config_text(bootstrap: &str) -> String {
-    format!(
-        "[node]\nname = \"Banc nouveau\"\ndata_dir = \"data\"\n\n\
-         [network]\ncharter_file = \"charter.cbor\"\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n\
-         bootstrap = [\"{bootstrap}\"]\nmdns = false\n\n\
-         [http]\nlisten = \"127.0.0.1:0\"\n\n[store]\ncache_mib = 64\n\n\
-         [metrics]\nlisten = \"\"\n"
-    )
-}
-
 /// The cold sync of a new node from a node holding the whole network.
 pub async fn cold(options: &BenchOptions) -> BenchResult<Vec<Row>> {
     let end = now().minus_ms(DAY);
-    let generator = match options.cold_members {
-        Some(members) => shaped(members, end),
-        None => GeneratorOptions::national(end),
-    };
+    let generator = whole_network(options, end);
     let started = Instant::now();
     let fixture = Fixture::new(options.seed, &generator, 2)?;
     let genesis = fixture.genesis();
@@ -249,7 +234,10 @@ pub async fn cold(options: &BenchOptions) -> BenchResult<Vec<Row>> {
     )?;
     let bootstrap = source.p2p_addresses().await?.remove(0);
     let config = dir.join("maillon.toml");
-    std::fs::write(&config, config_text(&bootstrap.to_string()))?;
+    std::fs::write(
+        &config,
+        config_text("Banc nouveau", "data", Some(&bootstrap.to_string())),
+    )?;
     let started = Instant::now();
     let child = ChildNode::spawn(&config).await?;
     let (pid, base) = (child.pid(), child.base.clone());
@@ -352,7 +340,9 @@ mod tests {
         std::fs::write(
             &file,
             config_text(
-                "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN",
+                "Banc nouveau",
+                "data",
+                Some("/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"),
             ),
         )
         .unwrap();
@@ -362,5 +352,13 @@ mod tests {
             .unwrap();
         assert_eq!(config.bootstrap.len(), 1);
         assert_eq!(config.http_listen.port(), 0);
+        // The restarted node's: no peer, its folder the data folder.
+        std::fs::write(&file, config_text("Banc 0", ".", None)).unwrap();
+        let config = crate::config::RawConfig::load(&file)
+            .unwrap()
+            .validate(dir.path())
+            .unwrap();
+        assert!(config.bootstrap.is_empty());
+        assert_eq!(config.data_dir, dir.path().join("."));
     }
 }

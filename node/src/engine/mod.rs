@@ -18,7 +18,7 @@ pub mod standing;
 pub mod start_progress;
 pub mod status;
 #[cfg(test)]
-mod twin_tests;
+pub(crate) mod twin_tests;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::{SystemTime, UNIX_EPOCH};

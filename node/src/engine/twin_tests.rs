@@ -11,9 +11,14 @@ use crate::ingest::parking::ParkingLimits;
 use crate::ingest::pipeline::Submitted;
 use crate::store::{MemoryStore, SledConfig, SledStore, Store};
 
-async fn engine_over(store: Arc<dyn Store>, network: &generator::GeneratedNetwork) -> Engine {
+/// The parts of an engine over `store` for a generated network, its clock stopped at the
+/// network's `now` (also used by `web::feeder_tests`).
+pub(crate) fn parts_for(
+    store: Arc<dyn Store>,
+    network: &generator::GeneratedNetwork,
+) -> EngineParts {
     let now = network.now;
-    Engine::start(EngineParts {
+    EngineParts {
         store,
         charter: network.records[0].clone(),
         node_key: testkit::key("twin-node").public_key(),
@@ -21,9 +26,13 @@ async fn engine_over(store: Arc<dyn Store>, network: &generator::GeneratedNetwor
         parking: ParkingLimits::default(),
         joins_per_introducer_per_day: 1_000,
         clock: Arc::new(move || Timestamp(now.0)),
-    })
-    .await
-    .expect("the engine starts")
+    }
+}
+
+async fn engine_over(store: Arc<dyn Store>, network: &generator::GeneratedNetwork) -> Engine {
+    Engine::start(parts_for(store, network))
+        .await
+        .expect("the engine starts")
 }
 
 /// What a test compares between the two engines.

@@ -3,32 +3,19 @@
 
 use std::sync::Arc;
 
-use maillon_protocol::{testkit, Timestamp};
-
 use super::feeder::{FedIndexes, WebIndexes};
-use crate::engine::{Engine, EngineParts, Origin};
+use crate::engine::twin_tests::parts_for;
+use crate::engine::{Engine, Origin};
 use crate::generator;
-use crate::ingest::parking::ParkingLimits;
 use crate::store::{MemoryStore, Store};
-
-fn parts(store: Arc<dyn Store>, network: &generator::GeneratedNetwork) -> EngineParts {
-    let now = network.now;
-    EngineParts {
-        store,
-        charter: network.records[0].clone(),
-        node_key: testkit::key("feeder-node").public_key(),
-        name: "Nœud".into(),
-        parking: ParkingLimits::default(),
-        joins_per_introducer_per_day: 1_000,
-        clock: Arc::new(move || Timestamp(now.0)),
-    }
-}
 
 #[tokio::test]
 async fn the_start_up_pass_fills_the_web_indexes_as_a_load_from_the_store_does() {
     let network = generator::generate(31, 60);
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let first = Engine::start(parts(store.clone(), &network)).await.unwrap();
+    let first = Engine::start(parts_for(store.clone(), &network))
+        .await
+        .unwrap();
     let wires = network.records.iter().map(|r| r.to_wire()).collect();
     for outcome in first.submit_many(wires, Origin::Fetched).await.unwrap() {
         outcome.unwrap();
@@ -38,7 +25,7 @@ async fn the_start_up_pass_fills_the_web_indexes_as_a_load_from_the_store_does()
     let charter = first.charter().clone();
     let filled = WebIndexes::empty(&charter);
     let second = Engine::start_reporting(
-        parts(store, &network),
+        parts_for(store, &network),
         Arc::new(crate::engine::start_progress::StartProgress::new()),
         filled.readers(),
     )
