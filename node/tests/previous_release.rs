@@ -3,8 +3,9 @@
 //! without it the test says it is skipped). The old node starts empty and must reach the
 //! new node's state digest by sync; records posted to either must reach the other on
 //! gossip, within a bound well under the 60 s between periodic syncs. Then the old node's
-//! store, written by the old release without a format marker, is opened by this version
-//! (an upgrade in place), and opened again by the old release (going back).
+//! store, written by the old release without a format marker (format 1), is refused by
+//! this version's start, migrated by `maillon migrate` and opened (an upgrade in place);
+//! the folder saved before the upgrade is opened again by the old release (going back).
 
 #![allow(clippy::unwrap_used)]
 
@@ -130,6 +131,28 @@ impl Node {
         Ok(())
     }
 
+    /// Runs `binary <command> --config <the node's maillon.toml>` to its end.
+    fn run_to_end(&self, binary: &Path, command: &str) -> Result<std::process::Output> {
+        let mut child = Command::new(binary)
+            .arg(command)
+            .arg("--config")
+            .arg(self.dir.join("maillon.toml"))
+            .env("MAILLON_METRICS__LISTEN", "")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let start = Instant::now();
+        while child.try_wait()?.is_none() {
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                bail!("`{command}` did not end within 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(child.wait_with_output()?)
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
     }
@@ -180,6 +203,21 @@ impl Drop for Node {
             let _ = child.wait();
         }
     }
+}
+
+/// Copies a folder and everything under it.
+fn copy_folder(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_folder(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 async fn wait_for_agreement(http: &reqwest::Client, nodes: [&Node; 2]) -> Result<String> {
@@ -309,16 +347,40 @@ async fn a_node_of_the_previous_release_syncs_and_gossips_with_this_version() ->
     let digest = wait_for_agreement(&http, [&new, &old]).await?;
     let records = new.status(&http).await?["records"].clone();
 
-    // Upgrade in place: the old node's store (no format marker) opened by this version.
+    // Upgrade in place: the old node's store (format 1, no marker) is refused by this
+    // version's start, which names `maillon migrate`; once migrated, this version opens it.
     old.stop()?;
+    let data = old.dir.join("data");
+    let saved = old.dir.join("data.before-upgrade");
+    copy_folder(&data, &saved)?;
+    let refused = old.run_to_end(&current, "run")?;
+    let said = String::from_utf8_lossy(&refused.stderr).to_string();
+    ensure!(
+        !refused.status.success(),
+        "a format-1 store must be refused: {said}"
+    );
+    ensure!(
+        said.contains("maillon migrate --config"),
+        "no migrate hint: {said}"
+    );
+    let migrated = old.run_to_end(&current, "migrate")?;
+    ensure!(
+        migrated.status.success(),
+        "maillon migrate failed: {}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     old.start(&current)?;
     let status = old.wait_ready(&http).await?;
-    assert_eq!(status["store_format"], 1);
+    assert_eq!(status["store_format"], 2);
     assert_eq!(status["records"], records, "every record kept");
     assert_eq!(status["state_digest"], Value::from(digest.clone()));
 
-    // Going back: the previous release opens the store this version marked.
+    // Going back: the previous release does not read format 2; the operator restores the
+    // folder saved before the upgrade (docs/OPERATIONS.md), and the previous release
+    // opens it.
     old.stop()?;
+    std::fs::remove_dir_all(&data)?;
+    std::fs::rename(&saved, &data)?;
     old.start(&previous)?;
     let status = old.wait_ready(&http).await?;
     assert_eq!(status["records"], records);

@@ -102,11 +102,9 @@ fn scan(
 ) -> Result<bool, StoreError> {
     let mut changed = false;
     crate::store::walk(store, |_, _, record| {
-        if let Some(record) = record {
-            if dropping.note(&record) {
-                kinds.insert(record.header().kind);
-                changed = true;
-            }
+        if dropping.note(&record) {
+            kinds.insert(record.header().kind);
+            changed = true;
         }
         Ok(())
     })?;

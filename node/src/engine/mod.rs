@@ -560,16 +560,14 @@ fn load_views(
     crate::store::walk(&*store, |created, id, record| {
         let item = SyncItem { created, id };
         progress.note_read();
-        if let Some(record) = record {
-            views.kind_counts[record.header().kind as usize] += 1;
-            views.index.note(&record);
-            state.note(&record)?;
-            for reader in readers {
-                reader.read(&record);
-            }
-            if record.body().is_none() {
-                views.erased_set.insert(item);
-            }
+        views.kind_counts[record.header().kind as usize] += 1;
+        views.index.note(&record);
+        state.note(&record)?;
+        for reader in readers {
+            reader.read(&record);
+        }
+        if record.body().is_none() {
+            views.erased_set.insert(item);
         }
         views.sync_set.insert(item);
         Ok(())

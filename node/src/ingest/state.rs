@@ -49,10 +49,7 @@ impl<S: Store + ?Sized> StoreState<S> {
     /// Builds the state from every stored record.
     pub fn load(store: Arc<S>, charter: Charter) -> Result<StoreState<S>, StoreError> {
         let mut state = StoreState::empty(Arc::clone(&store), charter);
-        crate::store::walk(&*store, |_, _, record| match record {
-            Some(record) => state.note(&record),
-            None => Ok(()),
-        })?;
+        crate::store::walk(&*store, |_, _, record| state.note(&record))?;
         Ok(state)
     }
 

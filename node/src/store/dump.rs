@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 
-use super::sled_store::is_record_key;
+use super::sled_keys::is_record_key;
 use super::StoreError;
 
 /// sled's default tree, which the node does not use; it is not dumped.

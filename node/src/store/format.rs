@@ -16,19 +16,22 @@ use std::path::Path;
 use super::StoreError;
 
 /// The layout of the store this binary reads and writes. Version 1 is the layout of every
-/// store written before versions were recorded: one tree `maillon` of records and derived
-/// index spaces.
-pub const FORMAT_VERSION: FormatVersion = FormatVersion(1);
+/// store written before versions were recorded: one tree `maillon` of records keyed by id
+/// and derived index spaces. Version 2 keys the records by their sync order, in the tree
+/// `records` (`sled_keys`).
+pub const FORMAT_VERSION: FormatVersion = FormatVersion(2);
 
-/// The production migrations, in order; empty while [`FORMAT_VERSION`] is 1.
-pub const STEPS: &[Step] = &[];
+/// The production migrations, in order.
+pub const STEPS: &[Step] = &[super::format_2::TO_FORMAT_2];
 
 /// The tree holding the store's own facts (its format version).
 pub(super) const META_TREE: &str = "meta";
 /// The key of the format version in [`META_TREE`].
 const FORMAT_KEY: &[u8] = b"format";
-/// The tree of records and their indexes, written by every version.
-pub(super) const RECORDS_TREE: &str = super::sled_store::RECORDS_TREE;
+/// The tree of records and their indexes in this binary's format.
+pub(super) const RECORDS_TREE: &str = super::sled_keys::RECORDS_TREE;
+/// The tree of records of format 1, which a store without a marker holds.
+const FORMAT_1_TREE: &str = super::sled_keys::FORMAT_1_TREE;
 
 /// A format version of the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -104,7 +107,7 @@ pub fn recorded(db: &sled::Db) -> Result<Option<FormatVersion>, StoreError> {
             return Ok(Some(FormatVersion(u32::from_be_bytes(bytes))));
         }
     }
-    if has(RECORDS_TREE) && !db.open_tree(RECORDS_TREE)?.is_empty() {
+    if has(FORMAT_1_TREE) && !db.open_tree(FORMAT_1_TREE)?.is_empty() {
         return Ok(Some(FormatVersion(1)));
     }
     Ok(None)

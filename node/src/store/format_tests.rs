@@ -1,15 +1,16 @@
 //! The format version: fresh, legacy, newer and older stores, automatic and explicit
-//! migrations, and a failed one, on real sled databases.
+//! migrations, and a failed one, on real sled databases; then the real step from format 1
+//! (records keyed by id) to format 2 (records keyed by sync order).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::format::{self, Allow, Format, FormatVersion, Step, FORMAT_VERSION, THIS_BINARY};
+use super::format::{self, Allow, Format, FormatVersion, Step, FORMAT_VERSION};
 use super::sled_store::open_db;
 use super::suite::records;
 use super::{SledConfig, SledStore, Store, StoreError};
 
-fn config(dir: &Path) -> SledConfig {
+pub(super) fn config(dir: &Path) -> SledConfig {
     SledConfig {
         path: dir.join("store"),
         cache_capacity_bytes: 8 << 20,
@@ -20,7 +21,7 @@ fn config(dir: &Path) -> SledConfig {
 /// `snap.*` file, the index of its log that sled itself writes again from the log whenever
 /// a database is opened (sled 0.34 has no read-only open). The log (`db`) and `conf` hold
 /// the data: they must not change by one byte.
-fn snapshot(dir: &Path) -> BTreeMap<String, (usize, u64)> {
+pub(super) fn snapshot(dir: &Path) -> BTreeMap<String, (usize, u64)> {
     use std::hash::{Hash, Hasher};
     let mut files = BTreeMap::new();
     for entry in walk(dir) {
@@ -61,20 +62,23 @@ fn store_with_records(config: &SledConfig) -> usize {
 }
 
 /// Runs `change` on the raw sled database, then flushes and closes it.
-fn with_db(config: &SledConfig, change: impl FnOnce(&sled::Db)) {
+pub(super) fn with_db(config: &SledConfig, change: impl FnOnce(&sled::Db)) {
     let db = open_db(config).unwrap();
     change(&db);
     db.flush().unwrap();
 }
 
-fn recorded(config: &SledConfig) -> Option<FormatVersion> {
+pub(super) fn recorded(config: &SledConfig) -> Option<FormatVersion> {
     format::recorded(&open_db(config).unwrap()).unwrap()
 }
 
-/// Makes a store look like one written before versions were recorded.
-fn remove_marker(config: &SledConfig) {
+/// Sets the recorded format version by hand.
+pub(super) fn set_marker(config: &SledConfig, version: FormatVersion) {
     with_db(config, |db| {
-        db.drop_tree(format::META_TREE).unwrap();
+        db.open_tree(format::META_TREE)
+            .unwrap()
+            .insert(b"format", &version.0.to_be_bytes())
+            .unwrap();
     });
 }
 
@@ -89,37 +93,12 @@ fn a_fresh_store_records_its_format_before_any_record() {
 }
 
 #[test]
-fn a_store_without_a_marker_but_with_records_opens_as_format_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
-    let count = store_with_records(&config);
-    remove_marker(&config);
-    assert_eq!(recorded(&config), Some(FormatVersion(1)));
-    let (store, prepared) =
-        SledStore::open_as(&config, &THIS_BINARY, Allow::AutomaticOnly).unwrap();
-    assert_eq!(prepared.found, Some(FormatVersion(1)));
-    assert_eq!(store.len().unwrap(), count as u64);
-    assert!(store.check_indexes().unwrap().is_consistent());
-    drop(store);
-    assert_eq!(
-        recorded(&config),
-        Some(FORMAT_VERSION),
-        "the marker is written"
-    );
-}
-
-#[test]
 fn a_newer_store_is_refused_with_both_versions_and_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
     store_with_records(&config);
     let newer = FormatVersion(FORMAT_VERSION.0 + 1);
-    with_db(&config, |db| {
-        db.open_tree(format::META_TREE)
-            .unwrap()
-            .insert(b"format", &newer.0.to_be_bytes())
-            .unwrap();
-    });
+    set_marker(&config, newer);
     let before = snapshot(&config.path);
     let Err(error) = SledStore::open(&config) else {
         panic!("a newer store must be refused");
@@ -137,7 +116,11 @@ fn a_newer_store_is_refused_with_both_versions_and_left_untouched() {
     assert_eq!(snapshot(&config.path), before, "not one byte changed");
 }
 
-/// Step 1 → 2 of the synthetic chain: keeps the record count in `meta`, in one write.
+/// The versions of a synthetic chain of steps after this binary's format.
+const NEXT: FormatVersion = FormatVersion(FORMAT_VERSION.0 + 1);
+const AFTER_NEXT: FormatVersion = FormatVersion(FORMAT_VERSION.0 + 2);
+
+/// Step 1 of the synthetic chain: keeps the record count in `meta`, in one write.
 fn count_records(db: &sled::Db, _store: &Path) -> Result<(), StoreError> {
     let count = db
         .open_tree(format::RECORDS_TREE)?
@@ -148,7 +131,7 @@ fn count_records(db: &sled::Db, _store: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Step 2 → 3 of the synthetic chain: copies every record into a new tree, resumable (a
+/// Step 2 of the synthetic chain: copies every record into a new tree, resumable (a
 /// copy made twice is the same copy). Long on a real store, so explicit.
 fn copy_records(db: &sled::Db, _store: &Path) -> Result<(), StoreError> {
     let copy = db.open_tree("records-v3")?;
@@ -166,49 +149,52 @@ fn fail_half_way(db: &sled::Db, _store: &Path) -> Result<(), StoreError> {
 }
 
 const COUNT: Step = Step {
-    from: FormatVersion(1),
+    from: FORMAT_VERSION,
     name: "count the records",
     explicit: false,
     apply: count_records,
 };
 const COPY: Step = Step {
-    from: FormatVersion(2),
+    from: NEXT,
     name: "copy the records",
     explicit: true,
     apply: copy_records,
 };
-const AUTOMATIC_TO_2: Format = Format {
-    current: FormatVersion(2),
+const AUTOMATIC_TO_NEXT: Format = Format {
+    current: NEXT,
     steps: &[COUNT],
 };
-const EXPLICIT_TO_3: Format = Format {
-    current: FormatVersion(3),
+const EXPLICIT_TO_AFTER_NEXT: Format = Format {
+    current: AFTER_NEXT,
     steps: &[COUNT, COPY],
 };
-const FAILING_TO_2: Format = Format {
-    current: FormatVersion(2),
+const FAILING_TO_NEXT: Format = Format {
+    current: NEXT,
     steps: &[Step {
-        from: FormatVersion(1),
+        from: FORMAT_VERSION,
         name: "fail half-way",
         explicit: false,
         apply: fail_half_way,
     }],
 };
 
-fn legacy_store(dir: &Path) -> (SledConfig, usize) {
+/// A store in this binary's format, holding the suite's records.
+fn store_at_this_format(dir: &Path) -> (SledConfig, usize) {
     let config = config(dir);
     let count = store_with_records(&config);
-    remove_marker(&config);
+    // Opened once more, as every store was since its last write: sled extends the log
+    // of a database on its first reopen, which a later snapshot must not count.
+    with_db(&config, |_| {});
     (config, count)
 }
 
 #[test]
 fn a_small_migration_runs_when_the_store_opens() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, count) = legacy_store(dir.path());
+    let (config, count) = store_at_this_format(dir.path());
     let (store, prepared) =
-        SledStore::open_as(&config, &AUTOMATIC_TO_2, Allow::AutomaticOnly).unwrap();
-    assert_eq!(prepared.found, Some(FormatVersion(1)));
+        SledStore::open_as(&config, &AUTOMATIC_TO_NEXT, Allow::AutomaticOnly).unwrap();
+    assert_eq!(prepared.found, Some(FORMAT_VERSION));
     assert_eq!(prepared.ran, vec!["count the records"]);
     let stored = store.db.open_tree(format::META_TREE).unwrap().get(b"count");
     assert_eq!(
@@ -216,8 +202,8 @@ fn a_small_migration_runs_when_the_store_opens() {
         (count as u64).to_be_bytes()
     );
     drop(store);
-    assert_eq!(recorded(&config), Some(FormatVersion(2)));
-    let (_, again) = SledStore::open_as(&config, &AUTOMATIC_TO_2, Allow::AutomaticOnly).unwrap();
+    assert_eq!(recorded(&config), Some(NEXT));
+    let (_, again) = SledStore::open_as(&config, &AUTOMATIC_TO_NEXT, Allow::AutomaticOnly).unwrap();
     assert!(
         again.ran.is_empty(),
         "a migrated store is not migrated again"
@@ -227,9 +213,10 @@ fn a_small_migration_runs_when_the_store_opens() {
 #[test]
 fn a_long_migration_is_refused_at_start_with_the_command_then_run_by_migrate() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, count) = legacy_store(dir.path());
+    let (config, count) = store_at_this_format(dir.path());
     let before = snapshot(&config.path);
-    let Err(error) = SledStore::open_as(&config, &EXPLICIT_TO_3, Allow::AutomaticOnly) else {
+    let Err(error) = SledStore::open_as(&config, &EXPLICIT_TO_AFTER_NEXT, Allow::AutomaticOnly)
+    else {
         panic!("an explicit step must not run at start");
     };
     assert!(matches!(error, StoreError::NeedsMigration { .. }));
@@ -243,24 +230,26 @@ fn a_long_migration_is_refused_at_start_with_the_command_then_run_by_migrate() {
         "not even the automatic step ran"
     );
 
-    let (store, prepared) = SledStore::open_as(&config, &EXPLICIT_TO_3, Allow::Every).unwrap();
+    let (store, prepared) =
+        SledStore::open_as(&config, &EXPLICIT_TO_AFTER_NEXT, Allow::Every).unwrap();
     assert_eq!(prepared.ran, vec!["count the records", "copy the records"]);
     let copy = store.db.open_tree("records-v3").unwrap();
     assert_eq!(copy.len(), count);
     drop((store, copy));
-    assert_eq!(recorded(&config), Some(FormatVersion(3)));
+    assert_eq!(recorded(&config), Some(AFTER_NEXT));
 }
 
 #[test]
 fn a_failed_migration_leaves_the_store_at_its_old_version_and_openable() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, count) = legacy_store(dir.path());
-    let Err(error) = SledStore::open_as(&config, &FAILING_TO_2, Allow::AutomaticOnly) else {
+    let (config, count) = store_at_this_format(dir.path());
+    let Err(error) = SledStore::open_as(&config, &FAILING_TO_NEXT, Allow::AutomaticOnly) else {
         panic!("the step fails");
     };
-    assert!(matches!(error, StoreError::MigrationFailed { from, .. } if from == FormatVersion(1)));
-    assert!(error.to_string().contains("stays in format 1"), "{error}");
-    assert_eq!(recorded(&config), Some(FormatVersion(1)));
+    assert!(matches!(error, StoreError::MigrationFailed { from, .. } if from == FORMAT_VERSION));
+    let stays = format!("stays in format {FORMAT_VERSION}");
+    assert!(error.to_string().contains(&stays), "{error}");
+    assert_eq!(recorded(&config), Some(FORMAT_VERSION));
     let store = SledStore::open(&config).unwrap();
     assert_eq!(store.len().unwrap(), count as u64);
     assert!(store.check_indexes().unwrap().is_consistent());
@@ -269,13 +258,13 @@ fn a_failed_migration_leaves_the_store_at_its_old_version_and_openable() {
 #[test]
 fn a_store_older_than_any_known_step_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, _) = legacy_store(dir.path());
+    let (config, _) = store_at_this_format(dir.path());
     let skipping = Format {
-        current: FormatVersion(3),
+        current: AFTER_NEXT,
         steps: &[COPY],
     };
     let Err(error) = SledStore::open_as(&config, &skipping, Allow::Every) else {
-        panic!("no step from 1");
+        panic!("no step from this binary's format");
     };
-    assert!(matches!(error, StoreError::NoMigration { found } if found == FormatVersion(1)));
+    assert!(matches!(error, StoreError::NoMigration { found } if found == FORMAT_VERSION));
 }

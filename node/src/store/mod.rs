@@ -1,19 +1,24 @@
 //! Durable storage of signed records behind a narrow typed trait, with a sled
 //! implementation and an in-memory twin that share one test suite.
 //!
-//! Every record is stored with its index entries in one atomic write: by id, in sync order
-//! (created, id), by kind, by author, and the current version of each replaceable record.
+//! Every record is stored with its index entries in one atomic write: in sync order
+//! (created, id), by id, by kind, by author, and the current version of each replaceable
+//! record.
 //! The indexes are derived: [`Store::check_indexes`] compares them with the records and
 //! [`Store::rebuild_indexes`] recomputes them. A write is durable only once
 //! [`Store::flush`] has returned; callers acknowledge after that.
 
 pub mod dump;
 pub mod format;
+mod format_2;
+#[cfg(test)]
+mod format_2_tests;
 #[cfg(test)]
 mod format_tests;
 pub mod index;
 mod memory;
 mod side_tree;
+mod sled_keys;
 mod sled_store;
 pub mod space;
 #[cfg(test)]
@@ -196,6 +201,23 @@ pub trait Store: Send + Sync {
         from: (Timestamp, RecordId),
         limit: usize,
     ) -> Result<Vec<(Timestamp, RecordId)>, StoreError>;
+    /// The records in sync order from `from` inclusive, at most `limit`: (created, id, wire
+    /// bytes). By default [`Store::sync_range`] then one [`Store::get`] each; a store that
+    /// keeps its records in that order reads them in one pass.
+    fn sync_records(
+        &self,
+        from: (Timestamp, RecordId),
+        limit: usize,
+    ) -> Result<Vec<(Timestamp, RecordId, Vec<u8>)>, StoreError> {
+        let mut records = Vec::new();
+        for (created, id) in self.sync_range(from, limit)? {
+            let bytes = self.get(&id)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("the sync order names record {id}, not stored"))
+            })?;
+            records.push((created, id, bytes));
+        }
+        Ok(records)
+    }
     /// Ids of one kind, newest first, at most `limit`.
     fn by_kind(&self, kind: Kind, limit: usize) -> Result<Vec<RecordId>, StoreError>;
     /// Ids by one author, newest first, at most `limit`.
@@ -224,31 +246,25 @@ pub trait Store: Send + Sync {
 pub type Flushing<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;
 
-/// Reads every stored record once, in sync order (created, then id), `WALK_BATCH` index
-/// entries at a time, and calls `visit` with each order and the record (`None` when the
-/// index names a record the store no longer holds). The one walk over a whole store: the
-/// engine's start-up and the validation state's rebuild both use it.
+/// Reads every stored record once, in sync order (created, then id), `WALK_BATCH` records
+/// at a time ([`Store::sync_records`]), and calls `visit` with each order and the record.
+/// The one walk over a whole store: the engine's start-up, the expiry scan and the
+/// validation state's rebuild use it.
 pub fn walk<S: Store + ?Sized>(
     store: &S,
-    mut visit: impl FnMut(
-        Timestamp,
-        RecordId,
-        Option<maillon_protocol::Record>,
-    ) -> Result<(), StoreError>,
+    mut visit: impl FnMut(Timestamp, RecordId, maillon_protocol::Record) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     const WALK_BATCH: usize = 4096;
     let mut from = (Timestamp(0), RecordId([0; 32]));
     loop {
-        let batch = store.sync_range(from, WALK_BATCH)?;
-        for &(created, id) in &batch {
-            let record = match store.get(&id)? {
-                Some(bytes) => Some(index::decode_stored(&bytes)?),
-                None => None,
-            };
-            visit(created, id, record)?;
+        let batch = store.sync_records(from, WALK_BATCH)?;
+        let last = batch.last().map(|(created, id, _)| (*created, *id));
+        let full = batch.len() == WALK_BATCH;
+        for (created, id, bytes) in batch {
+            visit(created, id, index::decode_stored(&bytes)?)?;
         }
-        match batch.last() {
-            Some(&(created, id)) if batch.len() == WALK_BATCH => from = (created, next_id(id)),
+        match last {
+            Some((created, id)) if full => from = (created, next_id(id)),
             _ => return Ok(()),
         }
     }

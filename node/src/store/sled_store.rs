@@ -1,7 +1,8 @@
-//! The sled store: one tree whose keys start with a byte naming what they hold — records,
-//! sync order, kind, author, current versions — so that a record and all its index entries
-//! are written by one atomic `apply_batch`. Durability on `flush`. The tree `meta` holds the
-//! format version (`format.rs`), checked and migrated before the records are opened.
+//! The sled store: one tree whose keys start with a byte naming what they hold — records
+//! in sync order, ids, kind, author, current versions (`sled_keys`) — so that a record and
+//! all its index entries are written by one atomic `apply_batch`. Durability on `flush`.
+//! The tree `meta` holds the format version (`format.rs`), checked and migrated before the
+//! records are opened.
 //!
 //! One tree and a batch, rather than five trees and a sled transaction: a transaction over
 //! five trees cost about 100 µs per record here, ten times a batch (docs/PERFORMANCE.md).
@@ -16,8 +17,9 @@ use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
 use maillon_protocol::{Kind, Record};
 
 use super::format::{self, Allow, Format, Prepared};
-use super::index::{
-    decode_stored, diff, order_key, split_order_key, ExpectedIndexes, IndexEntries,
+use super::index::{decode_stored, diff, split_order_key, ExpectedIndexes, IndexEntries};
+use super::sled_keys::{
+    created_of, id_entry_as_order, id_key, key, record_key, space, split_record_key,
 };
 use super::{IndexCheck, PutOutcome, ReplaceKey, Store, StoreError};
 
@@ -28,29 +30,6 @@ pub struct SledConfig {
     pub path: PathBuf,
     /// sled's page cache, in bytes: explicit and bounded.
     pub cache_capacity_bytes: u64,
-}
-
-/// The first byte of each kind of key.
-mod space {
-    /// id → wire bytes.
-    pub const RECORDS: u8 = b'r';
-    /// (created, id) → ().
-    pub const SYNC: u8 = b's';
-    /// kind ‖ (created, id) → ().
-    pub const KIND: u8 = b'k';
-    /// author ‖ (created, id) → ().
-    pub const AUTHOR: u8 = b'a';
-    /// replace key → (created, id) of the current version.
-    pub const CURRENT: u8 = b'c';
-    /// The index spaces, derived from the records.
-    pub const INDEXES: [u8; 4] = [SYNC, KIND, AUTHOR, CURRENT];
-}
-
-fn key(space: u8, rest: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(1 + rest.len());
-    key.push(space);
-    key.extend_from_slice(rest);
-    key
 }
 
 impl From<sled::Error> for StoreError {
@@ -86,14 +65,6 @@ pub(super) fn open_db(config: &SledConfig) -> Result<sled::Db, StoreError> {
 
 /// The key, in the tree `meta`, that says the node stopped cleanly.
 const CLOSED_CLEANLY: &[u8] = b"closed-cleanly";
-
-/// The tree that holds the records and their indexes.
-pub const RECORDS_TREE: &str = "maillon";
-
-/// Whether `key` of the tree `tree` is a stored record (not an index entry).
-pub(super) fn is_record_key(tree: &[u8], key: &[u8]) -> bool {
-    tree == RECORDS_TREE.as_bytes() && key.first() == Some(&space::RECORDS)
-}
 
 /// Records and indexes in sled.
 pub struct SledStore {
@@ -145,6 +116,21 @@ impl SledStore {
             bytes += value?.len() as u64;
         }
         Ok((count, bytes))
+    }
+
+    /// The records from `from` on, in sync order: their keys and bytes.
+    fn in_sync_order(
+        &self,
+        from: (Timestamp, RecordId),
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> + '_ {
+        self.tree
+            .range(record_key(from.0, &from.1)..)
+            .take_while(|entry| {
+                entry
+                    .as_ref()
+                    .map_or(true, |(key, _)| key.first() == Some(&space::RECORDS))
+            })
+            .map(|entry| entry.map_err(StoreError::from))
     }
 
     /// Every stored record's bytes.
@@ -264,7 +250,7 @@ impl SledStore {
     /// Breaks an index on purpose, so tests can see the check and the rebuild work.
     #[cfg(test)]
     pub fn corrupt_indexes_for_test(&self) -> Result<(), StoreError> {
-        if let Some(first) = self.tree.scan_prefix([space::SYNC]).keys().next() {
+        if let Some(first) = self.tree.scan_prefix([space::IDS]).keys().next() {
             self.tree.remove(first?)?;
         }
         self.tree.insert(key(space::KIND, &[0xff; 41]), &[])?;
@@ -309,6 +295,49 @@ impl SledStore {
     }
 }
 
+impl SledStore {
+    /// The key of the stored record `id`, from the id space.
+    fn locate(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.tree.get(id_key(id))? {
+            Some(created) => Ok(Some(record_key(created_of(&created)?, id))),
+            None => Ok(None),
+        }
+    }
+
+    /// The key and bytes of the stored record `id`.
+    fn located(&self, id: &RecordId) -> Result<Option<(Vec<u8>, sled::IVec)>, StoreError> {
+        let Some(record_key) = self.locate(id)? else {
+            return Ok(None);
+        };
+        match self.tree.get(&record_key)? {
+            Some(bytes) => Ok(Some((record_key, bytes))),
+            None => Err(StoreError::Corrupt(format!(
+                "the id space names record {id}, which is not stored"
+            ))),
+        }
+    }
+
+    /// The stored id entries, as order keys.
+    fn id_entries(&self) -> Result<BTreeSet<Vec<u8>>, StoreError> {
+        let mut entries = BTreeSet::new();
+        for entry in self.tree.scan_prefix([space::IDS]) {
+            let (id, created) = entry?;
+            entries.insert(id_entry_as_order(&id[1..], &created)?);
+        }
+        Ok(entries)
+    }
+
+    /// The stored current-version entries, key ‖ value.
+    fn current_entries(&self) -> Result<BTreeSet<Vec<u8>>, StoreError> {
+        let mut entries = BTreeSet::new();
+        for entry in self.tree.scan_prefix([space::CURRENT]) {
+            let (k, v) = entry?;
+            entries.insert([&k[1..], v.as_ref()].concat());
+        }
+        Ok(entries)
+    }
+}
+
 impl Store for SledStore {
     fn put(&self, record: &Record) -> Result<PutOutcome, StoreError> {
         let outcomes = self.put_many(std::slice::from_ref(record))?;
@@ -325,14 +354,15 @@ impl Store for SledStore {
         let mut outcomes = Vec::with_capacity(records.len());
         for record in records {
             let id = record.id();
-            let record_key = key(space::RECORDS, &id.0);
-            if !seen.insert(id) || self.tree.contains_key(&record_key)? {
+            let id_key = id_key(&id);
+            if !seen.insert(id) || self.tree.contains_key(&id_key)? {
                 outcomes.push(PutOutcome::Duplicate);
                 continue;
             }
+            let created = record.header().created;
             let entries = IndexEntries::of(record);
-            batch.insert(record_key, record.to_wire());
-            batch.insert(key(space::SYNC, &entries.sync), &[]);
+            batch.insert(key(space::RECORDS, &entries.sync), record.to_wire());
+            batch.insert(id_key, &created.0.to_be_bytes());
             batch.insert(key(space::KIND, &entries.kind), &[]);
             batch.insert(key(space::AUTHOR, &entries.author), &[]);
             if let Some((replace, order)) = entries.replace {
@@ -360,11 +390,7 @@ impl Store for SledStore {
     }
 
     fn replace_with_bare_header(&self, id: &RecordId) -> Result<(), StoreError> {
-        let record_key = key(space::RECORDS, &id.0);
-        let bytes = self
-            .tree
-            .get(&record_key)?
-            .ok_or(StoreError::NotFound(*id))?;
+        let (record_key, bytes) = self.located(id)?.ok_or(StoreError::NotFound(*id))?;
         let record = decode_stored(&bytes)?;
         let mut batch = sled::Batch::default();
         batch.insert(record_key, record.without_body().to_wire());
@@ -383,10 +409,7 @@ impl Store for SledStore {
     fn restore_body(&self, record: &Record) -> Result<(), StoreError> {
         self.free_space.check_writable()?;
         let id = record.id();
-        let record_key = key(space::RECORDS, &id.0);
-        if !self.tree.contains_key(&record_key)? {
-            return Err(StoreError::NotFound(id));
-        }
+        let record_key = self.locate(&id)?.ok_or(StoreError::NotFound(id))?;
         let mut batch = sled::Batch::default();
         batch.insert(record_key, record.to_wire());
         if let Some((replace, order)) = &IndexEntries::of(record).replace {
@@ -401,17 +424,16 @@ impl Store for SledStore {
         let mut current_removed = false;
         let mut removed = std::collections::HashSet::new();
         for id in ids {
-            let record_key = key(space::RECORDS, &id.0);
             if removed.contains(id) {
                 continue;
             }
-            let Some(bytes) = self.tree.get(&record_key)? else {
+            let Some((record_key, bytes)) = self.located(id)? else {
                 continue;
             };
             removed.insert(*id);
             let entries = IndexEntries::of(&decode_stored(&bytes)?);
             batch.remove(record_key);
-            batch.remove(key(space::SYNC, &entries.sync));
+            batch.remove(id_key(id));
             batch.remove(key(space::KIND, &entries.kind));
             batch.remove(key(space::AUTHOR, &entries.author));
             if let Some((replace, order)) = &entries.replace {
@@ -429,14 +451,11 @@ impl Store for SledStore {
     }
 
     fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .tree
-            .get(key(space::RECORDS, &id.0))?
-            .map(|v| v.to_vec()))
+        Ok(self.located(id)?.map(|(_, bytes)| bytes.to_vec()))
     }
 
     fn contains(&self, id: &RecordId) -> Result<bool, StoreError> {
-        Ok(self.tree.contains_key(key(space::RECORDS, &id.0))?)
+        Ok(self.tree.contains_key(id_key(id))?)
     }
 
     fn len(&self) -> Result<u64, StoreError> {
@@ -448,17 +467,26 @@ impl Store for SledStore {
         from: (Timestamp, RecordId),
         limit: usize,
     ) -> Result<Vec<(Timestamp, RecordId)>, StoreError> {
-        let mut out = Vec::new();
-        let start = key(space::SYNC, &order_key(from.0, &from.1));
-        for entry in self.tree.range(start..).take(limit) {
-            let (key, _) = entry?;
-            if key[0] != space::SYNC {
-                break;
-            }
-            let item = split_order_key(&key[1..]);
-            out.push(item.ok_or_else(|| StoreError::Corrupt("sync key".into()))?);
-        }
-        Ok(out)
+        self.in_sync_order(from)
+            .take(limit)
+            .map(|entry| split_record_key(&entry?.0))
+            .collect()
+    }
+
+    /// One read from left to right of the records, which are keyed in sync order.
+    fn sync_records(
+        &self,
+        from: (Timestamp, RecordId),
+        limit: usize,
+    ) -> Result<Vec<(Timestamp, RecordId, Vec<u8>)>, StoreError> {
+        self.in_sync_order(from)
+            .take(limit)
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                let (created, id) = split_record_key(&key)?;
+                Ok((created, id, bytes.to_vec()))
+            })
+            .collect()
     }
 
     fn by_kind(&self, kind: Kind, limit: usize) -> Result<Vec<RecordId>, StoreError> {
@@ -481,34 +509,37 @@ impl Store for SledStore {
     fn check_indexes(&self) -> Result<IndexCheck, StoreError> {
         let mut expected = ExpectedIndexes::default();
         let mut records = 0;
-        for bytes in self.records() {
-            expected.add(&decode_stored(&bytes?)?);
+        for entry in self.tree.scan_prefix([space::RECORDS]) {
+            let (key, bytes) = entry?;
+            let record = decode_stored(&bytes)?;
+            if split_record_key(&key)? != (record.header().created, record.id()) {
+                return Err(StoreError::Corrupt(format!(
+                    "record {} is stored under another record's key",
+                    record.id()
+                )));
+            }
+            expected.add(&record);
             records += 1;
         }
         let mut check = IndexCheck {
             records,
             ..IndexCheck::default()
         };
-        for (want, space) in [
-            (&expected.sync, space::SYNC),
-            (&expected.kind, space::KIND),
-            (&expected.author, space::AUTHOR),
+        for (want, have) in [
+            (&expected.sync, self.id_entries()?),
+            (&expected.kind, self.keys(space::KIND)?),
+            (&expected.author, self.keys(space::AUTHOR)?),
         ] {
-            let (missing, extra) = diff(want, &self.keys(space)?);
+            let (missing, extra) = diff(want, &have);
             check.missing += missing;
             check.extra += extra;
-        }
-        let mut current = BTreeSet::new();
-        for entry in self.tree.scan_prefix([space::CURRENT]) {
-            let (k, v) = entry?;
-            current.insert([&k[1..], v.as_ref()].concat());
         }
         let want: Vec<Vec<u8>> = expected
             .current
             .iter()
             .map(|(k, v)| [k.as_slice(), v].concat())
             .collect();
-        let (missing, extra) = diff(&want, &current);
+        let (missing, extra) = diff(&want, &self.current_entries()?);
         check.missing += missing;
         check.extra += extra;
         Ok(check)
@@ -525,8 +556,12 @@ impl Store for SledStore {
                 batch.remove(entry?);
             }
         }
+        for order in &expected.sync {
+            let (created, id) =
+                split_order_key(order).ok_or_else(|| StoreError::Corrupt("an order key".into()))?;
+            batch.insert(id_key(&id), &created.0.to_be_bytes());
+        }
         for (space, set) in [
-            (space::SYNC, &expected.sync),
             (space::KIND, &expected.kind),
             (space::AUTHOR, &expected.author),
         ] {

@@ -141,7 +141,10 @@ async fn the_operator_limits_or_suspends_another_node_with_a_reason() {
         page.body.contains(&format!(
             "Logiciel : Maillon {} (commit ",
             env!("CARGO_PKG_VERSION")
-        )) && page.body.contains("protocol 1, store format 1)"),
+        )) && page.body.contains(&format!(
+            "protocol 1, store format {})",
+            crate::store::FORMAT_VERSION
+        )),
         "the operator sees the software's versions"
     );
     assert!(
