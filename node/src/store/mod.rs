@@ -18,6 +18,7 @@ mod format_tests;
 pub mod index;
 mod memory;
 mod side_tree;
+mod sled_check;
 mod sled_keys;
 mod sled_store;
 pub mod space;

@@ -63,15 +63,6 @@ pub fn created_of(value: &[u8]) -> Result<Timestamp, StoreError> {
     Ok(Timestamp(u64::from_be_bytes(bytes)))
 }
 
-/// Reads an id entry (key without its space byte, and value) as an order key, the form the
-/// expected indexes hold.
-pub fn id_entry_as_order(id: &[u8], value: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let id: [u8; 32] = id
-        .try_into()
-        .map_err(|_| StoreError::Corrupt(format!("an id key of {} bytes", id.len() + 1)))?;
-    Ok(order_key(created_of(value)?, &RecordId(id)))
-}
-
 /// Whether `key` of the tree `tree` is a stored record (not an index entry), in format 2
 /// or in format 1 (a backup made before the migration).
 pub fn is_record_key(tree: &[u8], key: &[u8]) -> bool {

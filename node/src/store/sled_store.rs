@@ -9,7 +9,6 @@
 //! The duplicate check before the batch is not part of it; the engine's single writer makes
 //! that safe, and a repeated put of one record would write the same bytes again.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -17,10 +16,8 @@ use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
 use maillon_protocol::{Kind, Record};
 
 use super::format::{self, Allow, Format, Prepared};
-use super::index::{decode_stored, diff, split_order_key, ExpectedIndexes, IndexEntries};
-use super::sled_keys::{
-    created_of, id_entry_as_order, id_key, key, record_key, space, split_record_key,
-};
+use super::index::{decode_stored, split_order_key, IndexEntries};
+use super::sled_keys::{created_of, id_key, key, record_key, space, split_record_key};
 use super::{IndexCheck, PutOutcome, ReplaceKey, Store, StoreError};
 
 /// Where and how to open the sled database.
@@ -69,7 +66,7 @@ const CLOSED_CLEANLY: &[u8] = b"closed-cleanly";
 /// Records and indexes in sled.
 pub struct SledStore {
     pub(super) db: sled::Db,
-    tree: sled::Tree,
+    pub(super) tree: sled::Tree,
     free_space: super::space::FreeSpace,
     /// How many records the tree holds: counted once at open, then kept by every write
     /// (the engine's single writer), so that `len` does not scan.
@@ -86,15 +83,6 @@ impl SledStore {
             out.push(id);
         }
         Ok(out)
-    }
-
-    /// Every key of a space, without its space byte.
-    fn keys(&self, space: u8) -> Result<BTreeSet<Vec<u8>>, StoreError> {
-        self.tree
-            .scan_prefix([space])
-            .keys()
-            .map(|k| k.map(|k| k[1..].to_vec()).map_err(StoreError::from))
-            .collect()
     }
 
     /// Counts the record keys (one scan).
@@ -316,26 +304,6 @@ impl SledStore {
             ))),
         }
     }
-
-    /// The stored id entries, as order keys.
-    fn id_entries(&self) -> Result<BTreeSet<Vec<u8>>, StoreError> {
-        let mut entries = BTreeSet::new();
-        for entry in self.tree.scan_prefix([space::IDS]) {
-            let (id, created) = entry?;
-            entries.insert(id_entry_as_order(&id[1..], &created)?);
-        }
-        Ok(entries)
-    }
-
-    /// The stored current-version entries, key ‖ value.
-    fn current_entries(&self) -> Result<BTreeSet<Vec<u8>>, StoreError> {
-        let mut entries = BTreeSet::new();
-        for entry in self.tree.scan_prefix([space::CURRENT]) {
-            let (k, v) = entry?;
-            entries.insert([&k[1..], v.as_ref()].concat());
-        }
-        Ok(entries)
-    }
 }
 
 impl Store for SledStore {
@@ -507,73 +475,11 @@ impl Store for SledStore {
     }
 
     fn check_indexes(&self) -> Result<IndexCheck, StoreError> {
-        let mut expected = ExpectedIndexes::default();
-        let mut records = 0;
-        for entry in self.tree.scan_prefix([space::RECORDS]) {
-            let (key, bytes) = entry?;
-            let record = decode_stored(&bytes)?;
-            if split_record_key(&key)? != (record.header().created, record.id()) {
-                return Err(StoreError::Corrupt(format!(
-                    "record {} is stored under another record's key",
-                    record.id()
-                )));
-            }
-            expected.add(&record);
-            records += 1;
-        }
-        let mut check = IndexCheck {
-            records,
-            ..IndexCheck::default()
-        };
-        for (want, have) in [
-            (&expected.sync, self.id_entries()?),
-            (&expected.kind, self.keys(space::KIND)?),
-            (&expected.author, self.keys(space::AUTHOR)?),
-        ] {
-            let (missing, extra) = diff(want, &have);
-            check.missing += missing;
-            check.extra += extra;
-        }
-        let want: Vec<Vec<u8>> = expected
-            .current
-            .iter()
-            .map(|(k, v)| [k.as_slice(), v].concat())
-            .collect();
-        let (missing, extra) = diff(&want, &self.current_entries()?);
-        check.missing += missing;
-        check.extra += extra;
-        Ok(check)
+        self.check_indexes_streaming()
     }
 
     fn rebuild_indexes(&self) -> Result<(), StoreError> {
-        let mut expected = ExpectedIndexes::default();
-        for bytes in self.records() {
-            expected.add(&decode_stored(&bytes?)?);
-        }
-        let mut batch = sled::Batch::default();
-        for space in space::INDEXES {
-            for entry in self.tree.scan_prefix([space]).keys() {
-                batch.remove(entry?);
-            }
-        }
-        for order in &expected.sync {
-            let (created, id) =
-                split_order_key(order).ok_or_else(|| StoreError::Corrupt("an order key".into()))?;
-            batch.insert(id_key(&id), &created.0.to_be_bytes());
-        }
-        for (space, set) in [
-            (space::KIND, &expected.kind),
-            (space::AUTHOR, &expected.author),
-        ] {
-            for index_key in set {
-                batch.insert(key(space, index_key), &[]);
-            }
-        }
-        for (replace, order) in &expected.current {
-            batch.insert(key(space::CURRENT, replace), order.as_slice());
-        }
-        self.tree.apply_batch(batch)?;
-        Ok(())
+        self.rebuild_all_indexes()
     }
 
     /// Flushes with sled's blocking `flush` on tokio's blocking pool, not `flush_async`:
