@@ -54,6 +54,14 @@ fn write_format_1(config: &SledConfig, records: &[Record]) {
     });
 }
 
+/// A store in format 1 holding [`records_with_an_erasure`], without a marker.
+fn format_1_store(dir: &std::path::Path) -> (SledConfig, Vec<Record>) {
+    let config = config(dir);
+    let records = records_with_an_erasure();
+    write_format_1(&config, &records);
+    (config, records)
+}
+
 /// Asserts that `store` answers every read as a store given `records` directly does.
 fn assert_reads_as(store: &SledStore, records: &[Record]) {
     let twin = MemoryStore::new();
@@ -112,9 +120,7 @@ fn tree_exists(config: &SledConfig, name: &str) -> bool {
 fn a_format_1_store_is_refused_at_start_then_migrated_with_every_record_and_index() {
     assert_eq!(FORMAT_VERSION, FormatVersion(2));
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
-    let records = records_with_an_erasure();
-    write_format_1(&config, &records);
+    let (config, records) = format_1_store(dir.path());
     assert_eq!(recorded(&config), Some(FormatVersion(1)));
 
     let before = snapshot(&config.path);
@@ -139,9 +145,7 @@ fn a_format_1_store_is_refused_at_start_then_migrated_with_every_record_and_inde
 #[test]
 fn a_step_cut_short_before_the_old_tree_is_dropped_starts_again_from_an_empty_new_tree() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
-    let records = records_with_an_erasure();
-    write_format_1(&config, &records);
+    let (config, records) = format_1_store(dir.path());
     // What a cut-short step leaves: part of the new tree, and something the step would
     // not write (a record only the new tree holds must not survive the new start).
     let (signer, _) = super::suite::records();
@@ -167,9 +171,7 @@ fn a_step_cut_short_before_the_old_tree_is_dropped_starts_again_from_an_empty_ne
 #[test]
 fn a_step_cut_short_after_the_old_tree_is_dropped_keeps_the_new_tree() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
-    let records = records_with_an_erasure();
-    write_format_1(&config, &records);
+    let (config, records) = format_1_store(dir.path());
     SledStore::migrate(&config).unwrap();
     // The crash came after the drop, before the marker moved.
     set_marker(&config, FormatVersion(1));

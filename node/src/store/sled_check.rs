@@ -1,9 +1,10 @@
-//! The sled store's index check and rebuild. The check reads the records once, sorts the
-//! entries each index should hold in flat arrays, and compares them with each index space
-//! read in key order: two sorted streams, with no set of the stored keys.
+//! The sled store's index check and rebuild. Both read the records once and sort the
+//! entries each index should hold in flat arrays; the check compares them with each index
+//! space read in key order (two sorted streams, with no set of the stored keys), the
+//! rebuild writes them.
 
-use super::index::{decode_stored, split_order_key, ExpectedIndexes, IndexEntries};
-use super::sled_keys::{id_key, key, space, split_record_key};
+use super::index::{decode_stored, IndexEntries};
+use super::sled_keys::{key, space, split_record_key};
 use super::sled_store::SledStore;
 use super::{IndexCheck, StoreError};
 
@@ -82,8 +83,8 @@ impl SledStore {
         })
     }
 
-    /// The index check: reads the records once, then each index space once.
-    pub(super) fn check_indexes_streaming(&self) -> Result<IndexCheck, StoreError> {
+    /// The entries every index should hold, from one read of the records, sorted.
+    fn wanted(&self) -> Result<(Wanted, u64), StoreError> {
         let mut wanted = Wanted::default();
         let mut records = 0;
         for entry in self.tree.scan_prefix([space::RECORDS]) {
@@ -99,6 +100,12 @@ impl SledStore {
             records += 1;
         }
         wanted.sort();
+        Ok((wanted, records))
+    }
+
+    /// The index check: reads the records once, then each index space once.
+    pub(super) fn check_indexes_streaming(&self) -> Result<IndexCheck, StoreError> {
+        let (wanted, records) = self.wanted()?;
         let current: Vec<Vec<u8>> = wanted
             .current
             .iter()
@@ -131,30 +138,24 @@ impl SledStore {
 
     /// Removes every index entry and writes them again from the records, in one batch.
     pub(super) fn rebuild_all_indexes(&self) -> Result<(), StoreError> {
-        let mut expected = ExpectedIndexes::default();
-        for entry in self.tree.scan_prefix([space::RECORDS]).values() {
-            expected.add(&decode_stored(&entry?)?);
-        }
+        let (wanted, _) = self.wanted()?;
         let mut batch = sled::Batch::default();
         for space in space::INDEXES {
             for entry in self.tree.scan_prefix([space]).keys() {
                 batch.remove(entry?);
             }
         }
-        for order in &expected.sync {
-            let (created, id) =
-                split_order_key(order).ok_or_else(|| StoreError::Corrupt("an order key".into()))?;
-            batch.insert(id_key(&id), &created.0.to_be_bytes());
+        for entry in &wanted.ids {
+            let (id, created) = entry.split_at(32);
+            batch.insert(key(space::IDS, id), created);
         }
-        for (space, set) in [
-            (space::KIND, &expected.kind),
-            (space::AUTHOR, &expected.author),
-        ] {
-            for index_key in set {
-                batch.insert(key(space, index_key), &[]);
-            }
+        for entry in &wanted.kinds {
+            batch.insert(key(space::KIND, entry), &[]);
         }
-        for (replace, order) in &expected.current {
+        for entry in &wanted.authors {
+            batch.insert(key(space::AUTHOR, entry), &[]);
+        }
+        for (replace, order) in &wanted.current {
             batch.insert(key(space::CURRENT, replace), order.as_slice());
         }
         self.tree.apply_batch(batch)?;
