@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use maillon_node::bench::fixture::shaped;
 use maillon_node::config::Config;
 use maillon_node::engine::{system_clock, Origin};
-use maillon_node::generator::{generate_with, GeneratedNetwork};
+use maillon_node::generator::{generate_with, GeneratedNetwork, GeneratorOptions};
 use maillon_node::ingest::parking::ParkingLimits;
 use maillon_node::network::NetworkSettings;
 use maillon_node::node::{self, NodeOptions, RunningNode};
@@ -84,7 +83,7 @@ pub async fn run(args: &DemoArgs) -> Result<()> {
     let now = system_clock()();
     let network = generate_with(
         args.seed,
-        &shaped(args.members as usize, now.minus_ms(3_600_000)),
+        &GeneratorOptions::national_shaped(args.members as usize, now.minus_ms(3_600_000)),
     );
     println!(
         "Réseau de démonstration « {} » : {} membres, {} enregistrements signés.",

@@ -169,17 +169,30 @@ impl GeneratorOptions {
     }
 
     /// The size of the 2017 service: 150,000 members, three sponsorships each, 200,000
-    /// listings, spread over the year before `end`.
+    /// listings, spread over [`national_span`] before `end`.
     pub fn national(end: Timestamp) -> GeneratorOptions {
-        let members = 150_000;
-        let span = 360 * DAY;
+        GeneratorOptions::national_shaped(150_000, end)
+    }
+
+    /// `members` members in the national proportions (4/3 listing each), spread evenly over
+    /// [`national_span`] before `end`.
+    pub fn national_shaped(members: usize, end: Timestamp) -> GeneratorOptions {
+        let span = national_span(end);
         GeneratorOptions {
             members,
-            listings_per_member: 200_000.0 / members as f64,
+            listings_per_member: 200_000.0 / 150_000.0,
             start: end.minus_ms(span),
-            spacing_ms: Some(span / members as u64),
+            spacing_ms: Some((span / members.max(1) as u64).max(1)),
         }
     }
+}
+
+/// The time a national network's joins spread over: the year before `end`, shortened so that
+/// the first join comes at least a day after the charter and its introducing node (both
+/// created at [`T0`]), as in a real network, whose records all follow its charter. At
+/// least a day.
+pub fn national_span(end: Timestamp) -> u64 {
+    end.0.saturating_sub(T0.0 + DAY).clamp(DAY, 360 * DAY)
 }
 
 /// Generates a network of three founders and `members` members, each sponsored by three
@@ -263,16 +276,23 @@ pub fn generate_with(seed: u64, options: &GeneratorOptions) -> GeneratedNetwork 
     let mut now = options.start;
     let mut listings_owed = 0.0;
     for i in 0..options.members {
-        let step = options
-            .spacing_ms
-            .unwrap_or_else(|| DAY / 8 + rng.below(DAY / 4));
-        now = now.plus_ms(step);
+        // Spaced joins are evenly spread, and a member's other records come within a quarter
+        // of the spacing each, before the next join: the network ends where it should.
+        let join_at = match options.spacing_ms {
+            Some(spacing) => options.start.plus_ms(spacing.saturating_mul(i as u64)),
+            None => now.plus_ms(DAY / 8 + rng.below(DAY / 4)),
+        };
+        let gap = match options.spacing_ms {
+            Some(spacing) => (spacing / 4).max(1),
+            None => (join_at.0 - now.0).min(3_600_000),
+        };
+        now = join_at;
         let label = format!("member-{i}");
         let member = key(&label);
         let town = rng.pick(TOWNS);
         records.push(signer.join(&member, now));
         for j in pool.choose(&mut rng, town) {
-            now = now.plus_ms(rng.below(step.min(3_600_000)).max(1));
+            now = now.plus_ms(rng.below(gap).max(1));
             records.push(signer.sponsor(&keys[j].1, member.public_key(), now));
         }
         let name = format!(
@@ -371,5 +391,30 @@ mod tests {
         }
         let table = set.membership();
         assert_eq!(table.good_standing_count(), 33, "3 founders and 30 members");
+    }
+
+    #[test]
+    fn a_national_network_follows_its_charter_and_ends_before_its_end() {
+        for (end, span) in [
+            (T0.plus_ms(30 * DAY), 29 * DAY),
+            (T0.plus_ms(800 * DAY), 360 * DAY),
+            (T0.minus_ms(DAY), DAY),
+        ] {
+            assert_eq!(national_span(end), span);
+            let options = GeneratorOptions::national_shaped(200, end);
+            assert_eq!(options.start, end.minus_ms(span));
+            let network = generate_with(3, &options);
+            let after_charter = network.records[2..]
+                .iter()
+                .all(|r| r.header().created > network.records[0].header().created);
+            assert_eq!(after_charter, end > T0.plus_ms(DAY), "end {end:?}");
+            let members = &network.records[2..];
+            let last = members.iter().map(|r| r.header().created).max();
+            assert!(last <= Some(end), "{last:?} after {end:?}");
+            assert_eq!(
+                members.iter().map(|r| r.header().created).min(),
+                Some(options.start)
+            );
+        }
     }
 }

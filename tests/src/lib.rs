@@ -49,12 +49,16 @@ pub fn now() -> Timestamp {
 impl Cluster {
     /// A network of `members` members (seeded) and `nodes` node keys.
     pub fn new(seed: u64, members: usize, nodes: usize) -> Cluster {
+        Cluster::with_network(seed, generator::generate(seed, members), nodes)
+    }
+
+    /// This generated network and `nodes` node keys (seeded).
+    pub fn with_network(seed: u64, network: GeneratedNetwork, nodes: usize) -> Cluster {
         // Logs when RUST_LOG is set; a second initialisation in the same process is a no-op.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
-        let network = generator::generate(seed, members);
         let node_keys: Vec<SecretKey> = (0..nodes)
             .map(|i| testkit::key(&format!("node-{seed}-{i}")))
             .collect();

@@ -29,6 +29,15 @@ pub struct ChildNode {
     pub base: String,
 }
 
+/// The environment variable that, when set, chooses what the child node logs (a `RUST_LOG`
+/// filter) and echoes its output on the benchmark's standard error.
+pub const CHILD_LOG: &str = "MAILLON_BENCH_CHILD_LOG";
+
+/// The child's log filter: errors only, unless [`CHILD_LOG`] names another.
+fn child_log_filter() -> String {
+    std::env::var(CHILD_LOG).unwrap_or_else(|_| "error".to_string())
+}
+
 impl ChildNode {
     /// Starts `maillon run --config <config>` and waits for the first line naming its HTTP
     /// address (printed as soon as the listener is bound, before the store is opened).
@@ -37,14 +46,18 @@ impl ChildNode {
             .arg("run")
             .arg("--config")
             .arg(config)
-            .env("RUST_LOG", "error")
+            .env("RUST_LOG", child_log_filter())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let echo = std::env::var_os(CHILD_LOG).is_some();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if echo {
+                    eprintln!("child: {line}");
+                }
                 if let Some(at) = line.find("http://") {
                     let _ = tx.send(line[at..].trim().to_string());
                 }

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use libp2p::Multiaddr;
 use maillon_protocol::ids::Timestamp;
-use maillon_protocol::testkit::DAY;
 use maillon_protocol::{Record, SecretKey};
 
 use super::BenchResult;
@@ -15,17 +14,6 @@ use crate::generator::{generate_with, GeneratedNetwork, GeneratorOptions};
 use crate::ingest::parking::ParkingLimits;
 use crate::network::NetworkSettings;
 use crate::node::{self, NodeOptions, RunningNode};
-
-/// The national network's shape (members joining over a year, 4/3 listings each), scaled
-/// to `members`, ending at `end`.
-pub fn shaped(members: usize, end: Timestamp) -> GeneratorOptions {
-    let national = GeneratorOptions::national(end);
-    GeneratorOptions {
-        members,
-        spacing_ms: Some((360 * DAY / members.max(1) as u64).max(1)),
-        ..national
-    }
-}
 
 /// The current time by the system clock.
 pub fn now() -> Timestamp {
@@ -44,20 +32,11 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Generates the network and `nodes` node keys with their announcements.
-    ///
-    /// The generator's clock runs past `options.start + members × spacing` (each sponsorship
-    /// adds up to an hour), so the start is moved back by the expected overrun, and once more
-    /// by the actual overrun if the last record still lies after the present.
+    /// Generates the network and `nodes` node keys with their announcements. A network whose
+    /// last record would lie after the present is moved back in time.
     pub fn new(seed: u64, options: &GeneratorOptions, nodes: usize) -> BenchResult<Fixture> {
         let present = now();
         let mut options = *options;
-        if let Some(step) = options.spacing_ms {
-            let expected =
-                options.members as f64 * (step as f64 + 1.5 * step.min(3_600_000) as f64);
-            let span = options.members as u64 * step;
-            options.start = options.start.minus_ms((expected * 1.05) as u64 - span);
-        }
         let mut network = generate_with(seed, &options);
         let last = network.records.iter().map(|r| r.header().created).max();
         if let Some(last) = last.filter(|last| *last > present.minus_ms(60_000)) {
@@ -156,7 +135,7 @@ impl Fixture {
 /// shape, or the national network, ending at `end`.
 pub fn whole_network(options: &super::BenchOptions, end: Timestamp) -> GeneratorOptions {
     match options.cold_members {
-        Some(members) => shaped(members, end),
+        Some(members) => GeneratorOptions::national_shaped(members, end),
         None => GeneratorOptions::national(end),
     }
 }

@@ -9,10 +9,11 @@ use maillon_protocol::testkit::{SplitMix64, DAY};
 use maillon_protocol::Record;
 use tokio::sync::mpsc;
 
-use super::fixture::{fresh_listings, load, now, settings, shaped, Fixture};
+use super::fixture::{fresh_listings, load, now, settings, Fixture};
 use super::limits::{sled_flush_latency, verify_latency};
 use super::{ms, percentile, BenchOptions, BenchResult, Row};
 use crate::engine::Origin;
+use crate::generator::GeneratorOptions;
 use crate::node::RunningNode;
 
 /// Members of the network every node holds.
@@ -25,7 +26,11 @@ const SPACING: Duration = Duration::from_millis(25);
 /// Runs the gossip benchmark.
 pub async fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
     let count = options.gossip_nodes.max(2);
-    let fixture = Fixture::new(options.seed, &shaped(MEMBERS, now().minus_ms(DAY)), count)?;
+    let fixture = Fixture::new(
+        options.seed,
+        &GeneratorOptions::national_shaped(MEMBERS, now().minus_ms(DAY)),
+        count,
+    )?;
     let genesis = fixture.genesis();
     let mut rng = SplitMix64::new(options.seed);
     let mut nodes: Vec<RunningNode> = Vec::new();

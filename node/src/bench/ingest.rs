@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use maillon_protocol::testkit::DAY;
 use maillon_protocol::Record;
 
-use super::fixture::{fresh_listings, load, now, settings, shaped, Fixture};
+use super::fixture::{fresh_listings, load, now, settings, Fixture};
 use super::limits::measure;
 use super::{thousands, BenchOptions, BenchResult, Row};
+use crate::generator::GeneratorOptions;
 
 /// HTTP clients (connections pools) posting at once.
 pub const CLIENTS: usize = 4;
@@ -27,7 +28,11 @@ const MEMBERS: usize = 2_000;
 /// Runs the ingest benchmark.
 pub async fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
     let n = options.ingest_records;
-    let fixture = Fixture::new(options.seed, &shaped(MEMBERS, now().minus_ms(DAY)), 2)?;
+    let fixture = Fixture::new(
+        options.seed,
+        &GeneratorOptions::national_shaped(MEMBERS, now().minus_ms(DAY)),
+        2,
+    )?;
     let genesis = fixture.genesis();
     let quiet = Duration::from_secs(3600);
     let node = fixture.start(0, settings(Vec::new(), quiet)).await?;

@@ -7,9 +7,10 @@ use maillon_protocol::testkit::DAY;
 use maillon_protocol::Kind;
 
 use super::child::{config_text, ChildNode};
-use super::fixture::{load, now, settings, shaped, whole_network, Fixture};
+use super::fixture::{load, now, settings, whole_network, Fixture};
 use super::limits::measure;
 use super::{thousands, BenchOptions, BenchResult, Row};
+use crate::generator::GeneratorOptions;
 use crate::network::sync_driver::{self, SessionReport};
 
 /// Records per member in a network of the national shape (join, 3 sponsorships, profile,
@@ -38,7 +39,11 @@ fn report_line(report: &SessionReport, elapsed: Duration) -> String {
 /// sync-diff then sync-agree on the same two nodes.
 pub async fn sessions(options: &BenchOptions) -> BenchResult<(Vec<Row>, Vec<Row>)> {
     let members = (options.sync_records as f64 / RECORDS_PER_MEMBER) as usize;
-    let fixture = Fixture::new(options.seed, &shaped(members, now().minus_ms(DAY)), 2)?;
+    let fixture = Fixture::new(
+        options.seed,
+        &GeneratorOptions::national_shaped(members, now().minus_ms(DAY)),
+        2,
+    )?;
     let all = fixture.genesis();
     // 1,000 listings spread evenly over the year, alternately unique to each side.
     let listings: Vec<usize> = fixture

@@ -17,8 +17,9 @@ use maillon_protocol::Record;
 use maillon_web_ui::backend::Account;
 use maillon_web_ui::keys::{seal, KdfParams};
 
-use super::fixture::{load, now, settings, shaped, Fixture};
+use super::fixture::{load, now, settings, Fixture};
 use super::{ms, thousands, BenchOptions, BenchResult, Row};
+use crate::generator::GeneratorOptions;
 use crate::web::accounts::AccountFiles;
 
 /// Members of the generated network.
@@ -57,7 +58,11 @@ pub struct WrkReport {
 /// Runs the web benchmark.
 pub async fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
     let wrk = which_wrk()?;
-    let fixture = Fixture::new(options.seed, &shaped(MEMBERS, now().minus_ms(DAY)), 1)?;
+    let fixture = Fixture::new(
+        options.seed,
+        &GeneratorOptions::national_shaped(MEMBERS, now().minus_ms(DAY)),
+        1,
+    )?;
     fixture.prepare(0)?;
     create_viewer(&fixture)?;
     let node = fixture

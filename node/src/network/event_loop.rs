@@ -20,7 +20,7 @@ use super::links::{dialled_address, LinkReport, Links, PeerLink, Reachability, R
 use super::penalties::{Penalties, Strike};
 use super::redial::Redial;
 use super::retry;
-use super::{gossip, serve, sync_driver, NetworkEvent, NetworkSettings};
+use super::{gossip, serve, NetworkEvent, NetworkSettings};
 use crate::blobs::BlobStore;
 use crate::engine::{Engine, Origin, StoredEvent};
 use crate::ingest::pipeline::Submitted;
@@ -619,7 +619,7 @@ impl EventLoop {
             }
             // A parked record waits for refs the relaying peer most likely holds.
             if let Ok(Submitted::Parked { missing, .. }) = outcome {
-                let fetched = sync_driver::fetch(&engine, &client, propagation_source, missing);
+                let fetched = super::transfer::fetch(&engine, &client, propagation_source, missing);
                 if let Err(error) = fetched.await {
                     tracing::debug!(%error, "fetching the refs of a parked record failed");
                 }

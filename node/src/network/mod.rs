@@ -1,6 +1,6 @@
 //! The node's network: one task owns the libp2p `Swarm` ([`event_loop`]); every other
 //! task holds a cloneable [`Client`]. Records travel live over gossipsub ([`gossip`]) and
-//! are repaired by request-response sync ([`sync_driver`], [`serve`]), over TCP with
+//! are repaired by request-response sync ([`sync_driver`], [`transfer`], [`serve`]), over TCP with
 //! noise and yamux, with identify, Kademlia and optional mDNS ([`behaviour`]). Only
 //! announced nodes are kept as peers ([`gating`]). Photos are fetched by hash
 //! ([`blob_fetch`]).
@@ -21,6 +21,7 @@ pub mod serve;
 pub mod sync_driver;
 pub mod sync_log;
 pub mod sync_progress;
+pub mod transfer;
 pub mod transport;
 
 use std::collections::{HashMap, HashSet};

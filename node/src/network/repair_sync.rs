@@ -7,7 +7,8 @@ use maillon_protocol::ids::RecordId;
 use maillon_protocol::sync::{SyncRequest, SyncResponse};
 
 use super::client::Client;
-use super::sync_driver::{reconcile, unexpected, Items, SessionError, SessionReport, BATCH_IDS};
+use super::sync_driver::{reconcile, unexpected, Items, SessionError, SessionReport};
+use super::transfer::BATCH_IDS;
 use crate::engine::{Engine, Origin};
 
 /// Reconciles the erased items with the peer and repairs what differs. A peer that does not

@@ -1,12 +1,11 @@
 //! The repair path's initiator: on each new connection and periodically with a random
-//! peer, reconcile the record sets, fetch what this node lacks (in pipelined batches,
-//! ingested with batched signature checks), fetch refs that parked records wait for, and
-//! push what the peer lacks.
+//! peer, reconcile the record sets, fetch what this node lacks ([`super::transfer`]), fetch
+//! refs that parked records wait for, reconcile and fetch again while records are refused
+//! only for now, and push what the peer lacks.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use futures::{stream, StreamExt};
 use libp2p::PeerId;
 use maillon_protocol::ids::RecordId;
 use maillon_protocol::sync::{Reconciler, SyncConfig, SyncRequest, SyncResponse};
@@ -14,15 +13,10 @@ use thiserror::Error;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use super::client::{Client, NetworkError};
+use super::transfer::{fetch_counted, push, FetchTally};
 use super::{NetworkEvent, NetworkSettings};
-use crate::engine::{Engine, EngineError, Origin};
-use crate::ingest::pipeline::Submitted;
+use crate::engine::{Engine, EngineError};
 use crate::store::index::decode_stored;
-
-/// Ids per fetch or push request.
-pub const BATCH_IDS: usize = 1024;
-/// Fetch requests in flight per session.
-pub const FETCHES_IN_FLIGHT: usize = 4;
 
 /// What one session did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,6 +37,13 @@ pub struct SessionReport {
     /// Records held here in another form than at the peer (body or bare header), whose
     /// copy was fetched to repair this node (docs/PROTOCOL.md 10.9).
     pub repair_fetched: u64,
+}
+
+impl SessionReport {
+    fn add(&mut self, fetched: &FetchTally) {
+        self.fetched += fetched.stored;
+        self.fetched_bytes += fetched.bytes;
+    }
 }
 
 /// Why a session stopped early.
@@ -163,6 +164,11 @@ async fn random_peer(client: &Client) -> Option<PeerId> {
     Some(peers[(u64::from_le_bytes(bytes) % peers.len() as u64) as usize])
 }
 
+/// Reconciliations and fetches after the first, at most, while records keep being refused
+/// for now: a record whose author's join was still parked when it arrived is fetched again
+/// once the join is stored, in the same session rather than at the next one.
+pub const CATCH_UP_PASSES: usize = 4;
+
 /// One full session with a peer.
 pub async fn session(
     engine: &Engine,
@@ -174,20 +180,27 @@ pub async fn session(
     let (_, bytes) = push(engine, client, peer, own_announcements(engine)?).await?;
     report.pushed_bytes += bytes;
     let (have, need) = reconcile_as_known(engine, client, peer, &mut report).await?;
-    let (got, bytes) = fetch_counted(engine, client, peer, need).await?;
-    report.fetched += got;
-    report.fetched_bytes += bytes;
+    let mut tally = fetch_counted(engine, client, peer, need).await?;
+    report.add(&tally);
     for _ in 0..4 {
         let wanted: Vec<RecordId> = engine.wanted();
         if wanted.is_empty() {
             break;
         }
-        let (got, bytes) = fetch_counted(engine, client, peer, wanted).await?;
-        report.fetched += got;
-        report.fetched_bytes += bytes;
-        if got == 0 {
+        let more = fetch_counted(engine, client, peer, wanted).await?;
+        report.add(&more);
+        tally.merge(&more);
+        if more.stored == 0 {
             break;
         }
+    }
+    for _ in 0..CATCH_UP_PASSES {
+        if !tally.worth_another_pass() {
+            break;
+        }
+        let (_, need) = reconcile(engine, client, peer, &mut report, Items::All).await?;
+        tally = fetch_counted(engine, client, peer, need).await?;
+        report.add(&tally);
     }
     let (pushed, bytes) = push(engine, client, peer, have).await?;
     report.pushed += pushed;
@@ -311,166 +324,4 @@ pub(super) async fn unexpected(client: &Client, peer: PeerId) -> SessionError {
         .penalise(peer, "unexpected sync response".into())
         .await;
     SessionError::Refused("unexpected response".into())
-}
-
-/// Fetches records by id in pipelined batches and ingests them; returns how many were
-/// stored.
-pub async fn fetch(
-    engine: &Engine,
-    client: &Client,
-    peer: PeerId,
-    ids: Vec<RecordId>,
-) -> Result<u64, SessionError> {
-    Ok(fetch_counted(engine, client, peer, ids).await?.0)
-}
-
-/// The encoded length of a CBOR byte string of `n` bytes (head and content).
-fn cbor_bytes_len(n: usize) -> u64 {
-    let head = match n {
-        0..=23 => 1,
-        24..=0xff => 2,
-        0x100..=0xffff => 3,
-        0x1_0000..=0xffff_ffff => 5,
-        _ => 9,
-    };
-    (head + n) as u64
-}
-
-/// The encoded length of a `Records` response or a `PushRecords` request (both an array of
-/// a small tag and an array of byte strings), without encoding it again.
-fn records_response_len(records: &[Vec<u8>]) -> u64 {
-    // Array of two (tag, array of byte strings): 1 + 1 + the inner array's head.
-    let inner_head = cbor_bytes_len(records.len()) - records.len() as u64;
-    2 + inner_head + records.iter().map(|r| cbor_bytes_len(r.len())).sum::<u64>()
-}
-
-/// [`fetch`], also returning the bytes of the requests and answers.
-/// Ingests one `Records` answer; returns the records stored and the answer's size.
-async fn ingest_answer(
-    engine: &Engine,
-    client: &Client,
-    peer: PeerId,
-    answer: Result<SyncResponse, NetworkError>,
-) -> Result<(u64, u64), SessionError> {
-    let records = match answer? {
-        SyncResponse::Records(records) => records,
-        SyncResponse::Refused { code } => return Err(SessionError::Refused(code)),
-        _ => return Err(unexpected(client, peer).await),
-    };
-    let bytes = records_response_len(&records);
-    let outcomes = engine.submit_many(records, Origin::Fetched).await?;
-    let (mut stored, mut invalid) = (0u64, 0u64);
-    for outcome in &outcomes {
-        match outcome {
-            Ok(Submitted::Stored { released, .. }) => stored += 1 + released.len() as u64,
-            Err(error) if error.is_senders_fault() => invalid += 1,
-            _ => {}
-        }
-    }
-    if invalid > 0 {
-        client
-            .penalise(peer, format!("served {invalid} invalid records"))
-            .await;
-    }
-    Ok((stored, bytes))
-}
-
-async fn fetch_counted(
-    engine: &Engine,
-    client: &Client,
-    peer: PeerId,
-    ids: Vec<RecordId>,
-) -> Result<(u64, u64), SessionError> {
-    let requests: Vec<SyncRequest> = ids
-        .chunks(BATCH_IDS)
-        .map(|chunk| SyncRequest::FetchRecords(chunk.to_vec()))
-        .collect();
-    let mut bytes: u64 = requests.iter().map(|r| r.encode().len() as u64).sum();
-    let progress = client.sync_progress().begin(ids.len() as u64);
-    // Requests run FETCHES_IN_FLIGHT ahead, and two answers are checked and ingested at
-    // once: the signatures of one batch are verified while the writer stores the other.
-    let answers = stream::iter(requests)
-        .map(|request| {
-            let client = client.clone();
-            let asked = match &request {
-                SyncRequest::FetchRecords(ids) => ids.len() as u64,
-                _ => 0,
-            };
-            async move { (asked, client.request(peer, &request).await) }
-        })
-        .buffered(FETCHES_IN_FLIGHT)
-        .map(|(asked, answer)| async move {
-            let (got, bytes) = ingest_answer(engine, client, peer, answer).await?;
-            Ok::<_, SessionError>((got, bytes, asked))
-        })
-        .buffered(2);
-    futures::pin_mut!(answers);
-    let mut stored = 0u64;
-    while let Some(result) = answers.next().await {
-        let (got, answer_bytes, answered) = result?;
-        progress.advance(answered);
-        stored += got;
-        bytes += answer_bytes;
-    }
-    Ok((stored, bytes))
-}
-
-async fn push(
-    engine: &Engine,
-    client: &Client,
-    peer: PeerId,
-    ids: Vec<RecordId>,
-) -> Result<(u64, u64), SessionError> {
-    let (mut stored, mut bytes) = (0u64, 0u64);
-    for chunk in ids.chunks(BATCH_IDS) {
-        let mut wires = Vec::with_capacity(chunk.len());
-        let mut total = 0usize;
-        for id in chunk {
-            if let Some(wire) = engine.record(id).map_err(EngineError::from)? {
-                // A stored record always decodes; skip it otherwise rather than stop.
-                if decode_stored(&wire).is_ok()
-                    && total + wire.len() <= super::serve::MAX_RECORDS_BYTES
-                {
-                    total += wire.len();
-                    wires.push(wire);
-                }
-            }
-        }
-        if wires.is_empty() {
-            continue;
-        }
-        bytes += records_response_len(&wires);
-        let response = client
-            .request(peer, &SyncRequest::PushRecords(wires))
-            .await?;
-        bytes += response.encode().len() as u64;
-        match response {
-            SyncResponse::PushAck { stored: n, .. } => stored += u64::from(n),
-            SyncResponse::Refused { code } => return Err(SessionError::Refused(code)),
-            _ => return Err(unexpected(client, peer).await),
-        }
-    }
-    Ok((stored, bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_records_response_length_is_the_encoded_length() {
-        for sizes in [
-            vec![],
-            vec![0],
-            vec![23, 24, 255, 256],
-            vec![300; 30],
-            vec![70_000],
-        ] {
-            let records: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![7u8; n]).collect();
-            let encoded = SyncResponse::Records(records.clone()).encode().len() as u64;
-            assert_eq!(records_response_len(&records), encoded, "{sizes:?}");
-            let pushed = SyncRequest::PushRecords(records.clone()).encode().len() as u64;
-            assert_eq!(records_response_len(&records), pushed, "{sizes:?}");
-        }
-    }
 }

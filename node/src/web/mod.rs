@@ -106,7 +106,7 @@ async fn fetch_from_peers(
 ) -> Result<Option<Vec<u8>>, BackendError> {
     let peers = client.peers().await.map_err(backend_error)?;
     for peer in peers.into_iter().take(FETCH_PEERS) {
-        let asked = crate::network::sync_driver::fetch(engine, client, peer, vec![*id]);
+        let asked = crate::network::transfer::fetch(engine, client, peer, vec![*id]);
         if let Ok(Err(error)) = tokio::time::timeout(FETCH_TIMEOUT, asked).await {
             tracing::debug!(%peer, %error, "a peer could not give a record a page needs");
         }
