@@ -12,6 +12,12 @@ mod admin_cli;
 mod demo;
 mod run;
 
+/// mimalloc instead of glibc's malloc: a node allocates and frees many small buffers from
+/// several threads, which left glibc's per-thread arenas holding freed memory
+/// (docs/PERFORMANCE.md, "Cold sync at national size").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Maillon: a federated network of trusted people.
 #[derive(Debug, Parser)]
 #[command(name = "maillon", version, long_version = LONG_VERSION.as_str(), about)]

@@ -209,7 +209,7 @@ impl Engine {
         .await
         .map_err(|_| StoreError::Corrupt("the start-up pass panicked".into()))??;
         let ingest = Ingest::new(state, parts.parking);
-        let (stored, _) = broadcast::channel(4096);
+        let (stored, _) = broadcast::channel(STORED_EVENTS);
         let (erased_photos, erased_receiver) = mpsc::unbounded_channel();
         let (stop_sender, stop) = tokio::sync::watch::channel(false);
         let (passes, pass_receiver) = mpsc::channel(1);
@@ -478,6 +478,10 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 /// polling spends at most a fifth of its time on it.
 pub const READ_REFRESH_COST_FACTOR: u32 = 4;
 
+/// Stored-record events a subscriber may fall behind by before it lags: two of the writer's
+/// largest batches, so that one batch alone never makes a subscriber lag.
+pub const STORED_EVENTS: usize = 2 * ingest_task::MAX_BATCH_RECORDS;
+
 /// A recomputation this cheap is always done on read: small networks stay exact.
 pub const CHEAP_REFRESH: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -500,8 +504,15 @@ pub(crate) fn refresh_if_needed(shared: &Shared, now: Timestamp, force: bool) {
         return;
     }
     let started = std::time::Instant::now();
+    // The table is computed from a copy of the facts, without the index's lock: the writer
+    // goes on noting records, and readers go on reading the previous table.
+    let job = read(&shared.index).table_job(now);
+    let computed = job.map(crate::membership_index::TableJob::compute);
     let mut index = shared.index.write().unwrap_or_else(|p| p.into_inner());
-    if index.refresh(now) {
+    if let Some(computed) = computed {
+        index.install(computed);
+    }
+    if index.refresh_derived() {
         let cost = started.elapsed();
         *last = LastRefresh {
             finished: std::time::Instant::now(),

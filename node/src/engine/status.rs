@@ -79,9 +79,23 @@ impl From<crate::store::space::SpaceReport> for StorageStatus {
 /// over its tag then every held id in ascending id order. Two nodes holding the same
 /// records have the same digest.
 pub fn state_digest(set: &SyncSet) -> String {
-    let mut ids: Vec<maillon_protocol::RecordId> = set.iter().map(|item| item.id).collect();
+    digest_of(ids_of(set), |ids| {
+        maillon_protocol::state::state_digest(ids)
+    })
+}
+
+/// The ids of a set, copied, so that the caller can release the set's lock before sorting.
+fn ids_of(set: &SyncSet) -> Vec<maillon_protocol::RecordId> {
+    set.iter().map(|item| item.id).collect()
+}
+
+/// A digest of docs/PROTOCOL.md over ids, which it sorts first.
+fn digest_of(
+    mut ids: Vec<maillon_protocol::RecordId>,
+    digest: impl FnOnce(&[maillon_protocol::RecordId]) -> [u8; 32],
+) -> String {
     ids.sort_unstable();
-    hex::encode(maillon_protocol::state::state_digest(&ids))
+    hex::encode(digest(&ids))
 }
 
 impl Engine {
@@ -100,25 +114,27 @@ impl Engine {
                 index.announced_nodes().contains_key(&self.node_key()),
             )
         };
-        let erased_digest = {
-            let erased = self.erased_set();
-            let mut ids: Vec<maillon_protocol::RecordId> = erased.iter().map(|i| i.id).collect();
-            ids.sort_unstable();
-            hex::encode(maillon_protocol::state::erased_digest(&ids))
+        // The ids are copied under the sets' locks and sorted after: the writer waits for
+        // these locks to make a batch visible.
+        let erased_ids = ids_of(&self.erased_set());
+        let (records, held_ids) = {
+            let set = self.sync_set();
+            (set.len() as u64, ids_of(&set))
         };
-        let set = self.sync_set();
         Ok(NodeStatus {
             network_id: self.network().to_hex(),
             peer_id,
             node_key: self.node_key().to_hex(),
             node_name: self.name().to_string(),
-            records: set.len() as u64,
+            records,
             records_per_kind,
             members,
             peers,
             announced,
-            state_digest: state_digest(&set),
-            erased_digest,
+            state_digest: digest_of(held_ids, |ids| maillon_protocol::state::state_digest(ids)),
+            erased_digest: digest_of(erased_ids, |ids| {
+                maillon_protocol::state::erased_digest(ids)
+            }),
             storage: self.store().free_space().into(),
             protocol_version: maillon_protocol::PROTOCOL_VERSION,
             store_format: crate::store::FORMAT_VERSION.0,

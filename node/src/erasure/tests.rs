@@ -353,7 +353,8 @@ async fn the_photos_of_an_erasure_early_in_a_burst_are_deleted_though_the_broadc
             .erase(member, network.now.plus_ms(1))
             .to_wire(),
     ];
-    burst.extend((0..4200u64).map(|i| {
+    let overflow = crate::engine::STORED_EVENTS as u64 + 104;
+    burst.extend((0..overflow).map(|i| {
         network
             .signer
             .listing(other, &format!("Annonce {i}"), network.now.plus_ms(2 + i))

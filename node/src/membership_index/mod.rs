@@ -17,6 +17,12 @@
 //!   derived at the same refresh, or alone when only their own facts changed.
 //! - Callers batch refreshes, for example once per ingest batch. Between two refreshes the
 //!   queries answer as of the last one.
+//! - The table can also be recomputed away from the index ([`MembershipIndex::table_job`],
+//!   [`TableJob::compute`], [`MembershipIndex::install`]): the job holds a copy of the facts,
+//!   so the engine computes it without holding the index's lock, and the writer goes on
+//!   noting records meanwhile. A table computed from older facts is installed all the same
+//!   (queries answer as of it), and the index stays dirty until a job taken after the last
+//!   change is installed.
 //!
 //! The result equals the protocol's full recomputation over the same records (the tests
 //! check this on random histories in random orders).
@@ -72,6 +78,39 @@ pub struct MembershipIndex {
     computed_at: Option<Timestamp>,
     table_dirty: bool,
     derived_dirty: bool,
+    /// Counts the notes that changed a fact the table reads.
+    generation: u64,
+}
+
+/// A recomputation of the membership table taken from an index: the facts as they were,
+/// computed without the index.
+#[derive(Clone, Debug)]
+pub struct TableJob {
+    rules: Rules,
+    facts: Facts,
+    now: Timestamp,
+    generation: u64,
+}
+
+/// A table computed by a [`TableJob`], to install in the index it came from.
+#[derive(Clone, Debug)]
+pub struct ComputedTable {
+    table: MembershipTable,
+    facts: Facts,
+    now: Timestamp,
+    generation: u64,
+}
+
+impl TableJob {
+    /// Computes the table: as long as a full computation, and needs no lock.
+    pub fn compute(self) -> ComputedTable {
+        ComputedTable {
+            table: MembershipTable::compute(&self.rules, &self.facts, self.now),
+            facts: self.facts,
+            now: self.now,
+            generation: self.generation,
+        }
+    }
 }
 
 impl MembershipIndex {
@@ -90,6 +129,7 @@ impl MembershipIndex {
             computed_at: None,
             table_dirty: true,
             derived_dirty: true,
+            generation: 0,
         }
     }
 
@@ -105,7 +145,10 @@ impl MembershipIndex {
     pub fn note(&mut self, record: &Record) {
         match self.kept.note(&self.charter, record) {
             Change::Nothing => {}
-            Change::Table => self.table_dirty = true,
+            Change::Table => {
+                self.table_dirty = true;
+                self.generation += 1;
+            }
             Change::Derived => self.derived_dirty = true,
         }
     }
@@ -115,12 +158,36 @@ impl MembershipIndex {
     /// derived views when the table or their own facts changed. Returns whether anything
     /// was recomputed.
     pub fn refresh(&mut self, now: Timestamp) -> bool {
+        if let Some(job) = self.table_job(now) {
+            self.install(job.compute());
+        }
+        self.refresh_derived()
+    }
+
+    /// The recomputation of the table that [`MembershipIndex::refresh`] would do at `now`,
+    /// if any: when a fact it reads changed, or when `now` is more than the staleness bound
+    /// away from the last computation.
+    pub fn table_job(&self, now: Timestamp) -> Option<TableJob> {
         let stale = self
             .computed_at
             .is_none_or(|at| now.0.abs_diff(at.0) > self.staleness_ms);
-        if self.table_dirty || stale {
-            self.recompute_table(now);
-        }
+        (self.table_dirty || stale).then(|| self.job(now))
+    }
+
+    /// Installs a table computed from a job of this index. It stays dirty if a fact the
+    /// table reads was noted after the job was taken.
+    pub fn install(&mut self, computed: ComputedTable) {
+        self.kept.facts.expulsions = computed.facts.expulsions;
+        self.kept.facts.requirements = computed.facts.requirements;
+        self.table = computed.table;
+        self.computed_at = Some(computed.now);
+        self.table_dirty = computed.generation != self.generation;
+        self.derived_dirty = true;
+    }
+
+    /// Recomputes the views derived beside the table if their facts or the table changed;
+    /// returns whether it did.
+    pub fn refresh_derived(&mut self) -> bool {
         if !self.derived_dirty {
             return false;
         }
@@ -140,15 +207,23 @@ impl MembershipIndex {
     }
 
     fn recompute_table(&mut self, now: Timestamp) {
+        let job = self.job(now);
+        self.install(job.compute());
+    }
+
+    fn job(&self, now: Timestamp) -> TableJob {
         // Which labels are in force depends on the moderators in office: the protocol
         // decides it from the few moderation records kept.
         let moderation = Facts::from_records(&self.charter, &self.kept.moderation);
-        self.kept.facts.expulsions = moderation.expulsions;
-        self.kept.facts.requirements = moderation.requirements;
-        self.table = MembershipTable::compute(&self.rules, &self.kept.facts, now);
-        self.computed_at = Some(now);
-        self.table_dirty = false;
-        self.derived_dirty = true;
+        let mut facts = self.kept.facts.clone();
+        facts.expulsions = moderation.expulsions;
+        facts.requirements = moderation.requirements;
+        TableJob {
+            rules: self.rules.clone(),
+            facts,
+            now,
+            generation: self.generation,
+        }
     }
 
     /// Whether a noted record changed something the next refresh will recompute.

@@ -262,6 +262,37 @@ fn a_listing_or_a_repeat_does_not_dirty_the_index() {
 }
 
 #[test]
+fn a_table_computed_away_from_the_index_leaves_it_dirty_if_facts_changed_meanwhile() {
+    let (signer, founders, records) = network();
+    let anne = testkit::key("anne");
+    let now = T0.plus_ms(2 * DAY);
+    let mut index = MembershipIndex::new(signer.charter.clone());
+    index.note(&records[0]);
+    index.note(&records[1]);
+    // The job is taken with one sponsorship of the three anne needs...
+    let job = index.table_job(now).expect("the index is dirty");
+    for r in &records[2..] {
+        index.note(r);
+    }
+    // ...so its table, installed after the other two were noted, is already behind.
+    index.install(job.compute());
+    assert!(index.is_dirty());
+    assert_ne!(index.member(&anne.public_key()).status, Status::Member);
+    assert!(index.refresh(now));
+    assert!(!index.is_dirty());
+    assert_eq!(index.member(&anne.public_key()).status, Status::Member);
+    // A job taken after the last change leaves it clean, and nothing is left to do.
+    index.note(&signer.sponsor(&founders[0], testkit::key("bruno").public_key(), now));
+    let job = index
+        .table_job(now)
+        .expect("a sponsorship dirties the table");
+    index.install(job.compute());
+    index.refresh_derived();
+    assert!(!index.is_dirty());
+    assert!(index.table_job(now).is_none());
+}
+
+#[test]
 fn a_later_refresh_lapses_a_probation_when_the_grace_ends() {
     let (signer, founders, records) = network();
     let anne = testkit::key("anne").public_key();

@@ -15,7 +15,11 @@ use crate::store::index::decode_stored;
 /// Ids per fetch or push request.
 pub const BATCH_IDS: usize = 1024;
 /// Fetch requests in flight per session.
-pub const FETCHES_IN_FLIGHT: usize = 4;
+pub const FETCHES_IN_FLIGHT: usize = 8;
+/// Answers being checked or waiting for the writer per session: while the writer stores
+/// one, the others are verified and queue behind it, so that the writer takes several
+/// answers in one batch and one flush when it is the slower side.
+pub const ANSWERS_IN_INGEST: usize = 6;
 
 /// What one fetch of records by id did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -126,8 +130,8 @@ pub(super) async fn fetch_counted(
         ..FetchTally::default()
     };
     let progress = client.sync_progress().begin(ids.len() as u64);
-    // Requests run FETCHES_IN_FLIGHT ahead, and two answers are checked and ingested at
-    // once: the signatures of one batch are verified while the writer stores the other.
+    // Requests run FETCHES_IN_FLIGHT ahead, and ANSWERS_IN_INGEST answers are checked and
+    // ingested at once: signatures are verified while the writer stores earlier answers.
     let answers = stream::iter(requests)
         .map(|request| {
             let client = client.clone();
@@ -142,7 +146,7 @@ pub(super) async fn fetch_counted(
             let answered = ingest_answer(engine, client, peer, answer).await?;
             Ok::<_, SessionError>((answered, asked))
         })
-        .buffered(2);
+        .buffered(ANSWERS_IN_INGEST);
     futures::pin_mut!(answers);
     while let Some(result) = answers.next().await {
         let (answered, asked) = result?;

@@ -3,8 +3,12 @@
 //! applies the engine's stored records in batches, one commit per batch, on the blocking
 //! pool. A batch ends when no record has come for [`FeederOptions::quiet`], or
 //! [`FeederOptions::interval`] after its first record, or at [`FeederOptions::max_batch`]
-//! records: while records flow, the commits wait rather than compete with the ingest path. A lagged subscription never drops records silently: the index is marked
-//! stale and rebuilt. Expired documents and bumps are purged periodically.
+//! records: while records flow, the commits wait rather than compete with the ingest path.
+//! A lagged subscription never drops records silently: the index is marked stale and
+//! rebuilt, once records have stopped coming for [`FeederOptions::settle`] (or after
+//! [`FeederOptions::settle_at_most`]), so that a node taking in a large history rebuilds
+//! once at the end instead of over and over while it grows. Expired documents and bumps are
+//! purged periodically.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,6 +39,10 @@ pub struct FeederOptions {
     pub purge_every: Duration,
     /// Consecutive failed batches (each followed by a rebuild attempt) before giving up.
     pub max_failures: u32,
+    /// After a lag, the rebuild waits until no record has arrived for this long...
+    pub settle: Duration,
+    /// ...or until this long has passed since the lag, whichever comes first.
+    pub settle_at_most: Duration,
 }
 
 impl Default for FeederOptions {
@@ -45,6 +53,8 @@ impl Default for FeederOptions {
             quiet: COMMIT_QUIET,
             purge_every: Duration::from_secs(3600),
             max_failures: 3,
+            settle: Duration::from_secs(2),
+            settle_at_most: Duration::from_secs(300),
         }
     }
 }
@@ -75,6 +85,8 @@ pub fn spawn_feeder_with(
 struct Turn {
     records: Vec<Record>,
     rebuild: bool,
+    /// The subscription lagged: the rebuild waits for the records to stop coming.
+    lagged: bool,
     purge: bool,
     stop: bool,
 }
@@ -115,6 +127,13 @@ async fn run(
         )
         .await;
         turn.rebuild |= std::mem::take(&mut force_rebuild);
+        if turn.lagged {
+            let waited = settle(&mut events, &mut shutdown, &options).await;
+            tracing::info!(
+                waited_ms = waited.as_millis() as u64,
+                "records stopped coming; rebuilding the search index"
+            );
+        }
         if turn.rebuild {
             // Records stored from now on arrive on the new subscription; older ones are read
             // from the store by the rebuild.
@@ -190,11 +209,39 @@ fn take(event: Result<crate::engine::StoredEvent, RecvError>, turn: &mut Turn) {
     match event {
         Ok(event) => turn.records.push(event.record),
         Err(RecvError::Lagged(missed)) => {
-            tracing::warn!(missed, "search feeder lagged behind the engine; rebuilding");
+            tracing::warn!(
+                missed,
+                "search feeder lagged behind the engine; rebuilding once records stop coming"
+            );
             turn.rebuild = true;
+            turn.lagged = true;
         }
         Err(RecvError::Closed) => turn.stop = true,
     }
+}
+
+/// Discards stored records until none has come for `options.settle`, or for at most
+/// `options.settle_at_most`, or until shutdown; returns how long it waited. The rebuild that
+/// follows reads them from the store.
+async fn settle(
+    events: &mut tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
+    shutdown: &mut watch::Receiver<bool>,
+    options: &FeederOptions,
+) -> Duration {
+    let started = Instant::now();
+    let latest = started + options.settle_at_most;
+    loop {
+        let deadline = latest.min(Instant::now() + options.settle);
+        tokio::select! {
+            _ = stopped(shutdown) => break,
+            _ = tokio::time::sleep_until(deadline) => break,
+            event = events.recv() => match event {
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+    started.elapsed()
 }
 
 /// One turn on the blocking pool: a rebuild, or the batch then a commit.
@@ -333,5 +380,58 @@ mod tests {
         assert!(took >= Duration::from_secs(3), "{took:?}");
         assert!(took < Duration::from_secs(5), "{took:?}");
         assert!((20..1_000).contains(&taken), "{taken} records in {took:?}");
+    }
+
+    /// Sends an event every `spacing` for `lasting`, then keeps the channel open; returns
+    /// how long `settle` waited.
+    async fn settled_after(
+        spacing: Duration,
+        lasting: Duration,
+        options: FeederOptions,
+    ) -> Duration {
+        let network = crate::generator::generate(5, 4);
+        let record = network.records.last().expect("a record").clone();
+        let (sender, mut events) = tokio::sync::broadcast::channel(16);
+        let (_stop, mut shutdown) = watch::channel(false);
+        let producer = tokio::spawn(async move {
+            let until = Instant::now() + lasting;
+            while Instant::now() < until {
+                let _ = sender.send(StoredEvent {
+                    record: record.clone(),
+                    origin: Origin::Fetched,
+                });
+                tokio::time::sleep(spacing).await;
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        let waited = settle(&mut events, &mut shutdown, &options).await;
+        producer.abort();
+        waited
+    }
+
+    #[tokio::test]
+    async fn after_a_lag_the_rebuild_waits_until_records_stop_coming() {
+        let options = FeederOptions {
+            settle: Duration::from_millis(400),
+            settle_at_most: Duration::from_secs(60),
+            ..FeederOptions::default()
+        };
+        let waited =
+            settled_after(Duration::from_millis(40), Duration::from_secs(2), options).await;
+        assert!(waited >= Duration::from_millis(2_300), "{waited:?}");
+        assert!(waited < Duration::from_secs(30), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn after_a_lag_the_rebuild_waits_no_longer_than_its_bound() {
+        let options = FeederOptions {
+            settle: Duration::from_millis(400),
+            settle_at_most: Duration::from_secs(2),
+            ..FeederOptions::default()
+        };
+        let waited =
+            settled_after(Duration::from_millis(40), Duration::from_secs(60), options).await;
+        assert!(waited >= Duration::from_secs(2), "{waited:?}");
+        assert!(waited < Duration::from_secs(30), "{waited:?}");
     }
 }
