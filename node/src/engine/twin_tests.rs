@@ -112,3 +112,43 @@ async fn sled_and_memory_stores_give_the_engine_the_same_outcomes_and_views() {
         assert!(refused.is_senders_fault(), "{refused}");
     }
 }
+
+#[tokio::test]
+async fn records_submitted_again_in_later_batches_are_duplicates_on_either_store() {
+    let network = generator::generate(78, 30);
+    let dir = tempfile::tempdir().unwrap();
+    let sled = SledStore::open(&SledConfig {
+        path: dir.path().join("db"),
+        cache_capacity_bytes: 8 << 20,
+    })
+    .unwrap();
+    let wires: Vec<Vec<u8>> = network.records.iter().map(Record::to_wire).collect();
+    for store in [
+        Arc::new(sled) as Arc<dyn Store>,
+        Arc::new(MemoryStore::new()),
+    ] {
+        let engine = engine_over(store, &network).await;
+        for outcome in engine
+            .submit_many(wires.clone(), Origin::Fetched)
+            .await
+            .unwrap()
+        {
+            outcome.unwrap();
+        }
+        let before = views(&engine);
+        // Every record is found held again, in batches of any size.
+        for batch in wires.chunks(7) {
+            for outcome in engine
+                .submit_many(batch.to_vec(), Origin::Gossip)
+                .await
+                .unwrap()
+            {
+                assert!(
+                    matches!(outcome, Ok(Submitted::Duplicate(_))),
+                    "{outcome:?}"
+                );
+            }
+        }
+        assert_eq!(views(&engine), before);
+    }
+}
