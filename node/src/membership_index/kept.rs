@@ -62,8 +62,8 @@ fn is_member_label(action: LabelAction) -> bool {
 pub(super) struct Kept {
     /// Ids of the records kept, so that a record noted twice counts once.
     seen: HashSet<RecordId>,
-    /// Joins, sponsorships, withdrawals and bindings. Expulsions and requirements are filled
-    /// in from `moderation` when the table is computed.
+    /// Joins, sponsorships, withdrawals and bindings. Expulsions and requirements stay
+    /// empty here: they are filled in from `moderation` in each table job's copy.
     pub(super) facts: Facts,
     /// Council appointments, member labels and every retraction: the few records whose
     /// effect depends on which moderators were in office.

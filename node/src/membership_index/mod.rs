@@ -96,7 +96,6 @@ pub struct TableJob {
 #[derive(Clone, Debug)]
 pub struct ComputedTable {
     table: MembershipTable,
-    facts: Facts,
     now: Timestamp,
     generation: u64,
 }
@@ -106,7 +105,6 @@ impl TableJob {
     pub fn compute(self) -> ComputedTable {
         ComputedTable {
             table: MembershipTable::compute(&self.rules, &self.facts, self.now),
-            facts: self.facts,
             now: self.now,
             generation: self.generation,
         }
@@ -177,8 +175,6 @@ impl MembershipIndex {
     /// Installs a table computed from a job of this index. It stays dirty if a fact the
     /// table reads was noted after the job was taken.
     pub fn install(&mut self, computed: ComputedTable) {
-        self.kept.facts.expulsions = computed.facts.expulsions;
-        self.kept.facts.requirements = computed.facts.requirements;
         self.table = computed.table;
         self.computed_at = Some(computed.now);
         self.table_dirty = computed.generation != self.generation;
