@@ -171,7 +171,7 @@ impl GeneratorOptions {
     /// The size of the 2017 service: 150,000 members, three sponsorships each, 200,000
     /// listings, spread over [`national_span`] before `end`.
     pub fn national(end: Timestamp) -> GeneratorOptions {
-        GeneratorOptions::national_shaped(150_000, end)
+        GeneratorOptions::national_shaped(MEMBERS_2017, end)
     }
 
     /// `members` members in the national proportions (4/3 listing each), spread evenly over
@@ -186,6 +186,14 @@ impl GeneratorOptions {
         }
     }
 }
+
+/// Members of the 2017 service.
+pub const MEMBERS_2017: usize = 150_000;
+
+/// Members of the 2021-sized network: with 6⅓ records each (a join, three sponsorships, a
+/// profile, 4/3 listing), about 5,000,000 records (5,003,337 in `maillon bench cold-sync
+/// --network 2021`, with its two nodes' announcements).
+pub const MEMBERS_2021: usize = 790_000;
 
 /// The time a national network's joins spread over: the year before `end`, shortened so that
 /// the first join comes at least a day after the charter and its introducing node (both

@@ -14,7 +14,9 @@ mod run;
 
 /// mimalloc instead of glibc's malloc: a node allocates and frees many small buffers from
 /// several threads, which left glibc's per-thread arenas holding freed memory
-/// (docs/PERFORMANCE.md, "Cold sync at national size").
+/// (docs/PERFORMANCE.md, "Cold sync at national size"). The `system-allocator` feature keeps
+/// glibc's, so that a heap profiler such as heaptrack sees every allocation.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -65,6 +67,10 @@ struct BenchArgs {
     /// a million records).
     #[arg(long)]
     members: Option<usize>,
+    /// Or the cold-sync and restart network at the size of the service in that year: 2017
+    /// (950,003 records with the two nodes' announcements, the default) or 2021 (5,003,337).
+    #[arg(long, value_enum, conflicts_with = "members")]
+    network: Option<NetworkSize>,
     /// Records posted in the ingest benchmark.
     #[arg(long, default_value_t = 40_000)]
     ingest_records: usize,
@@ -83,6 +89,32 @@ struct BenchArgs {
     /// Queries timed in the search benchmark.
     #[arg(long, default_value_t = 2_000)]
     search_queries: usize,
+    /// Listings posted in the memory benchmark.
+    #[arg(long, default_value_t = 60_000)]
+    memory_records: usize,
+    /// Listings per second in the memory benchmark.
+    #[arg(long, default_value_t = 100)]
+    memory_rate: usize,
+}
+
+/// A national network by the year of the service it matches.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum NetworkSize {
+    /// 150,000 members: about 950,000 records.
+    #[value(name = "2017")]
+    Year2017,
+    /// 790,000 members: about 5,000,000 records.
+    #[value(name = "2021")]
+    Year2021,
+}
+
+impl NetworkSize {
+    fn members(self) -> usize {
+        match self {
+            NetworkSize::Year2017 => maillon_node::generator::MEMBERS_2017,
+            NetworkSize::Year2021 => maillon_node::generator::MEMBERS_2021,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -103,8 +135,12 @@ struct GenArgs {
     members: usize,
     /// The size of the 2017 service instead: 150,000 members, 450,000 sponsorships,
     /// 200,000 listings (about a million records).
-    #[arg(long, conflicts_with = "members")]
+    #[arg(long, conflicts_with_all = ["members", "network"])]
     national: bool,
+    /// Or the size of the service in that year: 2017 (as `--national`) or 2021 (790,000
+    /// members in the same proportions, about five million records).
+    #[arg(long, value_enum, conflicts_with = "members")]
+    network: Option<NetworkSize>,
     /// The output file (records, each as a 4-byte big-endian length then its bytes).
     #[arg(long)]
     out: PathBuf,
@@ -241,10 +277,11 @@ fn now() -> Result<Timestamp> {
 
 fn gen(args: &GenArgs) -> Result<()> {
     use maillon_node::generator::{generate_with, GeneratorOptions};
-    let options = if args.national {
-        GeneratorOptions::national(now()?.minus_ms(Timestamp::DAY_MS))
-    } else {
-        GeneratorOptions::new(args.members)
+    let end = now()?.minus_ms(Timestamp::DAY_MS);
+    let options = match (args.national, args.network) {
+        (true, _) => GeneratorOptions::national(end),
+        (false, Some(size)) => GeneratorOptions::national_shaped(size.members(), end),
+        (false, None) => GeneratorOptions::new(args.members),
     };
     let network = generate_with(args.seed, &options);
     let file = std::fs::File::create(&args.out)
@@ -269,12 +306,14 @@ fn main() -> Result<()> {
             which: args.which,
             seed: args.seed,
             ingest_records: args.ingest_records,
-            cold_members: args.members,
+            cold_members: args.members.or(args.network.map(NetworkSize::members)),
             sync_records: args.sync_records,
             gossip_nodes: args.gossip_nodes,
             gossip_records: args.gossip_records,
             search_listings: args.search_listings,
             search_queries: args.search_queries,
+            memory_records: args.memory_records,
+            memory_rate: args.memory_rate,
         })
         .map_err(|e| anyhow::anyhow!(e)),
         Command::Demo(args) => tokio::runtime::Builder::new_multi_thread()

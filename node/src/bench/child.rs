@@ -33,6 +33,10 @@ pub struct ChildNode {
 /// filter) and echoes its output on the benchmark's standard error.
 pub const CHILD_LOG: &str = "MAILLON_BENCH_CHILD_LOG";
 
+/// The environment variable that, when set, names a program that starts the child node
+/// (`heaptrack`, `valgrind --tool=massif`): the child runs as `<wrapper> maillon run ...`.
+pub const CHILD_WRAPPER: &str = "MAILLON_BENCH_CHILD_WRAPPER";
+
 /// The child's log filter: errors only, unless [`CHILD_LOG`] names another.
 fn child_log_filter() -> String {
     std::env::var(CHILD_LOG).unwrap_or_else(|_| "error".to_string())
@@ -42,7 +46,16 @@ impl ChildNode {
     /// Starts `maillon run --config <config>` and waits for the first line naming its HTTP
     /// address (printed as soon as the listener is bound, before the store is opened).
     pub async fn spawn(config: &Path) -> BenchResult<ChildNode> {
-        let mut child = Command::new(std::env::current_exe()?)
+        let exe = std::env::current_exe()?;
+        let mut command = match std::env::var_os(CHILD_WRAPPER) {
+            Some(wrapper) => {
+                let mut command = Command::new(wrapper);
+                command.arg(exe);
+                command
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .arg("run")
             .arg("--config")
             .arg(config)

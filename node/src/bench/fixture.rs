@@ -113,6 +113,30 @@ impl Fixture {
         })
     }
 
+    /// Writes the folder of node `i` run in its own process (`maillon run`): its key, its
+    /// announcement, the charter, and a configuration with `bootstrap` as its one peer.
+    /// Returns the configuration file.
+    pub fn child_config(
+        &self,
+        i: usize,
+        name: &str,
+        bootstrap: &Multiaddr,
+    ) -> BenchResult<PathBuf> {
+        let dir = self.dir(i).join("own-process");
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data)?;
+        std::fs::write(dir.join("charter.cbor"), self.network.records[0].to_wire())?;
+        std::fs::write(data.join("node.key"), hex::encode(self.node_keys[i].seed()))?;
+        std::fs::write(
+            data.join(crate::node::ANNOUNCEMENT_FILE),
+            self.announcements[i].to_wire(),
+        )?;
+        let config = dir.join("maillon.toml");
+        let text = super::child::config_text(name, "data", Some(&bootstrap.to_string()));
+        std::fs::write(&config, text)?;
+        Ok(config)
+    }
+
     /// Starts node `i` in this process.
     pub async fn start(&self, i: usize, settings: NetworkSettings) -> BenchResult<RunningNode> {
         let config = self.prepare(i)?;

@@ -12,6 +12,8 @@
 //!   nodes that differ by 1,000 records or agree.
 //! - [`restart`]: a node holding the whole network restarted (separate process): first
 //!   answer, full service, memory.
+//! - [`memory`]: a node in its own process taking listings at a steady pace for minutes:
+//!   the growth of its resident set, against a fresh start on the same store.
 //! - [`child`]: a node in its own process.
 //! - [`gossip`]: propagation delay over 20 nodes.
 //! - [`search`]: the listing search index at a million listings: build, size, query
@@ -23,6 +25,7 @@ pub mod fixture;
 pub mod gossip;
 pub mod ingest;
 pub mod limits;
+pub mod memory;
 pub mod restart;
 pub mod search;
 pub mod sync;
@@ -45,6 +48,8 @@ pub enum Which {
     ColdSync,
     /// A node holding the whole network restarted: first answer, full service, memory.
     Restart,
+    /// A node taking listings at a steady pace for minutes: the growth of its memory.
+    Memory,
     /// One session between two nodes of 100,000 records differing by 1,000.
     SyncDiff,
     /// One session between two nodes holding the same 100,000 records.
@@ -80,6 +85,10 @@ pub struct BenchOptions {
     pub search_listings: usize,
     /// Queries timed in the search benchmark.
     pub search_queries: usize,
+    /// Listings posted in the memory benchmark.
+    pub memory_records: usize,
+    /// Listings per second in the memory benchmark.
+    pub memory_rate: usize,
 }
 
 impl Default for BenchOptions {
@@ -94,6 +103,8 @@ impl Default for BenchOptions {
             gossip_records: 200,
             search_listings: 1_000_000,
             search_queries: 2_000,
+            memory_records: 60_000,
+            memory_rate: 100,
         }
     }
 }
@@ -225,6 +236,9 @@ pub fn run(options: &BenchOptions) -> BenchResult<()> {
         }
         if all || options.which == Which::Restart {
             rows.extend(section("restart", restart::run(options).await?));
+        }
+        if all || options.which == Which::Memory {
+            rows.extend(section("memory", memory::run(options).await?));
         }
         Ok::<(), BenchError>(())
     })?;

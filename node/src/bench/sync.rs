@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use maillon_protocol::testkit::DAY;
 use maillon_protocol::Kind;
 
-use super::child::{config_text, ChildNode};
+use super::child::ChildNode;
 use super::fixture::{load, now, settings, whole_network, Fixture};
 use super::limits::measure;
 use super::{thousands, BenchOptions, BenchResult, Row};
@@ -183,14 +183,20 @@ pub async fn sessions(options: &BenchOptions) -> BenchResult<(Vec<Row>, Vec<Row>
 /// The peak resident set of a process in KiB (`VmHWM`), if readable.
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    parse_vm_hwm(&status)
+    parse_status_kib(&status, "VmHWM:")
 }
 
-/// The `VmHWM` line of a `/proc/<pid>/status` text, in KiB.
-pub fn parse_vm_hwm(status: &str) -> Option<u64> {
+/// The resident set of a process now in KiB (`VmRSS`), if readable.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_status_kib(&status, "VmRSS:")
+}
+
+/// The value in KiB of one line (`VmHWM:`, `VmRSS:`) of a `/proc/<pid>/status` text.
+pub fn parse_status_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
 }
@@ -222,27 +228,8 @@ pub async fn cold(options: &BenchOptions) -> BenchResult<Vec<Row>> {
 
     // The new node: its own folder and configuration, its announcement (already held by
     // the source, whose gate therefore accepts it), started from this same binary.
-    let dir = fixture.dir(1).join("new");
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data)?;
-    std::fs::write(
-        dir.join("charter.cbor"),
-        fixture.network.records[0].to_wire(),
-    )?;
-    std::fs::write(
-        data.join("node.key"),
-        hex::encode(fixture.node_keys[1].seed()),
-    )?;
-    std::fs::write(
-        data.join(crate::node::ANNOUNCEMENT_FILE),
-        fixture.announcements[1].to_wire(),
-    )?;
     let bootstrap = source.p2p_addresses().await?.remove(0);
-    let config = dir.join("maillon.toml");
-    std::fs::write(
-        &config,
-        config_text("Banc nouveau", "data", Some(&bootstrap.to_string())),
-    )?;
+    let config = fixture.child_config(1, "Banc nouveau", &bootstrap)?;
     let started = Instant::now();
     let child = ChildNode::spawn(&config).await?;
     let (pid, base) = (child.pid(), child.base.clone());
@@ -328,14 +315,17 @@ pub async fn cold(options: &BenchOptions) -> BenchResult<Vec<Row>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::child::config_text;
     use super::*;
 
     #[test]
     fn the_peak_resident_set_is_read_from_proc_status() {
         let text = "Name:\tmaillon\nVmPeak:\t  900 kB\nVmHWM:\t  123456 kB\nVmRSS:\t 1 kB\n";
-        assert_eq!(parse_vm_hwm(text), Some(123_456));
-        assert_eq!(parse_vm_hwm("Name: x\n"), None);
+        assert_eq!(parse_status_kib(text, "VmHWM:"), Some(123_456));
+        assert_eq!(parse_status_kib(text, "VmRSS:"), Some(1));
+        assert_eq!(parse_status_kib("Name: x\n", "VmHWM:"), None);
         assert!(peak_rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+        assert!(rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
     }
 
     #[test]

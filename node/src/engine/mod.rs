@@ -6,10 +6,13 @@
 //! - [`standing`]: the node's admission policy for records from authors not in good standing.
 //! - [`expiry`]: drops the records of expired candidacies.
 //! - [`status`]: what `GET /api/v1/status` reports.
+//! - [`events`]: how a subscriber that lagged behind the stored records waits for a quiet
+//!   moment before it reads the store again.
 //!
 //! The engine holds its store as `Arc<dyn Store>`: sled in a node, the memory twin in tests
 //! (`twin_tests` runs the same records through both).
 
+pub mod events;
 pub mod expiry;
 #[cfg(test)]
 mod expiry_tests;

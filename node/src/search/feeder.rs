@@ -53,8 +53,8 @@ impl Default for FeederOptions {
             quiet: COMMIT_QUIET,
             purge_every: Duration::from_secs(3600),
             max_failures: 3,
-            settle: Duration::from_secs(2),
-            settle_at_most: Duration::from_secs(300),
+            settle: crate::engine::events::QUIET,
+            settle_at_most: crate::engine::events::QUIET_AT_MOST,
         }
     }
 }
@@ -228,20 +228,8 @@ async fn settle(
     shutdown: &mut watch::Receiver<bool>,
     options: &FeederOptions,
 ) -> Duration {
-    let started = Instant::now();
-    let latest = started + options.settle_at_most;
-    loop {
-        let deadline = latest.min(Instant::now() + options.settle);
-        tokio::select! {
-            _ = stopped(shutdown) => break,
-            _ = tokio::time::sleep_until(deadline) => break,
-            event = events.recv() => match event {
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => break,
-            },
-        }
-    }
-    started.elapsed()
+    crate::engine::events::until_quiet(events, shutdown, options.settle, options.settle_at_most)
+        .await
 }
 
 /// One turn on the blocking pool: a rebuild, or the batch then a commit.

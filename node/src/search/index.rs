@@ -2,6 +2,7 @@
 //! one writer. Searches see the index as of the last commit: the reader is reloaded by
 //! [`SearchWriter::commit`] (manual reload policy), never per document.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -176,6 +177,8 @@ impl SearchIndex {
                 index: self.clone(),
                 pending: 0,
                 last_commit: Instant::now(),
+                added_since_commit: HashSet::new(),
+                deletes: 0,
             }),
             Err(error) => {
                 self.inner.writer_taken.store(false, Ordering::SeqCst);
@@ -219,6 +222,10 @@ pub struct SearchWriter {
     index: SearchIndex,
     pending: usize,
     last_commit: Instant,
+    /// Series added since the last commit, which the committed index cannot show yet.
+    added_since_commit: HashSet<RecordId>,
+    /// Deletes of a series issued so far, for tests.
+    deletes: u64,
 }
 
 impl Drop for SearchWriter {
@@ -234,14 +241,16 @@ impl SearchWriter {
         self.writer.as_mut().ok_or(SearchError::WriterTaken)
     }
 
-    /// Adds a listing, replacing any document of the same series.
+    /// Adds a listing, replacing any document of the same series. The delete is issued only
+    /// if a document of the series may exist: tantivy keeps every delete, with its query
+    /// compiled, until each segment has seen it, and a new node's catch-up adds hundreds of
+    /// thousands of listings no index ever held (docs/PERFORMANCE.md, "Where a new node's
+    /// memory goes").
     pub fn upsert(&mut self, doc: &ListingDoc) -> Result<(), SearchError> {
-        let f = self.index.inner.fields;
-        let w = self.w()?;
-        w.delete_term(Term::from_field_bytes(f.series, &doc.series.0));
-        w.add_document(doc.to_document(&f))?;
-        self.pending += 1;
-        Ok(())
+        if self.may_hold(&doc.series)? {
+            self.delete_series(&doc.series)?;
+        }
+        self.add_new(doc)
     }
 
     /// Adds a listing known not to be indexed yet (after [`SearchWriter::clear`]): no
@@ -249,8 +258,33 @@ impl SearchWriter {
     pub fn add_new(&mut self, doc: &ListingDoc) -> Result<(), SearchError> {
         let f = self.index.inner.fields;
         self.w()?.add_document(doc.to_document(&f))?;
+        self.added_since_commit.insert(doc.series);
         self.pending += 1;
         Ok(())
+    }
+
+    /// Whether a document of `series` may be in the index: added since the last commit,
+    /// or found by the committed index's terms (which still count deleted documents until
+    /// a merge drops them: a false "maybe" only costs a delete).
+    fn may_hold(&self, series: &RecordId) -> Result<bool, SearchError> {
+        if self.added_since_commit.contains(series) {
+            return Ok(true);
+        }
+        let term = Term::from_field_bytes(self.index.inner.fields.series, &series.0);
+        Ok(self.index.inner.reader.searcher().doc_freq(&term)? > 0)
+    }
+
+    fn delete_series(&mut self, series: &RecordId) -> Result<(), SearchError> {
+        let f = self.index.inner.fields;
+        self.w()?
+            .delete_term(Term::from_field_bytes(f.series, &series.0));
+        self.deletes += 1;
+        Ok(())
+    }
+
+    /// Deletes of a series issued by this writer so far.
+    pub fn deletes_issued(&self) -> u64 {
+        self.deletes
     }
 
     /// Adds a listing with a bump: the feeder supplies the full document.
@@ -260,10 +294,10 @@ impl SearchWriter {
 
     /// Removes the document of a series, if any.
     pub fn remove(&mut self, series: &RecordId) -> Result<(), SearchError> {
-        let f = self.index.inner.fields;
-        self.w()?
-            .delete_term(Term::from_field_bytes(f.series, &series.0));
-        self.pending += 1;
+        if self.may_hold(series)? {
+            self.delete_series(series)?;
+            self.pending += 1;
+        }
         Ok(())
     }
 
@@ -305,6 +339,7 @@ impl SearchWriter {
         prepared.set_payload(&marker.map(IndexMarker::to_payload).unwrap_or_default());
         prepared.commit()?;
         self.index.inner.reader.reload()?;
+        self.added_since_commit.clear();
         self.pending = 0;
         self.last_commit = Instant::now();
         Ok(())

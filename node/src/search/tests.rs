@@ -228,6 +228,40 @@ fn pages_split_the_results_without_overlap() {
 }
 
 #[test]
+fn an_upsert_deletes_only_a_series_the_index_may_hold_and_still_replaces_it() {
+    let index = SearchIndex::in_memory().expect("index");
+    let mut writer = index.writer().expect("writer");
+    let chaise = |title: &str| ListingDoc {
+        title: title.into(),
+        ..doc(1, "")
+    };
+    // A series never indexed: no delete to keep until commit.
+    writer.upsert(&chaise("Chaise paillée")).expect("upsert");
+    writer.upsert(&doc(2, "Table basse")).expect("upsert");
+    assert_eq!(writer.deletes_issued(), 0);
+    // A new version in the same turn replaces the uncommitted one.
+    writer.upsert(&chaise("Chaise cannée")).expect("upsert");
+    assert_eq!(writer.deletes_issued(), 1);
+    writer.commit(None).expect("commit");
+    assert_eq!(found(&index, &query("chaise")), vec![1]);
+    assert_eq!(found(&index, &query("paillée")), Vec::<u8>::new());
+    // After the commit, the committed document is replaced, and removed.
+    writer.upsert(&chaise("Chaise en bois")).expect("upsert");
+    writer
+        .remove(&RecordId([3; 32]))
+        .expect("remove a series never indexed");
+    assert_eq!(writer.deletes_issued(), 2);
+    writer.commit(None).expect("commit");
+    assert_eq!(found(&index, &query("chaise")), vec![1]);
+    assert_eq!(found(&index, &query("bois")), vec![1]);
+    assert_eq!(index.num_docs(), 2);
+    writer.remove(&RecordId([1; 32])).expect("remove");
+    writer.commit(None).expect("commit");
+    assert_eq!(found(&index, &query("chaise")), Vec::<u8>::new());
+    assert_eq!(index.num_docs(), 1);
+}
+
+#[test]
 fn expired_listings_and_other_authors_are_left_out() {
     let mut expired = doc(2, "Chaise");
     expired.expires = Some(now());

@@ -1,7 +1,8 @@
 //! Feeds the web's in-memory indexes (social, moderation): built in the engine's one
 //! start-up pass ([`WebIndexes`], a [`StartReader`]), then fed every stored record from the
 //! engine's events; a lagging subscriber reloads everything from the store rather than miss
-//! one.
+//! one, once records have stopped coming ([`crate::engine::events::until_quiet`]), on the
+//! blocking pool. Meanwhile pages read the index as it was.
 
 use std::sync::{Arc, RwLock};
 
@@ -119,27 +120,16 @@ fn catch_up<I: FedIndex>(
     }
 }
 
-/// Loads every record the index reads, oldest first.
+/// Loads every record the index reads, oldest first: one walk over the store in sync order
+/// ([`crate::store::walk`]), which holds a page of records at a time, not all of them.
 pub fn load<I: FedIndex>(engine: &Engine) -> Result<I, StoreError> {
-    let store = engine.store();
-    let network = engine.network();
-    let mut records = Vec::new();
-    for kind in I::kinds() {
-        for id in store.by_kind(*kind, usize::MAX)? {
-            let Some(wire) = store.get(&id)? else {
-                continue;
-            };
-            match Record::decode(&wire, &network) {
-                Ok(record) => records.push(record),
-                Err(error) => tracing::error!(%id, %error, "a stored record does not decode"),
-            }
-        }
-    }
-    records.sort_by_key(|r| (r.header().created, r.id()));
     let mut index = I::empty(engine.charter());
-    for record in &records {
-        index.take(record);
-    }
+    crate::store::walk(engine.store(), |_, _, record| {
+        if I::kinds().contains(&record.header().kind) {
+            index.take(&record);
+        }
+        Ok(())
+    })?;
     Ok(index)
 }
 
@@ -264,14 +254,26 @@ pub fn spawn<I: FedIndex>(
                     let kinds = dropped.borrow_and_update().kinds.clone();
                     if I::kinds().iter().any(|k| kinds.contains(k)) {
                         // Records of expired candidacies left the store.
-                        reload(&engine, &index);
+                        reload(&engine, &index).await;
                     }
                 }
                 event = events.recv() => match event {
                     Ok(event) => apply(&engine, &index, &event.record).await,
                     Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, index = I::NAME, "lagged; reloading it from the store");
-                        reload(&engine, &index);
+                        tracing::warn!(missed, index = I::NAME, "lagged; reloading it from the store once records stop coming");
+                        let waited = crate::engine::events::until_quiet(
+                            &mut events,
+                            &mut shutdown,
+                            crate::engine::events::QUIET,
+                            crate::engine::events::QUIET_AT_MOST,
+                        )
+                        .await;
+                        // Records stored from now on arrive as events; older ones are read
+                        // by the load. One stored in between is taken twice: taking is
+                        // idempotent.
+                        events = events.resubscribe();
+                        tracing::info!(waited_ms = waited.as_millis() as u64, index = I::NAME, "reloading");
+                        reload(&engine, &index).await;
                     }
                     Err(RecvError::Closed) => return,
                 },
@@ -280,10 +282,13 @@ pub fn spawn<I: FedIndex>(
     })
 }
 
-/// Builds the index again from the store.
-fn reload<I: FedIndex>(engine: &Engine, index: &RwLock<I>) {
-    match load::<I>(engine) {
-        Ok(fresh) => *index.write().unwrap_or_else(|e| e.into_inner()) = fresh,
-        Err(error) => tracing::error!(%error, index = I::NAME, "reloading failed"),
+/// Builds the index again from the store, on the blocking pool, and puts it in place of the
+/// old one, which pages read meanwhile.
+async fn reload<I: FedIndex>(engine: &Engine, index: &RwLock<I>) {
+    let reader = engine.clone();
+    match tokio::task::spawn_blocking(move || load::<I>(&reader)).await {
+        Ok(Ok(fresh)) => *index.write().unwrap_or_else(|e| e.into_inner()) = fresh,
+        Ok(Err(error)) => tracing::error!(%error, index = I::NAME, "reloading failed"),
+        Err(error) => tracing::error!(%error, index = I::NAME, "reloading stopped"),
     }
 }
