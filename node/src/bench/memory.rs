@@ -215,7 +215,7 @@ mod tests {
             after: 400 * 1024,
             ..samples
         };
-        assert_eq!(rows_verdict(&worse), "missed");
+        assert_eq!(rows_verdict(&worse), "**missed**");
     }
 
     fn rows_verdict(samples: &Samples) -> &'static str {
