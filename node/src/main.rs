@@ -302,20 +302,7 @@ fn main() -> Result<()> {
         Command::Gen(args) => gen(&args),
         Command::Status(args) => run::status(args.config.as_deref(), args.url.as_deref()),
         Command::Migrate(args) => run::migrate(args.config.as_deref()),
-        Command::Bench(args) => maillon_node::bench::run(&maillon_node::bench::BenchOptions {
-            which: args.which,
-            seed: args.seed,
-            ingest_records: args.ingest_records,
-            cold_members: args.members.or(args.network.map(NetworkSize::members)),
-            sync_records: args.sync_records,
-            gossip_nodes: args.gossip_nodes,
-            gossip_records: args.gossip_records,
-            search_listings: args.search_listings,
-            search_queries: args.search_queries,
-            memory_records: args.memory_records,
-            memory_rate: args.memory_rate,
-        })
-        .map_err(|e| anyhow::anyhow!(e)),
+        Command::Bench(args) => bench(&args),
         Command::Demo(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -405,4 +392,29 @@ fn announce_command(args: &AnnounceArgs) -> Result<()> {
     );
     println!("Restart the node (for example `systemctl restart maillon`) to publish it.");
     Ok(())
+}
+
+/// Runs a benchmark. It logs nothing unless `RUST_LOG` asks (for example
+/// `RUST_LOG=maillon_node::engine=debug` for the writer's batches), on standard error.
+fn bench(args: &BenchArgs) -> Result<()> {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init();
+    }
+    maillon_node::bench::run(&maillon_node::bench::BenchOptions {
+        which: args.which,
+        seed: args.seed,
+        ingest_records: args.ingest_records,
+        cold_members: args.members.or(args.network.map(NetworkSize::members)),
+        sync_records: args.sync_records,
+        gossip_nodes: args.gossip_nodes,
+        gossip_records: args.gossip_records,
+        search_listings: args.search_listings,
+        search_queries: args.search_queries,
+        memory_records: args.memory_records,
+        memory_rate: args.memory_rate,
+    })
+    .map_err(|e| anyhow::anyhow!(e))
 }

@@ -1,7 +1,8 @@
 //! A mixed network: a `maillon run` of this version next to one of the previous release,
 //! built from git by `scripts/test-all.sh` (the path comes in `MAILLON_PREVIOUS_BIN`;
 //! without it the test says it is skipped). The old node starts empty and must reach the
-//! new node's state digest by sync; records posted to either must reach the other on
+//! new node's records by sync (each node's state digest must be its release's digest of
+//! every record the test wrote: the previous release shows the `v1` digest, this one `v2`); records posted to either must reach the other on
 //! gossip, within a bound well under the 60 s between periodic syncs. Then the old node's
 //! store, written by the old release without a format marker (format 1), is refused by
 //! this version's start, migrated by `maillon migrate` and opened (an upgrade in place);
@@ -11,6 +12,7 @@
 
 mod lab;
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -220,25 +222,52 @@ fn copy_folder(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn wait_for_agreement(http: &reqwest::Client, nodes: [&Node; 2]) -> Result<String> {
+/// The state digest of the previous release: SHA-256 over `maillon/digest/v1\0` and the
+/// ids held in ascending order (docs/PROTOCOL.md before the `v2` digest).
+fn digest_v1(written: &BTreeSet<RecordId>) -> String {
+    let ids: Vec<&[u8]> = written.iter().map(|id| &id.0[..]).collect();
+    let mut parts: Vec<&[u8]> = vec![b"maillon/digest/v1\0"];
+    parts.extend(ids);
+    hex::encode(maillon_protocol::ids::sha256(&parts))
+}
+
+/// The digest `node` must show once it holds exactly `written`: its release's formula.
+fn expected_digest(node_binary: &Path, written: &BTreeSet<RecordId>) -> String {
+    if is_previous(node_binary) {
+        digest_v1(written)
+    } else {
+        hex::encode(maillon_protocol::state::state_digest(written))
+    }
+}
+
+/// Waits until both nodes hold exactly `written`: each shows its release's digest of it.
+async fn wait_for_agreement(
+    http: &reqwest::Client,
+    nodes: [(&Node, &Path); 2],
+    written: &BTreeSet<RecordId>,
+) -> Result<()> {
     let start = Instant::now();
     loop {
         let mut seen = Vec::new();
-        for node in nodes {
+        for (node, binary) in nodes {
             let status = node.status(http).await.ok();
-            seen.push(status.map(|s| (s["state_digest"].clone(), s["records"].clone())));
+            let digest = status.map(|s| s["state_digest"].clone());
+            seen.push((digest, expected_digest(binary, written)));
         }
-        if seen[0].is_some() && seen[0] == seen[1] {
-            let digest = seen[0].as_ref().unwrap().0.as_str().unwrap_or("");
-            return Ok(digest.to_string());
+        if seen
+            .iter()
+            .all(|(digest, expected)| digest.as_ref().and_then(Value::as_str) == Some(expected))
+        {
+            return Ok(());
         }
         ensure!(
             start.elapsed() < Duration::from_secs(120),
-            "no agreement within 120 s: {seen:?}\n--- {}:\n{}\n--- {}:\n{}",
-            nodes[0].name,
-            nodes[0].log(),
-            nodes[1].name,
-            nodes[1].log()
+            "no agreement on {} records within 120 s (seen, expected): {seen:?}\n--- {}:\n{}\n--- {}:\n{}",
+            written.len(),
+            nodes[0].0.name,
+            nodes[0].0.log(),
+            nodes[1].0.name,
+            nodes[1].0.log()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -251,7 +280,7 @@ async fn gossip_reaches(
     author: usize,
     from: &Node,
     to: &Node,
-) -> Result<Duration> {
+) -> Result<(RecordId, Duration)> {
     let listing = network.signer.listing(
         &network.keys[author].1,
         &format!("Annonce de {} pour {}", from.name, to.name),
@@ -268,7 +297,7 @@ async fn gossip_reaches(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(start.elapsed())
+    Ok((listing.id(), start.elapsed()))
 }
 
 async fn wait_for_peer(http: &reqwest::Client, node: &Node) -> Result<()> {
@@ -334,17 +363,19 @@ async fn a_node_of_the_previous_release_syncs_and_gossips_with_this_version() ->
         status.get("protocol_version").is_none(),
         "MAILLON_PREVIOUS_BIN must be the release before status reported versions"
     );
-    wait_for_agreement(&http, [&new, &old]).await?;
+    let mut written: BTreeSet<RecordId> = genesis.iter().map(Record::id).collect();
+    wait_for_agreement(&http, [(&new, &current), (&old, &previous)], &written).await?;
 
     // Gossip both ways, several times, each well within the periodic sync's interval.
     wait_for_peer(&http, &new).await?;
     wait_for_peer(&http, &old).await?;
     for round in 0..3 {
-        let to_new = gossip_reaches(&http, &network, 3 + round, &old, &new).await?;
-        let to_old = gossip_reaches(&http, &network, 10 + round, &new, &old).await?;
+        let (to_new_id, to_new) = gossip_reaches(&http, &network, 3 + round, &old, &new).await?;
+        let (to_old_id, to_old) = gossip_reaches(&http, &network, 10 + round, &new, &old).await?;
+        written.extend([to_new_id, to_old_id]);
         eprintln!("gossip round {round}: old → new {to_new:?}, new → old {to_old:?}");
     }
-    let digest = wait_for_agreement(&http, [&new, &old]).await?;
+    wait_for_agreement(&http, [(&new, &current), (&old, &previous)], &written).await?;
     let records = new.status(&http).await?["records"].clone();
 
     // Upgrade in place: the old node's store (format 1, no marker) is refused by this
@@ -373,7 +404,10 @@ async fn a_node_of_the_previous_release_syncs_and_gossips_with_this_version() ->
     let status = old.wait_ready(&http).await?;
     assert_eq!(status["store_format"], 2);
     assert_eq!(status["records"], records, "every record kept");
-    assert_eq!(status["state_digest"], Value::from(digest.clone()));
+    assert_eq!(
+        status["state_digest"],
+        Value::from(expected_digest(&current, &written))
+    );
 
     // Going back: the previous release does not read format 2; the operator restores the
     // folder saved before the upgrade (docs/OPERATIONS.md), and the previous release
@@ -384,6 +418,9 @@ async fn a_node_of_the_previous_release_syncs_and_gossips_with_this_version() ->
     old.start(&previous)?;
     let status = old.wait_ready(&http).await?;
     assert_eq!(status["records"], records);
-    assert_eq!(status["state_digest"], Value::from(digest));
+    assert_eq!(
+        status["state_digest"],
+        Value::from(expected_digest(&previous, &written))
+    );
     Ok(())
 }

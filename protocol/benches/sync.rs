@@ -1,5 +1,6 @@
 //! Benchmarks of set reconciliation: 100,000 items against 100,000 differing by 1,000 (time
-//! and bytes), two identical sets of 100,000 (bytes), and, as the floor in the same run,
+//! and bytes), two identical sets of 100,000 (bytes), the state digest from the set's sums
+//! against the `v1` digest (sort and hash every id), and, as the floor in the same run,
 //! SHA-256 over as many ids as the set holds.
 //!
 //! Run with `cargo bench -p maillon-protocol --bench sync`. Under `cargo test --benches`
@@ -9,6 +10,7 @@ use std::hint::black_box;
 
 use criterion::Criterion;
 use maillon_protocol::ids::{sha256, RecordId, Timestamp};
+use maillon_protocol::state::state_digest_of_sum;
 use maillon_protocol::sync::{respond, Reconciler, SyncConfig, SyncItem, SyncSet};
 use maillon_protocol::testkit::{SplitMix64, T0};
 
@@ -83,6 +85,19 @@ fn main() {
             for id in &ids {
                 black_box(sha256(&[&id.0]));
             }
+        })
+    });
+    criterion.bench_function(&format!("sync/state_digest_from_sums_{n}"), |bencher| {
+        bencher.iter(|| black_box(state_digest_of_sum(&a.sum(), a.len() as u64)))
+    });
+    // What a node's status did before the v2 digest: copy the ids, sort them, hash them all.
+    criterion.bench_function(&format!("sync/state_digest_v1_sorted_{n}"), |bencher| {
+        bencher.iter(|| {
+            let mut sorted: Vec<RecordId> = a.iter().map(|item| item.id).collect();
+            sorted.sort_unstable();
+            let mut parts: Vec<&[u8]> = vec![b"maillon/digest/v1\0"];
+            parts.extend(sorted.iter().map(|id| &id.0[..]));
+            black_box(sha256(&parts))
         })
     });
     criterion.bench_function(&format!("sync/build_set_{n}"), |bencher| {

@@ -8,42 +8,60 @@ use thiserror::Error;
 
 use crate::effects::{announced_nodes, known_authors};
 use crate::error::DecodeError;
-use crate::ids::{NetworkId, PublicKey, RecordId, Timestamp};
+use crate::ids::{sha256, NetworkId, PublicKey, RecordId, Timestamp};
 use crate::kinds::{Body, Charter};
 use crate::links::erasure_covers;
 use crate::membership::{Facts, MembershipTable, Moderators, Rules};
 use crate::record::Record;
 use crate::signature::SignatureError;
+use crate::sync::item::Accumulator;
 use crate::validate::{validate, Invalid, StateView, Verdict};
 
 /// Domain tag of the state digest.
-pub const DIGEST_TAG: &[u8] = b"maillon/digest/v1\0";
+pub const DIGEST_TAG: &[u8] = b"maillon/digest/v2\0";
 
-/// SHA-256 over [`DIGEST_TAG`] and the ids of all records held, in ascending order.
-pub fn state_digest<'a>(sorted_ids: impl IntoIterator<Item = &'a RecordId>) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(DIGEST_TAG);
-    for id in sorted_ids {
-        hasher.update(id.0);
-    }
-    hasher.finalize().into()
+/// SHA-256 over [`DIGEST_TAG`], the sum of the ids of all records held (modulo 2^256, 32
+/// bytes little-endian) and their number (u64 little-endian). The ids may come in any order;
+/// each must come once.
+pub fn state_digest<'a>(ids: impl IntoIterator<Item = &'a RecordId>) -> [u8; 32] {
+    let (sum, count) = sum_of(ids);
+    state_digest_of_sum(&sum, count)
+}
+
+/// The state digest from the sum of the ids held and their number, as a
+/// [`SyncSet`](crate::sync::SyncSet) keeps them (`SyncSet::sum`).
+pub fn state_digest_of_sum(sum: &Accumulator, count: u64) -> [u8; 32] {
+    digest_of_sum(DIGEST_TAG, sum, count)
 }
 
 /// Domain tag of the erased digest.
-pub const ERASED_DIGEST_TAG: &[u8] = b"maillon/erased-digest/v1\0";
+pub const ERASED_DIGEST_TAG: &[u8] = b"maillon/erased-digest/v2\0";
 
-/// SHA-256 over [`ERASED_DIGEST_TAG`] and the ids of the records held as bare headers, in
-/// ascending order. Two nodes with the same state digest hold the same bodies exactly when
-/// their erased digests agree (docs/PROTOCOL.md 10.9).
-pub fn erased_digest<'a>(sorted_bare_ids: impl IntoIterator<Item = &'a RecordId>) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(ERASED_DIGEST_TAG);
-    for id in sorted_bare_ids {
-        hasher.update(id.0);
+/// The state digest's formula under [`ERASED_DIGEST_TAG`], over the ids of the records held
+/// as bare headers, in any order. Two nodes with the same state digest hold the same bodies
+/// exactly when their erased digests agree (docs/PROTOCOL.md 10.9).
+pub fn erased_digest<'a>(bare_ids: impl IntoIterator<Item = &'a RecordId>) -> [u8; 32] {
+    let (sum, count) = sum_of(bare_ids);
+    erased_digest_of_sum(&sum, count)
+}
+
+/// The erased digest from the sum of the bare ids held and their number.
+pub fn erased_digest_of_sum(sum: &Accumulator, count: u64) -> [u8; 32] {
+    digest_of_sum(ERASED_DIGEST_TAG, sum, count)
+}
+
+fn sum_of<'a>(ids: impl IntoIterator<Item = &'a RecordId>) -> (Accumulator, u64) {
+    let mut sum = Accumulator::default();
+    let mut count = 0u64;
+    for id in ids {
+        sum.add(id);
+        count += 1;
     }
-    hasher.finalize().into()
+    (sum, count)
+}
+
+fn digest_of_sum(tag: &[u8], sum: &Accumulator, count: u64) -> [u8; 32] {
+    sha256(&[tag, &sum.to_bytes(), &count.to_le_bytes()])
 }
 
 /// What a node does with a copy of a record it holds, offered by a peer whose body state

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use maillon_protocol::ids::{BlobHash, NetworkId, RecordId, Timestamp};
+use maillon_protocol::state::{state_digest, state_digest_of_sum};
 use maillon_protocol::sync::messages::{MAX_FETCH_IDS, MAX_RECORDS_PER_MESSAGE};
 use maillon_protocol::sync::{
     protocol_name, respond, Reconciler, SyncConfig, SyncError, SyncItem, SyncRequest, SyncResponse,
@@ -177,6 +178,11 @@ proptest! {
             prop_assert!(set.range(..high).eq(model.range(..high)));
         }
         prop_assert!(model.iter().all(|i| set.contains(i)));
+        // The digest from the chunks' cached sums is the digest over the items one by one.
+        prop_assert_eq!(
+            state_digest_of_sum(&set.sum(), set.len() as u64),
+            state_digest(model.iter().map(|item| &item.id))
+        );
     }
 
     #[test]

@@ -104,6 +104,16 @@ fn the_network_gives_the_expected_statuses_and_paths() {
     let file = load("network.json");
     let (set, _) = network_state();
     assert_eq!(hex::encode(set.digest()), file["digest"].as_str().unwrap());
+    // The digest from its definition: the tag, the ids' sum and their number (3.2).
+    let from_definition = maillon_protocol::ids::sha256(&[
+        maillon_protocol::state::DIGEST_TAG,
+        &bytes(&file["digest_sum"]),
+        &(file["records"].as_array().unwrap().len() as u64).to_le_bytes(),
+    ]);
+    assert_eq!(
+        hex::encode(from_definition),
+        file["digest"].as_str().unwrap()
+    );
     let table = set.membership();
     let mut names = std::collections::BTreeSet::new();
     for entry in file["statuses"].as_array().unwrap() {

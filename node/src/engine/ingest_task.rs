@@ -1,23 +1,30 @@
 //! The ingest task: the only writer of the store. It takes submissions in batches, runs
-//! each record through validation and the standing policy, writes, flushes once per batch,
-//! and only then answers: an acknowledged record is durable.
+//! each record through validation and the standing policy ([`super::staging`]), writes, and
+//! flushes once per batch; it answers a batch only once its flush is done, so an
+//! acknowledged record is durable. The next batch is staged and written while a flush runs.
 
 use std::sync::Arc;
 
 use maillon_protocol::ids::BlobHash;
-use maillon_protocol::sync::SyncItem;
 use maillon_protocol::Record;
 use tokio::sync::{mpsc, watch};
 
-use super::standing::{check_node_policy, check_standing, StandingRefusal};
-use super::{refresh_if_needed, Job, Origin, PassRequest, Shared, StoredEvent};
+use super::staging::{
+    note_durable, note_form_changes, note_staged, stage_one, staging_order, Durable,
+};
+use super::{Job, Origin, PassRequest, Shared, StoredEvent};
 use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
-use crate::ingest::repair::{FormChange, Repaired};
-use crate::ingest::state::StoreState;
+use crate::ingest::repair::Repaired;
 use crate::store::Store;
 
 /// Records taken into one batch (one flush) at most.
 pub const MAX_BATCH_RECORDS: usize = 8192;
+
+/// A batch written to the store whose flush runs: its answers and events wait for it.
+struct Flushing {
+    batch: StagedBatch,
+    flush: tokio::task::JoinHandle<Result<(), IngestError>>,
+}
 
 pub(super) async fn run(
     mut ingest: Ingest<dyn Store>,
@@ -26,38 +33,127 @@ pub(super) async fn run(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // While a batch's flush runs, the next batch is staged and written: the writer checks
+    // records while the disk syncs. Flushes still follow each other, and a batch is
+    // answered, and offered to peers, only once its own flush is done.
+    let mut flushing: Option<Flushing> = None;
     loop {
         let next = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopped| *stopped) => break,
+            finished = wait_flush(&mut flushing), if flushing.is_some() => {
+                if let Some((batch, outcome)) = finished {
+                    finish(batch, outcome, &shared);
+                }
+                continue;
+            }
             job = jobs.recv() => match job {
                 Some(job) => Ok(job),
                 None => break,
             },
             Some(request) = passes.recv() => Err(request),
-            _ = stop.wait_for(|stopped| *stopped) => break,
         };
         let first = match next {
             Ok(job) => job,
             Err(request) => {
+                // An expiry pass reads and changes the store directly: nothing in flight.
+                finish_flushing(flushing.take(), &shared).await;
                 pass(&mut ingest, request, &shared).await;
                 continue;
             }
         };
-        let mut batch = vec![first];
-        let mut count = batch[0].records.len();
-        while count < MAX_BATCH_RECORDS {
+        let mut batch = StagedBatch::new(&mut ingest, &shared);
+        batch.stage_job(&mut ingest, first, &shared);
+        while batch.records < MAX_BATCH_RECORDS {
             match jobs.try_recv() {
-                Ok(job) => {
-                    count += job.records.len();
-                    batch.push(job);
-                }
+                Ok(job) => batch.stage_job(&mut ingest, job, &shared),
                 Err(_) => break,
             }
         }
-        process(&mut ingest, batch, &shared).await;
+        batch.write(&mut ingest, &shared);
+        stage_while_flushing(&mut ingest, &mut batch, &mut flushing, &mut jobs, &shared).await;
+        // Written while the previous flush runs, the batch may reach the disk with it (a
+        // sled batch is atomic): harmless, nobody was answered. Flushes follow each other:
+        // the previous batch is answered before this one's flush starts.
+        finish_flushing(flushing.take(), &shared).await;
+        flushing = Some(start_flush(&ingest, batch));
+    }
+    finish_flushing(flushing.take(), &shared).await;
+}
+
+/// Until the flush in flight ends, stages and writes the jobs that come into `batch`: the
+/// next flush takes them all.
+async fn stage_while_flushing(
+    ingest: &mut Ingest<dyn Store>,
+    batch: &mut StagedBatch,
+    flushing: &mut Option<Flushing>,
+    jobs: &mut mpsc::Receiver<Job>,
+    shared: &Shared,
+) {
+    while batch.records < MAX_BATCH_RECORDS {
+        let Some(in_flight) = flushing.as_mut() else {
+            return;
+        };
+        tokio::select! {
+            biased;
+            outcome = &mut in_flight.flush => {
+                if let Some(done) = flushing.take() {
+                    finish(done.batch, flush_outcome(outcome), shared);
+                }
+            }
+            job = jobs.recv() => match job {
+                Some(job) => {
+                    batch.stage_job(ingest, job, shared);
+                    batch.write(ingest, shared);
+                }
+                None => return,
+            },
+        }
     }
 }
 
-/// One pass over expired candidacies; tells the site's indexes what went.
+/// Starts the flush of a written batch on its own task; a batch a write of which failed is
+/// not flushed, and fails with that error.
+fn start_flush(ingest: &Ingest<dyn Store>, mut batch: StagedBatch) -> Flushing {
+    let written = std::mem::replace(&mut batch.written, Ok(()));
+    let store = Arc::clone(ingest.state().store_arc());
+    let flush = tokio::spawn(async move {
+        written?;
+        store.flush().await?;
+        Ok(())
+    });
+    Flushing { batch, flush }
+}
+
+/// Waits for the flush in flight, if any; returns its batch and outcome.
+async fn wait_flush(
+    flushing: &mut Option<Flushing>,
+) -> Option<(StagedBatch, Result<(), IngestError>)> {
+    let in_flight = flushing.as_mut()?;
+    let outcome = (&mut in_flight.flush).await;
+    let batch = flushing.take()?.batch;
+    Some((batch, flush_outcome(outcome)))
+}
+
+/// Waits for the flush in flight, if any, and answers its batch.
+async fn finish_flushing(flushing: Option<Flushing>, shared: &Shared) {
+    if let Some(Flushing { batch, flush }) = flushing {
+        let outcome = flush_outcome(flush.await);
+        finish(batch, outcome, shared);
+    }
+}
+
+fn flush_outcome(
+    joined: Result<Result<(), IngestError>, tokio::task::JoinError>,
+) -> Result<(), IngestError> {
+    joined.unwrap_or_else(|error| {
+        Err(IngestError::Store(crate::store::StoreError::NotDurable(
+            format!("the flush task failed: {error}"),
+        )))
+    })
+}
+
+/// One expiry pass over candidacies; tells the site's indexes what went.
 async fn pass(ingest: &mut Ingest<dyn Store>, request: PassRequest, shared: &Shared) {
     let outcome = super::expiry::drop_expired(ingest, shared, (shared.clock)()).await;
     match &outcome {
@@ -72,14 +168,49 @@ async fn pass(ingest: &mut Ingest<dyn Store>, request: PassRequest, shared: &Sha
     }
 }
 
-async fn process(ingest: &mut Ingest<dyn Store>, batch: Vec<Job>, shared: &Shared) {
-    let now = (shared.clock)();
-    let started = std::time::Instant::now();
-    ingest.expire_parked(now);
-    let mut answers = Vec::with_capacity(batch.len());
-    let mut stored: Vec<(Record, Origin, Vec<BlobHash>)> = Vec::new();
-    let mut durable: Vec<Durable> = Vec::new();
-    for job in batch {
+/// A batch being staged, then written to the store and flushed: what to answer and
+/// announce once its flush is done.
+struct StagedBatch {
+    answers: Vec<Answer>,
+    stored: Vec<(Record, Origin, Vec<BlobHash>)>,
+    durable: Vec<Durable>,
+    /// Records submitted in the batch's jobs.
+    records: usize,
+    /// The first failed write of the batch's records, if any: then none is acknowledged.
+    written: Result<(), IngestError>,
+    now: maillon_protocol::Timestamp,
+    started: std::time::Instant,
+    staged_in: std::time::Duration,
+}
+
+type Answer = (
+    tokio::sync::oneshot::Sender<Vec<Result<Submitted, IngestError>>>,
+    Origin,
+    Vec<Result<Submitted, IngestError>>,
+);
+
+impl StagedBatch {
+    /// A new batch, judged at the clock's time now; parked records past their age go.
+    fn new(ingest: &mut Ingest<dyn Store>, shared: &Shared) -> StagedBatch {
+        let now = (shared.clock)();
+        let started = std::time::Instant::now();
+        ingest.expire_parked(now);
+        StagedBatch {
+            answers: Vec::new(),
+            stored: Vec::new(),
+            durable: Vec::new(),
+            records: 0,
+            written: Ok(()),
+            now,
+            started,
+            staged_in: std::time::Duration::ZERO,
+        }
+    }
+
+    /// Stages every record of one job.
+    fn stage_job(&mut self, ingest: &mut Ingest<dyn Store>, job: Job, shared: &Shared) {
+        let now = self.now;
+        self.records += job.records.len();
         let order = staging_order(&job.records);
         let mut records: Vec<Option<Verified>> = job.records.into_iter().map(Some).collect();
         let mut slots: Vec<Option<Result<Submitted, IngestError>>> = Vec::new();
@@ -98,13 +229,13 @@ async fn process(ingest: &mut Ingest<dyn Store>, batch: Vec<Job>, shared: &Share
                         .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
                 }
                 note_staged(shared, ingest.state(), &record, job.origin, now);
-                durable.push(Durable::of(&record));
+                self.durable.push(Durable::of(&record));
                 let photos = ingest.take_erased_photos(&record.id());
-                stored.push((record, job.origin, photos));
+                self.stored.push((record, job.origin, photos));
             }
             note_form_changes(shared, ingest.take_form_changes());
             if let Some(Repaired { event, photos }) = repaired {
-                stored.push((event, Origin::Repair, photos));
+                self.stored.push((event, Origin::Repair, photos));
             }
         }
         let outcomes: Vec<Result<Submitted, IngestError>> = slots
@@ -115,10 +246,32 @@ async fn process(ingest: &mut Ingest<dyn Store>, batch: Vec<Job>, shared: &Share
                 ))))
             })
             .collect();
-        answers.push((job.reply, job.origin, outcomes));
+        self.answers.push((job.reply, job.origin, outcomes));
     }
-    let staged_in = started.elapsed();
-    let committed = ingest.commit().await;
+
+    /// Writes the records staged since the last write to the store in one write (not yet
+    /// durable); keeps the first failure.
+    fn write(&mut self, ingest: &mut Ingest<dyn Store>, shared: &Shared) {
+        self.staged_in = self.started.elapsed();
+        let written = ingest.write_pending().map_err(IngestError::Store);
+        if self.written.is_ok() {
+            self.written = written;
+        }
+        *shared.wanted.write().unwrap_or_else(|p| p.into_inner()) = ingest.parking().wanted();
+    }
+}
+
+/// Answers a batch once its flush ended, and on success makes it visible to peers, status
+/// and subscribers.
+fn finish(batch: StagedBatch, committed: Result<(), IngestError>, shared: &Shared) {
+    let StagedBatch {
+        answers,
+        stored,
+        durable,
+        started,
+        staged_in,
+        ..
+    } = batch;
     if committed.is_ok() {
         // What peers and status see follows the store only once the batch is durable, and
         // before anyone is answered.
@@ -130,7 +283,6 @@ async fn process(ingest: &mut Ingest<dyn Store>, batch: Vec<Job>, shared: &Share
         flushed_ms = (started.elapsed() - staged_in).as_millis() as u64,
         "ingest batch"
     );
-    *shared.wanted.write().unwrap_or_else(|p| p.into_inner()) = ingest.parking().wanted();
     for (reply, origin, mut outcomes) in answers {
         if let Err(error) = &committed {
             // Nothing of this batch is acknowledged: the writes may not be durable.
@@ -161,217 +313,5 @@ async fn process(ingest: &mut Ingest<dyn Store>, batch: Vec<Job>, shared: &Share
             // No subscriber is not an error: the network layer may not be running.
             let _ = shared.stored.send(StoredEvent { record, origin });
         }
-    }
-}
-
-/// The order to stage a job's records in: first those that make their author (or another
-/// key) known — joins, announcements, recoveries, rotations, appointments — then the
-/// others, each group in the order given. A batch fetched in (created, id) order may hold
-/// a profile signed in the same millisecond as its author's join and sorted before it;
-/// staged first, it would be refused for now as by an unknown author.
-fn staging_order(records: &[Verified]) -> Vec<usize> {
-    use maillon_protocol::Kind;
-    let introduces = |record: &Verified| {
-        matches!(
-            record.record().header().kind,
-            Kind::Charter
-                | Kind::Join
-                | Kind::NodeAnnouncement
-                | Kind::KeyRecovery
-                | Kind::KeyRotation
-                | Kind::ModeratorAppointment
-        )
-    };
-    let mut order: Vec<usize> = (0..records.len()).collect();
-    order.sort_by_key(|&i| !introduces(&records[i]));
-    order
-}
-
-/// Stages one record; a repair may also ask the indexes to take a record again.
-fn stage_one(
-    ingest: &mut Ingest<dyn Store>,
-    record: Verified,
-    origin: Origin,
-    shared: &Shared,
-    now: maillon_protocol::Timestamp,
-) -> (Result<Submitted, IngestError>, Option<Repaired>) {
-    match origin {
-        Origin::Repair => match ingest.repair(record, now) {
-            Ok((outcome, repaired)) => (Ok(outcome), repaired),
-            Err(error) => (Err(error), None),
-        },
-        Origin::Fetched => (ingest.stage(record, now), None),
-        Origin::Local | Origin::Gossip | Origin::Pushed => (
-            policies(&record, ingest.state(), shared, now).and_then(|()| ingest.stage(record, now)),
-            None,
-        ),
-    }
-}
-
-/// The node's standing and node policies, for records that enter at its edges.
-fn policies(
-    record: &Verified,
-    state: &StoreState<dyn Store>,
-    shared: &Shared,
-    now: maillon_protocol::Timestamp,
-) -> Result<(), IngestError> {
-    if let Err(refusal) = standing_of(record.record(), shared, now) {
-        return Err(IngestError::NotInGoodStanding(refusal));
-    }
-    let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
-    let since = now.minus_ms(24 * 3600 * 1000);
-    check_node_policy(record.record(), &index, &shared.node_key, |author| {
-        signed_since(state, author, since)
-    })??;
-    if let Some(node) = introducer(state, record.record())? {
-        let suspended = index
-            .node_policies_of(&shared.node_key)
-            .iter()
-            .any(|p| p.target == node && p.level == maillon_protocol::kinds::PolicyLevel::Suspend);
-        shared
-            .introductions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .check(node, now, suspended)?;
-    }
-    Ok(())
-}
-
-/// The node that introduced a join: the author of the announcement it names, if held
-/// (stored, or staged in this batch).
-fn introducer(
-    state: &StoreState<dyn Store>,
-    record: &Record,
-) -> Result<Option<maillon_protocol::PublicKey>, crate::store::StoreError> {
-    let Some(maillon_protocol::Body::Join(join)) = record.body() else {
-        return Ok(None);
-    };
-    Ok(state
-        .read(&join.introduction)?
-        .map(|announcement| announcement.header().author))
-}
-
-/// Keeps the erased set in step with bodies dropped by erasures and repairs, or restored.
-fn note_form_changes(shared: &Shared, changes: Vec<FormChange>) {
-    if changes.is_empty() {
-        return;
-    }
-    let mut erased = shared.erased_set.write().unwrap_or_else(|p| p.into_inner());
-    for change in changes {
-        if change.bare {
-            erased.insert(change.item);
-        } else {
-            erased.remove(&change.item);
-        }
-    }
-}
-
-/// How many records `author` signed at or after `since`: those staged in this batch, and
-/// among its newest 256 stored.
-fn signed_since(
-    state: &StoreState<dyn Store>,
-    author: &maillon_protocol::PublicKey,
-    since: maillon_protocol::Timestamp,
-) -> Result<usize, crate::store::StoreError> {
-    let store = state.store();
-    let mut count = state.pending_by(author, since);
-    for id in store.by_author(author, 256)? {
-        if let Some(bytes) = store.get(&id)? {
-            if crate::store::index::decode_stored(&bytes)?.header().created >= since {
-                count += 1;
-            }
-        }
-    }
-    Ok(count)
-}
-
-/// Checks the standing policy, recomputing the membership table once if it is stale and
-/// the first answer is a refusal.
-fn standing_of(
-    record: &Record,
-    shared: &Shared,
-    now: maillon_protocol::Timestamp,
-) -> Result<(), StandingRefusal> {
-    let first = {
-        let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
-        check_standing(record, &index)
-    };
-    match first {
-        Err(_) if shared.index.read().map(|i| i.is_dirty()).unwrap_or(true) => {
-            refresh_if_needed(shared, now, true);
-            let index = shared.index.read().unwrap_or_else(|p| p.into_inner());
-            check_standing(record, &index)
-        }
-        other => other,
-    }
-}
-
-/// What later records of the same batch are judged by: the introductions counted at the
-/// edges and the membership index (a listing may follow its author's join in one push).
-fn note_staged(
-    shared: &Shared,
-    state: &StoreState<dyn Store>,
-    record: &Record,
-    origin: Origin,
-    now: maillon_protocol::Timestamp,
-) {
-    let at_edge = matches!(origin, Origin::Local | Origin::Gossip | Origin::Pushed);
-    if let (true, Ok(Some(node))) = (at_edge, introducer(state, record)) {
-        // Counted by arrival, so that a backdated join counts too.
-        shared
-            .introductions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .note(node, now);
-    }
-    shared
-        .index
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .note(record);
-}
-
-/// What a stored record adds to the views peers and status read.
-struct Durable {
-    item: SyncItem,
-    kind: usize,
-    bare: bool,
-}
-
-impl Durable {
-    fn of(record: &Record) -> Durable {
-        Durable {
-            item: SyncItem {
-                created: record.header().created,
-                id: record.id(),
-            },
-            kind: record.header().kind as usize,
-            bare: record.body().is_none(),
-        }
-    }
-}
-
-/// The views peers and status read (the sync and erased sets, the kind counts), once the
-/// records are durable: a node never offers a peer a record it could still lose.
-fn note_durable(shared: &Shared, records: &[Durable]) {
-    // One lock at a time, as everywhere else.
-    {
-        let mut kind_counts = shared
-            .kind_counts
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        for record in records {
-            kind_counts[record.kind] += 1;
-        }
-    }
-    {
-        let mut erased_set = shared.erased_set.write().unwrap_or_else(|p| p.into_inner());
-        for record in records.iter().filter(|record| record.bare) {
-            erased_set.insert(record.item);
-        }
-    }
-    let mut sync_set = shared.sync_set.write().unwrap_or_else(|p| p.into_inner());
-    for record in records {
-        sync_set.insert(record.item);
     }
 }

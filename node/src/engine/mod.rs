@@ -16,7 +16,10 @@ pub mod events;
 pub mod expiry;
 #[cfg(test)]
 mod expiry_tests;
+#[cfg(test)]
+mod flush_tests;
 mod ingest_task;
+mod staging;
 pub mod standing;
 pub mod start_progress;
 pub mod status;

@@ -31,9 +31,10 @@ pub struct NodeStatus {
     /// Whether this node is an announced node in the records it holds: its newest
     /// announcement's operator is in good standing. Other nodes keep it as a peer only then.
     pub announced: bool,
-    /// SHA-256 over the tag and the sorted ids of every record held, hex.
+    /// The state digest (docs/PROTOCOL.md 3.2): SHA-256 over its tag, the sum of the ids of
+    /// every record held and their number, hex.
     pub state_digest: String,
-    /// SHA-256 over its tag and the sorted ids of the records held as bare headers, hex:
+    /// The same formula under its own tag over the records held as bare headers, hex:
     /// with an equal `state_digest`, equal exactly when the same bodies are held
     /// (docs/PROTOCOL.md 10.9).
     pub erased_digest: String,
@@ -76,26 +77,21 @@ impl From<crate::store::space::SpaceReport> for StorageStatus {
 }
 
 /// The state digest of docs/PROTOCOL.md (`maillon_protocol::state::state_digest`): SHA-256
-/// over its tag then every held id in ascending id order. Two nodes holding the same
-/// records have the same digest.
+/// over its tag, the sum of the held ids and their number. The set keeps its sums, so this
+/// costs O(chunks) and copies nothing.
 pub fn state_digest(set: &SyncSet) -> String {
-    digest_of(ids_of(set), |ids| {
-        maillon_protocol::state::state_digest(ids)
-    })
+    hex::encode(maillon_protocol::state::state_digest_of_sum(
+        &set.sum(),
+        set.len() as u64,
+    ))
 }
 
-/// The ids of a set, copied, so that the caller can release the set's lock before sorting.
-fn ids_of(set: &SyncSet) -> Vec<maillon_protocol::RecordId> {
-    set.iter().map(|item| item.id).collect()
-}
-
-/// A digest of docs/PROTOCOL.md over ids, which it sorts first.
-fn digest_of(
-    mut ids: Vec<maillon_protocol::RecordId>,
-    digest: impl FnOnce(&[maillon_protocol::RecordId]) -> [u8; 32],
-) -> String {
-    ids.sort_unstable();
-    hex::encode(digest(&ids))
+/// The erased digest of docs/PROTOCOL.md 10.9 over the set of bare headers, the same way.
+pub fn erased_digest(set: &SyncSet) -> String {
+    hex::encode(maillon_protocol::state::erased_digest_of_sum(
+        &set.sum(),
+        set.len() as u64,
+    ))
 }
 
 impl Engine {
@@ -114,12 +110,10 @@ impl Engine {
                 index.announced_nodes().contains_key(&self.node_key()),
             )
         };
-        // The ids are copied under the sets' locks and sorted after: the writer waits for
-        // these locks to make a batch visible.
-        let erased_ids = ids_of(&self.erased_set());
-        let (records, held_ids) = {
+        let erased_digest = erased_digest(&self.erased_set());
+        let (records, state_digest) = {
             let set = self.sync_set();
-            (set.len() as u64, ids_of(&set))
+            (set.len() as u64, state_digest(&set))
         };
         Ok(NodeStatus {
             network_id: self.network().to_hex(),
@@ -131,10 +125,8 @@ impl Engine {
             members,
             peers,
             announced,
-            state_digest: digest_of(held_ids, |ids| maillon_protocol::state::state_digest(ids)),
-            erased_digest: digest_of(erased_ids, |ids| {
-                maillon_protocol::state::erased_digest(ids)
-            }),
+            state_digest,
+            erased_digest,
             storage: self.store().free_space().into(),
             protocol_version: maillon_protocol::PROTOCOL_VERSION,
             store_format: crate::store::FORMAT_VERSION.0,

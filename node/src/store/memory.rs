@@ -29,12 +29,23 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
     side_trees: Mutex<BTreeMap<String, Arc<MemoryTree>>>,
     floor_bytes: AtomicU64,
+    /// When set, each flush waits for a permit ([`MemoryStore::hold_flushes`]).
+    flush_gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// From now on, each flush waits until the returned semaphore gives it a permit
+    /// (`add_permits(1)` lets one flush end): a test holds a batch between its write and
+    /// its durability.
+    pub fn hold_flushes(&self) -> Arc<tokio::sync::Semaphore> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        *self.flush_gate.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&gate));
+        gate
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
@@ -216,7 +227,21 @@ impl Store for MemoryStore {
     }
 
     fn flush(&self) -> super::Flushing<'_> {
-        Box::pin(std::future::ready(Ok(())))
+        let gate = self
+            .flush_gate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Box::pin(async move {
+            if let Some(gate) = gate {
+                let permit = gate
+                    .acquire()
+                    .await
+                    .map_err(|_| StoreError::NotDurable("the flush gate closed".into()))?;
+                permit.forget();
+            }
+            Ok(())
+        })
     }
 
     fn free_space(&self) -> SpaceReport {

@@ -80,6 +80,14 @@ impl SyncSet {
         self.len == 0
     }
 
+    /// The sum of every id held, modulo 2^256: O(chunks), from the chunks' cached sums. With
+    /// [`SyncSet::len`] it gives the state digest (`state::state_digest_of_sum`).
+    pub fn sum(&self) -> Accumulator {
+        let mut total = Accumulator::default();
+        self.chunks.iter().for_each(|chunk| total.merge(&chunk.sum));
+        total
+    }
+
     /// Whether the set holds `item`.
     pub fn contains(&self, item: &SyncItem) -> bool {
         self.get(self.lower_bound(item)) == Some(item)

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use maillon_protocol::kinds::Kind;
 use maillon_protocol::membership::Status;
+use maillon_protocol::sync::item::Accumulator;
 use maillon_protocol::trust::{trust_paths, TrustQuery};
 use maillon_protocol::Record;
 use serde_json::{json, Value};
@@ -249,6 +250,7 @@ fn network(s: &scenario::Scenario) -> Value {
         "records": s.log.iter().map(|r| hex::encode(r.to_wire())).collect::<Vec<_>>(),
         "now_ms": s.now.0,
         "digest": hex::encode(s.set.digest()),
+        "digest_sum": hex::encode(id_sum(s.log.iter().map(|r| r.id())).to_bytes()),
         "statuses": statuses,
         "keys": keys,
         "unknown": { "key": nobody.to_hex(), "status": table.status(&nobody).name() },
@@ -266,4 +268,11 @@ fn network(s: &scenario::Scenario) -> Value {
             "dropped": dropping.dropped().iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
         },
     })
+}
+
+/// The sum modulo 2^256 of the ids held, an input of the state digest (docs/PROTOCOL.md 3.2).
+fn id_sum(ids: impl Iterator<Item = maillon_protocol::RecordId>) -> Accumulator {
+    let mut sum = Accumulator::default();
+    ids.for_each(|id| sum.add(&id));
+    sum
 }

@@ -199,16 +199,25 @@ pub(super) fn hexes(keys: &[PublicKey]) -> Vec<String> {
     keys.iter().map(PublicKey::to_hex).collect()
 }
 
-/// SHA-256 over the tag and the sorted ids, computed here from the definition.
+/// SHA-256 over the tag, the sum of the distinct ids and their number, computed here from
+/// the definition (byte by byte, not with the protocol's accumulator).
 pub(super) fn expected_digest(ids: impl IntoIterator<Item = RecordId>) -> String {
     let mut ids: Vec<RecordId> = ids.into_iter().collect();
     ids.sort();
     ids.dedup();
+    let mut sum = [0u8; 32];
+    for id in &ids {
+        let mut carry = 0u16;
+        for (byte, add) in sum.iter_mut().zip(id.0) {
+            let total = *byte as u16 + add as u16 + carry;
+            *byte = total as u8;
+            carry = total >> 8;
+        }
+    }
     let mut hasher = Sha256::new();
     hasher.update(STATE_DIGEST_TAG);
-    for id in ids {
-        hasher.update(id.0);
-    }
+    hasher.update(sum);
+    hasher.update((ids.len() as u64).to_le_bytes());
     hex::encode(hasher.finalize())
 }
 

@@ -1,0 +1,96 @@
+//! The writer's flushes: a batch is answered, and offered to peers, only once its own flush
+//! is done, and the next batch is staged and written while that flush runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use maillon_protocol::sync::SyncItem;
+use maillon_protocol::{Record, Timestamp};
+
+use super::twin_tests::parts_for;
+use super::{Engine, Origin};
+use crate::generator;
+use crate::ingest::pipeline::Submitted;
+use crate::store::{MemoryStore, Store};
+
+/// Long enough for the writer to take a submission in, when it is not held.
+const SETTLE: Duration = Duration::from_millis(200);
+
+fn held(engine: &Engine, record: &Record) -> bool {
+    engine.sync_set().contains(&SyncItem {
+        created: record.header().created,
+        id: record.id(),
+    })
+}
+
+fn submit(
+    engine: &Engine,
+    record: &Record,
+) -> tokio::task::JoinHandle<Result<Submitted, crate::ingest::pipeline::IngestError>> {
+    let (engine, wire) = (engine.clone(), record.to_wire());
+    tokio::spawn(async move { engine.submit_wire(&wire, Origin::Local).await })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_answered_after_its_own_flush_while_the_next_is_written() {
+    let network = generator::generate(31, 20);
+    let store = Arc::new(MemoryStore::new());
+    let engine = Engine::start(parts_for(store.clone(), &network))
+        .await
+        .expect("the engine starts");
+    let wires: Vec<Vec<u8>> = network.records.iter().map(Record::to_wire).collect();
+    for outcome in engine.submit_many(wires, Origin::Fetched).await.unwrap() {
+        assert!(outcome.is_ok(), "{outcome:?}");
+    }
+    let at = Timestamp(network.now.0 - 1_000);
+    let first = network
+        .signer
+        .listing(&network.keys[4].1, "Vélo de ville", at);
+    let second = network
+        .signer
+        .listing(&network.keys[5].1, "Cours de piano", at);
+
+    let gate = store.hold_flushes();
+    let first_answer = submit(&engine, &first);
+    tokio::time::sleep(SETTLE).await;
+    assert!(store.get(&first.id()).unwrap().is_some(), "written");
+    assert!(!first_answer.is_finished(), "not answered before its flush");
+    assert!(
+        !held(&engine, &first),
+        "not offered to peers before its flush"
+    );
+
+    let second_answer = submit(&engine, &second);
+    tokio::time::sleep(SETTLE).await;
+    assert!(
+        store.get(&second.id()).unwrap().is_some(),
+        "the next batch is staged and written while the first one's flush runs"
+    );
+    assert!(!second_answer.is_finished());
+    assert!(!first_answer.is_finished());
+
+    gate.add_permits(1);
+    let outcome = tokio::time::timeout(Duration::from_secs(10), first_answer)
+        .await
+        .expect("answered once flushed")
+        .unwrap();
+    assert!(
+        matches!(outcome, Ok(Submitted::Stored { .. })),
+        "{outcome:?}"
+    );
+    assert!(held(&engine, &first));
+    tokio::time::sleep(SETTLE).await;
+    assert!(!second_answer.is_finished(), "its own flush is still held");
+    assert!(!held(&engine, &second));
+
+    gate.add_permits(1);
+    let outcome = tokio::time::timeout(Duration::from_secs(10), second_answer)
+        .await
+        .expect("answered once flushed")
+        .unwrap();
+    assert!(
+        matches!(outcome, Ok(Submitted::Stored { .. })),
+        "{outcome:?}"
+    );
+    assert!(held(&engine, &second));
+}
