@@ -162,3 +162,66 @@ async fn a_stranger_may_only_introduce_itself_and_gets_no_gossip_meanwhile() {
         .unwrap()
         .contains(&stranger_peer));
 }
+
+/// A new node whose peer learns of it only some seconds into its first session (a busy peer
+/// that has just taken in a large network recomputes its peers late) asks again within that
+/// session, instead of waiting for the next periodic one (an hour here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_node_asks_again_until_its_peer_knows_it_within_its_first_session() {
+    use maillon_protocol::sync::{SyncRequest, SyncResponse};
+    use maillon_protocol::Record;
+
+    let cluster = Cluster::new(77, 20, 2);
+    let hourly = |bootstrap| maillon_node::network::NetworkSettings {
+        sync_interval: Duration::from_secs(3600),
+        gating_grace: Duration::from_secs(60),
+        ..Cluster::settings(bootstrap)
+    };
+    let records: Vec<Vec<u8>> = cluster
+        .network
+        .records
+        .iter()
+        .map(Record::to_wire)
+        .collect();
+    let known = cluster
+        .start_with(0, hourly(Vec::new()), records)
+        .await
+        .unwrap();
+    let newcomer = cluster
+        .start(1, hourly(vec![known.address()]), false)
+        .await
+        .unwrap();
+    let known_peer = known.node().client.peer_id();
+    wait_until(
+        "the newcomer to connect",
+        Duration::from_secs(10),
+        || async { Ok(newcomer.node().client.peers().await?.contains(&known_peer)) },
+    )
+    .await
+    .unwrap();
+    // Past the old three asks a second apart, the peer still does not know the newcomer.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let listing = &cluster.network.records[cluster.network.records.len() - 1];
+    assert!(
+        !newcomer.has(&listing.id()).await.unwrap(),
+        "nothing synced yet"
+    );
+    let push = SyncRequest::PushRecords(vec![cluster.announcements[1].to_wire()]);
+    let answer = newcomer
+        .node()
+        .client
+        .request(known_peer, &push)
+        .await
+        .unwrap();
+    assert!(
+        matches!(answer, SyncResponse::PushAck { stored: 1, .. }),
+        "{answer:?}"
+    );
+    wait_until(
+        "the newcomer to hold the network from its first session",
+        Duration::from_secs(40),
+        || async { Ok(newcomer.digest().await? == known.digest().await?) },
+    )
+    .await
+    .unwrap();
+}

@@ -233,18 +233,32 @@ fn own_announcements(engine: &Engine) -> Result<Vec<RecordId>, SessionError> {
     Ok(ids)
 }
 
-/// Reconciles; a peer that does not know this node yet (it has just received the
-/// announcement pushed above and recomputes its peers within a second) is asked again.
+/// How long to wait before asking again a peer that does not know this node yet, each time:
+/// it has just received the announcement pushed above and recomputes its peers within a
+/// second, but a peer busy with a large network (one that has just taken in a national
+/// network) can take several seconds. Giving up sooner would leave the new node waiting for
+/// the next periodic session (a minute by default).
+pub const NOT_KNOWN_YET_WAITS: [std::time::Duration; 5] = [
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(4),
+    std::time::Duration::from_secs(8),
+    std::time::Duration::from_secs(16),
+];
+
+/// Reconciles; a peer that does not know this node yet is asked again after each of
+/// [`NOT_KNOWN_YET_WAITS`].
 async fn reconcile_as_known(
     engine: &Engine,
     client: &Client,
     peer: PeerId,
     report: &mut SessionReport,
 ) -> Result<(Vec<RecordId>, Vec<RecordId>), SessionError> {
-    for _ in 0..3 {
+    for wait in NOT_KNOWN_YET_WAITS {
         match reconcile(engine, client, peer, report, Items::All).await {
             Err(SessionError::Refused(code)) if code == "not_a_node" => {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                tracing::debug!(%peer, wait_ms = wait.as_millis() as u64, "the peer does not know this node yet; asking again");
+                tokio::time::sleep(wait).await;
             }
             other => return other,
         }
