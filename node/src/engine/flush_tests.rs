@@ -1,5 +1,6 @@
 //! The writer's flushes: a batch is answered, and offered to peers, only once its own flush
-//! is done, and the next batch is staged and written while that flush runs.
+//! is done, and the next batch is staged and written while that flush runs; a failed write
+//! fails only the submissions it carried.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,4 +94,69 @@ async fn a_batch_is_answered_after_its_own_flush_while_the_next_is_written() {
         "{outcome:?}"
     );
     assert!(held(&engine, &second));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_fails_only_what_it_carried_and_keeps_what_was_written() {
+    let network = generator::generate(32, 20);
+    let store = Arc::new(MemoryStore::new());
+    let engine = Engine::start(parts_for(store.clone(), &network))
+        .await
+        .expect("the engine starts");
+    let wires: Vec<Vec<u8>> = network.records.iter().map(Record::to_wire).collect();
+    for outcome in engine.submit_many(wires, Origin::Fetched).await.unwrap() {
+        assert!(outcome.is_ok(), "{outcome:?}");
+    }
+    let at = Timestamp(network.now.0 - 1_000);
+    let [flushing, written, failed] = ["Bibliothèque", "Poussette", "Tondeuse"]
+        .map(|title| network.signer.listing(&network.keys[4].1, title, at));
+
+    // While the first batch's flush is held, the next batch takes two submissions: the
+    // first is written, the second's write fails.
+    let gate = store.hold_flushes();
+    let flushing_answer = submit(&engine, &flushing);
+    tokio::time::sleep(SETTLE).await;
+    let written_answer = submit(&engine, &written);
+    tokio::time::sleep(SETTLE).await;
+    assert!(store.get(&written.id()).unwrap().is_some());
+    store.fail_writes(true);
+    let failed_answer = submit(&engine, &failed);
+    tokio::time::sleep(SETTLE).await;
+    store.fail_writes(false);
+    gate.add_permits(2);
+
+    for (answer, record) in [(flushing_answer, &flushing), (written_answer, &written)] {
+        let outcome = tokio::time::timeout(Duration::from_secs(10), answer)
+            .await
+            .expect("answered")
+            .unwrap();
+        assert!(
+            matches!(outcome, Ok(Submitted::Stored { .. })),
+            "{outcome:?}"
+        );
+        assert!(held(&engine, record));
+    }
+    let outcome = tokio::time::timeout(Duration::from_secs(10), failed_answer)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert!(!held(&engine, &failed), "not offered to peers");
+    assert!(
+        store.get(&failed.id()).unwrap().is_none(),
+        "nothing written"
+    );
+
+    // Sent again once the disk is mended, it is stored.
+    let again = submit(&engine, &failed);
+    gate.add_permits(1);
+    let outcome = tokio::time::timeout(Duration::from_secs(10), again)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert!(
+        matches!(outcome, Ok(Submitted::Stored { .. })),
+        "{outcome:?}"
+    );
+    assert!(held(&engine, &failed));
 }

@@ -112,13 +112,10 @@ async fn stage_while_flushing(
     }
 }
 
-/// Starts the flush of a written batch on its own task; a batch a write of which failed is
-/// not flushed, and fails with that error.
-fn start_flush(ingest: &Ingest<dyn Store>, mut batch: StagedBatch) -> Flushing {
-    let written = std::mem::replace(&mut batch.written, Ok(()));
+/// Starts the flush of a written batch on its own task.
+fn start_flush(ingest: &Ingest<dyn Store>, batch: StagedBatch) -> Flushing {
     let store = Arc::clone(ingest.state().store_arc());
     let flush = tokio::spawn(async move {
-        written?;
         store.flush().await?;
         Ok(())
     });
@@ -176,8 +173,9 @@ struct StagedBatch {
     durable: Vec<Durable>,
     /// Records submitted in the batch's jobs.
     records: usize,
-    /// The first failed write of the batch's records, if any: then none is acknowledged.
-    written: Result<(), IngestError>,
+    /// How many answers, stored records and durable items were written already: those after
+    /// wait for the next write.
+    written: (usize, usize, usize),
     now: maillon_protocol::Timestamp,
     started: std::time::Instant,
     staged_in: std::time::Duration,
@@ -200,7 +198,7 @@ impl StagedBatch {
             stored: Vec::new(),
             durable: Vec::new(),
             records: 0,
-            written: Ok(()),
+            written: (0, 0, 0),
             now,
             started,
             staged_in: std::time::Duration::ZERO,
@@ -249,15 +247,37 @@ impl StagedBatch {
         self.answers.push((job.reply, job.origin, outcomes));
     }
 
-    /// Writes the records staged since the last write to the store in one write (not yet
-    /// durable); keeps the first failure.
+    /// Writes the records staged since the last write to the store in one atomic write (not
+    /// yet durable). If it fails, none of them is written: their submitters get the error,
+    /// and they are neither made visible nor announced; what earlier writes took stays.
     fn write(&mut self, ingest: &mut Ingest<dyn Store>, shared: &Shared) {
         self.staged_in = self.started.elapsed();
-        let written = ingest.write_pending().map_err(IngestError::Store);
-        if self.written.is_ok() {
-            self.written = written;
+        if let Err(error) = ingest.write_pending() {
+            self.drop_unwritten(&error);
         }
+        self.written = (self.answers.len(), self.stored.len(), self.durable.len());
         *shared.wanted.write().unwrap_or_else(|p| p.into_inner()) = ingest.parking().wanted();
+    }
+
+    /// Turns the records staged since the last write, which a failed write dropped, into
+    /// that error.
+    fn drop_unwritten(&mut self, error: &crate::store::StoreError) {
+        let (answers, stored, durable) = self.written;
+        let dropped: std::collections::HashSet<maillon_protocol::RecordId> =
+            self.durable[durable..].iter().map(Durable::id).collect();
+        self.durable.truncate(durable);
+        let mut position = 0;
+        self.stored.retain(|(record, _, _)| {
+            position += 1;
+            position <= stored || !dropped.contains(&record.id())
+        });
+        for (_, _, outcomes) in &mut self.answers[answers..] {
+            for outcome in outcomes.iter_mut() {
+                if matches!(outcome, Ok(Submitted::Stored { .. })) {
+                    *outcome = Err(IngestError::Store(error.again()));
+                }
+            }
+        }
     }
 }
 

@@ -186,6 +186,11 @@ pub(super) struct Durable {
 }
 
 impl Durable {
+    /// The record's id.
+    pub(super) fn id(&self) -> maillon_protocol::RecordId {
+        self.item.id
+    }
+
     pub(super) fn of(record: &Record) -> Durable {
         Durable {
             item: SyncItem {

@@ -31,6 +31,8 @@ pub struct MemoryStore {
     floor_bytes: AtomicU64,
     /// When set, each flush waits for a permit ([`MemoryStore::hold_flushes`]).
     flush_gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
+    /// When set, `put_many` fails and writes nothing ([`MemoryStore::fail_writes`]).
+    failing_writes: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryStore {
@@ -46,6 +48,12 @@ impl MemoryStore {
         let gate = Arc::new(tokio::sync::Semaphore::new(0));
         *self.flush_gate.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&gate));
         gate
+    }
+
+    /// From now on (`true`), `put_many` fails as a broken disk would, writing nothing; `false`
+    /// mends it.
+    pub fn fail_writes(&self, failing: bool) {
+        self.failing_writes.store(failing, Ordering::SeqCst);
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
@@ -79,6 +87,15 @@ fn newest(set: &BTreeSet<Vec<u8>>, prefix: &[u8], limit: usize) -> Vec<RecordId>
 }
 
 impl Store for MemoryStore {
+    fn put_many(&self, records: &[Record]) -> Result<Vec<PutOutcome>, StoreError> {
+        if self.failing_writes.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend(
+                "the test broke the memory store's writes".into(),
+            ));
+        }
+        records.iter().map(|record| self.put(record)).collect()
+    }
+
     fn put(&self, record: &Record) -> Result<PutOutcome, StoreError> {
         let mut inner = self.lock()?;
         if inner.records.contains_key(&record.id()) {
