@@ -24,17 +24,9 @@ fn held(engine: &Engine, record: &Record) -> bool {
     })
 }
 
-fn submit(
-    engine: &Engine,
-    record: &Record,
-) -> tokio::task::JoinHandle<Result<Submitted, crate::ingest::pipeline::IngestError>> {
-    let (engine, wire) = (engine.clone(), record.to_wire());
-    tokio::spawn(async move { engine.submit_wire(&wire, Origin::Local).await })
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_is_answered_after_its_own_flush_while_the_next_is_written() {
-    let network = generator::generate(31, 20);
+/// An engine over a memory store holding a generated network of 20 members.
+async fn engine_holding(seed: u64) -> (generator::GeneratedNetwork, Arc<MemoryStore>, Engine) {
+    let network = generator::generate(seed, 20);
     let store = Arc::new(MemoryStore::new());
     let engine = Engine::start(parts_for(store.clone(), &network))
         .await
@@ -43,6 +35,31 @@ async fn a_batch_is_answered_after_its_own_flush_while_the_next_is_written() {
     for outcome in engine.submit_many(wires, Origin::Fetched).await.unwrap() {
         assert!(outcome.is_ok(), "{outcome:?}");
     }
+    (network, store, engine)
+}
+
+type Answer = tokio::task::JoinHandle<Result<Submitted, crate::ingest::pipeline::IngestError>>;
+
+/// Waits for a submission's answer: `Stored`.
+async fn assert_stored(answer: Answer) {
+    let outcome = tokio::time::timeout(Duration::from_secs(10), answer)
+        .await
+        .expect("answered once flushed")
+        .unwrap();
+    assert!(
+        matches!(outcome, Ok(Submitted::Stored { .. })),
+        "{outcome:?}"
+    );
+}
+
+fn submit(engine: &Engine, record: &Record) -> Answer {
+    let (engine, wire) = (engine.clone(), record.to_wire());
+    tokio::spawn(async move { engine.submit_wire(&wire, Origin::Local).await })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_answered_after_its_own_flush_while_the_next_is_written() {
+    let (network, store, engine) = engine_holding(31).await;
     let at = Timestamp(network.now.0 - 1_000);
     let first = network
         .signer
@@ -71,42 +88,20 @@ async fn a_batch_is_answered_after_its_own_flush_while_the_next_is_written() {
     assert!(!first_answer.is_finished());
 
     gate.add_permits(1);
-    let outcome = tokio::time::timeout(Duration::from_secs(10), first_answer)
-        .await
-        .expect("answered once flushed")
-        .unwrap();
-    assert!(
-        matches!(outcome, Ok(Submitted::Stored { .. })),
-        "{outcome:?}"
-    );
+    assert_stored(first_answer).await;
     assert!(held(&engine, &first));
     tokio::time::sleep(SETTLE).await;
     assert!(!second_answer.is_finished(), "its own flush is still held");
     assert!(!held(&engine, &second));
 
     gate.add_permits(1);
-    let outcome = tokio::time::timeout(Duration::from_secs(10), second_answer)
-        .await
-        .expect("answered once flushed")
-        .unwrap();
-    assert!(
-        matches!(outcome, Ok(Submitted::Stored { .. })),
-        "{outcome:?}"
-    );
+    assert_stored(second_answer).await;
     assert!(held(&engine, &second));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_write_fails_only_what_it_carried_and_keeps_what_was_written() {
-    let network = generator::generate(32, 20);
-    let store = Arc::new(MemoryStore::new());
-    let engine = Engine::start(parts_for(store.clone(), &network))
-        .await
-        .expect("the engine starts");
-    let wires: Vec<Vec<u8>> = network.records.iter().map(Record::to_wire).collect();
-    for outcome in engine.submit_many(wires, Origin::Fetched).await.unwrap() {
-        assert!(outcome.is_ok(), "{outcome:?}");
-    }
+    let (network, store, engine) = engine_holding(32).await;
     let at = Timestamp(network.now.0 - 1_000);
     let [flushing, written, failed] = ["Bibliothèque", "Poussette", "Tondeuse"]
         .map(|title| network.signer.listing(&network.keys[4].1, title, at));
@@ -126,14 +121,7 @@ async fn a_failed_write_fails_only_what_it_carried_and_keeps_what_was_written() 
     gate.add_permits(2);
 
     for (answer, record) in [(flushing_answer, &flushing), (written_answer, &written)] {
-        let outcome = tokio::time::timeout(Duration::from_secs(10), answer)
-            .await
-            .expect("answered")
-            .unwrap();
-        assert!(
-            matches!(outcome, Ok(Submitted::Stored { .. })),
-            "{outcome:?}"
-        );
+        assert_stored(answer).await;
         assert!(held(&engine, record));
     }
     let outcome = tokio::time::timeout(Duration::from_secs(10), failed_answer)
@@ -150,13 +138,6 @@ async fn a_failed_write_fails_only_what_it_carried_and_keeps_what_was_written() 
     // Sent again once the disk is mended, it is stored.
     let again = submit(&engine, &failed);
     gate.add_permits(1);
-    let outcome = tokio::time::timeout(Duration::from_secs(10), again)
-        .await
-        .expect("answered")
-        .unwrap();
-    assert!(
-        matches!(outcome, Ok(Submitted::Stored { .. })),
-        "{outcome:?}"
-    );
+    assert_stored(again).await;
     assert!(held(&engine, &failed));
 }

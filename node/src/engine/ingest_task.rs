@@ -41,12 +41,7 @@ pub(super) async fn run(
         let next = tokio::select! {
             biased;
             _ = stop.wait_for(|stopped| *stopped) => break,
-            finished = wait_flush(&mut flushing), if flushing.is_some() => {
-                if let Some((batch, outcome)) = finished {
-                    finish(batch, outcome, &shared);
-                }
-                continue;
-            }
+            _ = finish_flushing(&mut flushing, &shared), if flushing.is_some() => continue,
             job = jobs.recv() => match job {
                 Some(job) => Ok(job),
                 None => break,
@@ -57,7 +52,7 @@ pub(super) async fn run(
             Ok(job) => job,
             Err(request) => {
                 // An expiry pass reads and changes the store directly: nothing in flight.
-                finish_flushing(flushing.take(), &shared).await;
+                finish_flushing(&mut flushing, &shared).await;
                 pass(&mut ingest, request, &shared).await;
                 continue;
             }
@@ -75,10 +70,10 @@ pub(super) async fn run(
         // Written while the previous flush runs, the batch may reach the disk with it (a
         // sled batch is atomic): harmless, nobody was answered. Flushes follow each other:
         // the previous batch is answered before this one's flush starts.
-        finish_flushing(flushing.take(), &shared).await;
+        finish_flushing(&mut flushing, &shared).await;
         flushing = Some(start_flush(&ingest, batch));
     }
-    finish_flushing(flushing.take(), &shared).await;
+    finish_flushing(&mut flushing, &shared).await;
 }
 
 /// Until the flush in flight ends, stages and writes the jobs that come into `batch`: the
@@ -90,17 +85,10 @@ async fn stage_while_flushing(
     jobs: &mut mpsc::Receiver<Job>,
     shared: &Shared,
 ) {
-    while batch.records < MAX_BATCH_RECORDS {
-        let Some(in_flight) = flushing.as_mut() else {
-            return;
-        };
+    while batch.records < MAX_BATCH_RECORDS && flushing.is_some() {
         tokio::select! {
             biased;
-            outcome = &mut in_flight.flush => {
-                if let Some(done) = flushing.take() {
-                    finish(done.batch, flush_outcome(outcome), shared);
-                }
-            }
+            _ = finish_flushing(flushing, shared) => {}
             job = jobs.recv() => match job {
                 Some(job) => {
                     batch.stage_job(ingest, job, shared);
@@ -122,32 +110,21 @@ fn start_flush(ingest: &Ingest<dyn Store>, batch: StagedBatch) -> Flushing {
     Flushing { batch, flush }
 }
 
-/// Waits for the flush in flight, if any; returns its batch and outcome.
-async fn wait_flush(
-    flushing: &mut Option<Flushing>,
-) -> Option<(StagedBatch, Result<(), IngestError>)> {
-    let in_flight = flushing.as_mut()?;
-    let outcome = (&mut in_flight.flush).await;
-    let batch = flushing.take()?.batch;
-    Some((batch, flush_outcome(outcome)))
-}
-
-/// Waits for the flush in flight, if any, and answers its batch.
-async fn finish_flushing(flushing: Option<Flushing>, shared: &Shared) {
-    if let Some(Flushing { batch, flush }) = flushing {
-        let outcome = flush_outcome(flush.await);
-        finish(batch, outcome, shared);
-    }
-}
-
-fn flush_outcome(
-    joined: Result<Result<(), IngestError>, tokio::task::JoinError>,
-) -> Result<(), IngestError> {
-    joined.unwrap_or_else(|error| {
+/// Waits for the flush in flight, if any, and answers its batch. Cancel-safe: until the
+/// flush ends, the batch stays in `flushing`.
+async fn finish_flushing(flushing: &mut Option<Flushing>, shared: &Shared) {
+    let Some(in_flight) = flushing.as_mut() else {
+        return;
+    };
+    let joined = (&mut in_flight.flush).await;
+    let outcome = joined.unwrap_or_else(|error| {
         Err(IngestError::Store(crate::store::StoreError::NotDurable(
             format!("the flush task failed: {error}"),
         )))
-    })
+    });
+    if let Some(done) = flushing.take() {
+        finish(done.batch, outcome, shared);
+    }
 }
 
 /// One expiry pass over candidacies; tells the site's indexes what went.
