@@ -19,6 +19,7 @@ mod expiry_tests;
 #[cfg(test)]
 mod flush_tests;
 mod ingest_task;
+mod refresh;
 mod staging;
 pub mod standing;
 pub mod start_progress;
@@ -41,6 +42,11 @@ use crate::ingest::pipeline::{Ingest, IngestError, Submitted, Verified};
 use crate::ingest::state::StoreState;
 use crate::membership_index::MembershipIndex;
 use crate::store::{Store, StoreError};
+pub(crate) use refresh::refresh_if_needed;
+use refresh::LastRefresh;
+pub use refresh::{
+    CATCH_UP_REFRESH_COST_FACTOR, CATCH_UP_WINDOW, CHEAP_REFRESH, READ_REFRESH_COST_FACTOR,
+};
 use start_progress::{StartProgress, StartStep};
 
 pub use ingest_task::MAX_BATCH_RECORDS;
@@ -243,10 +249,7 @@ impl Engine {
             )),
             kind_counts: RwLock::new(views.kind_counts),
             stop: stop_sender,
-            last_refresh: std::sync::Mutex::new(LastRefresh {
-                finished: std::time::Instant::now(),
-                cost: std::time::Duration::ZERO,
-            }),
+            last_refresh: std::sync::Mutex::new(LastRefresh::none()),
         });
         let (jobs, receiver) = mpsc::channel(1024);
         tokio::spawn(ingest_task::run(
@@ -256,7 +259,7 @@ impl Engine {
             Arc::clone(&shared),
             stop,
         ));
-        tokio::spawn(keep_index_fresh(Arc::downgrade(&shared)));
+        tokio::spawn(refresh::keep_index_fresh(Arc::downgrade(&shared)));
         let engine = Engine { shared, jobs };
         let charter_outcome = engine
             .submit_wire(&parts.charter.to_wire(), Origin::Local)
@@ -278,12 +281,10 @@ impl Engine {
             self.shared.store.flush().await?;
             return Ok(Submitted::Duplicate(record.id()));
         }
-        // Decoded once, above; only the signature is left to check.
-        let verified = tokio::task::spawn_blocking(move || Verified::verify(record))
-            .await
-            .map_err(|_| {
-                IngestError::Store(StoreError::Corrupt("verification task failed".into()))
-            })??;
+        // Decoded once, above; only the signature is left to check. One signature (about
+        // 35 µs) is checked on the calling task: a hop to the blocking pool cost more than
+        // the check, and one thread per post in flight (docs/PERFORMANCE.md).
+        let verified = Verified::verify(record)?;
         let mut outcomes = self.submit_verified(vec![verified], origin).await?;
         outcomes
             .pop()
@@ -478,78 +479,9 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Readers may trigger a recomputation of the membership table only when the time since
-/// the last one is at least this many times what it cost: recomputing costs about as much
-/// as computing the whole table (0.7 s at 150,000 members), so bulk ingest with readers
-/// polling spends at most a fifth of its time on it.
-pub const READ_REFRESH_COST_FACTOR: u32 = 4;
-
 /// Stored-record events a subscriber may fall behind by before it lags: two of the writer's
 /// largest batches, so that one batch alone never makes a subscriber lag.
 pub const STORED_EVENTS: usize = 2 * ingest_task::MAX_BATCH_RECORDS;
-
-/// A recomputation this cheap is always done on read: small networks stay exact.
-pub const CHEAP_REFRESH: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// When and how long the last recomputation took.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct LastRefresh {
-    finished: std::time::Instant,
-    cost: std::time::Duration,
-}
-
-/// Recomputes the membership table if it is dirty or stale: at once when `force`, else
-/// only within the budget of [`READ_REFRESH_COST_FACTOR`].
-pub(crate) fn refresh_if_needed(shared: &Shared, now: Timestamp, force: bool) {
-    let mut last = shared
-        .last_refresh
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let cheap = last.cost < CHEAP_REFRESH;
-    if !force && !cheap && last.finished.elapsed() < last.cost * READ_REFRESH_COST_FACTOR {
-        return;
-    }
-    let started = std::time::Instant::now();
-    // The table is computed from a copy of the facts, without the index's lock: the writer
-    // goes on noting records, and readers go on reading the previous table.
-    let job = read(&shared.index).table_job(now);
-    let computed = job.map(crate::membership_index::TableJob::compute);
-    let mut index = shared.index.write().unwrap_or_else(|p| p.into_inner());
-    if let Some(computed) = computed {
-        index.install(computed);
-    }
-    if index.refresh_derived() {
-        let cost = started.elapsed();
-        *last = LastRefresh {
-            finished: std::time::Instant::now(),
-            cost,
-        };
-        shared.metrics.record_index_refresh(cost);
-    }
-}
-
-/// Recomputes the membership index in the background, within the read budget, until the
-/// engine is dropped.
-async fn keep_index_fresh(shared: std::sync::Weak<Shared>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
-    loop {
-        tick.tick().await;
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        let refreshed = tokio::task::spawn_blocking(move || {
-            let now = (shared.clock)();
-            refresh_if_needed(&shared, now, false);
-            expiry::ask_for_pass_if_due(&shared);
-            // Measures the free space, which logs a disk running low even with no writes.
-            shared.store.free_space();
-        })
-        .await;
-        if refreshed.is_err() {
-            return;
-        }
-    }
-}
 
 /// What start-up builds from one read of every stored record.
 struct Views {

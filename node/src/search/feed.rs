@@ -45,6 +45,14 @@ pub enum Started {
     Cancelled,
 }
 
+/// The kinds that change the index: [`Feed::apply`] ignores every other record.
+pub const INDEXED_KINDS: [Kind; 4] = [
+    Kind::Listing,
+    Kind::ListingTombstone,
+    Kind::Bump,
+    Kind::Erasure,
+];
+
 /// The index's writer with what the feeder remembers between records.
 pub struct Feed {
     writer: SearchWriter,
@@ -178,6 +186,18 @@ impl Feed {
             }
         }
         Ok(())
+    }
+
+    /// Whether [`Feed::apply`] reads records of this kind: the feeder keeps only those, and
+    /// counts the rest with [`Feed::skip`].
+    pub fn reads(kind: Kind) -> bool {
+        INDEXED_KINDS.contains(&kind)
+    }
+
+    /// Counts stored records the index does not read, so that the marker still agrees with
+    /// the store.
+    pub fn skip(&mut self, records: u64) {
+        self.seen += records;
     }
 
     /// Applies one record just stored (the store already holds it).

@@ -1,9 +1,13 @@
 //! [`spawn_feeder`]: the task that keeps the search index fresh. At start it keeps the index
 //! if its marker agrees with the store, and otherwise rebuilds it from the store; then it
 //! applies the engine's stored records in batches, one commit per batch, on the blocking
-//! pool. A batch ends when no record has come for [`FeederOptions::quiet`], or
+//! pool. It keeps only the records of the kinds the index reads ([`Feed::reads`]) and counts
+//! the others. A batch ends when no record has come for [`FeederOptions::quiet`], or
 //! [`FeederOptions::interval`] after its first record, or at [`FeederOptions::max_batch`]
-//! records: while records flow, the commits wait rather than compete with the ingest path.
+//! kept records: while records flow, the commits wait rather than compete with the ingest
+//! path. While a batch is applied and committed, the feeder goes on taking the next one
+//! from the subscription (up to [`FeederOptions::carry_at_most`] kept records), so that a
+//! slow commit during a catch-up does not make it lag.
 //! A lagged subscription never drops records silently: the index is marked stale and
 //! rebuilt, once records have stopped coming for [`FeederOptions::settle`] (or after
 //! [`FeederOptions::settle_at_most`]), so that a node taking in a large history rebuilds
@@ -29,8 +33,12 @@ use crate::engine::Engine;
 /// How the feeder batches and purges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FeederOptions {
-    /// Records applied per commit at most.
+    /// Kept records applied per commit at most (a batch taken while the last one was
+    /// applied may be larger, up to `carry_at_most`).
     pub max_batch: usize,
+    /// Kept records taken from the subscription while a batch is applied, at most; beyond,
+    /// they wait in the subscription, which may lag.
+    pub carry_at_most: usize,
     /// How long after a batch's first record it is committed at the latest.
     pub interval: Duration,
     /// A batch is committed once no record has arrived for this long.
@@ -49,6 +57,7 @@ impl Default for FeederOptions {
     fn default() -> Self {
         FeederOptions {
             max_batch: COMMIT_EVERY_OPS,
+            carry_at_most: 4 * COMMIT_EVERY_OPS,
             interval: COMMIT_INTERVAL,
             quiet: COMMIT_QUIET,
             purge_every: Duration::from_secs(3600),
@@ -83,7 +92,10 @@ pub fn spawn_feeder_with(
 /// What one turn of the loop must do.
 #[derive(Default)]
 struct Turn {
+    /// Stored records of the kinds the index reads.
     records: Vec<Record>,
+    /// Stored records of other kinds: only counted.
+    others: u64,
     rebuild: bool,
     /// The subscription lagged: the rebuild waits for the records to stop coming.
     lagged: bool,
@@ -102,10 +114,18 @@ async fn run(
     let mut dropped = engine.watch_dropped();
     dropped.mark_unchanged();
     let feed = Feed::new(writer, engine.network());
-    let (mut feed, started) = blocking(&engine, feed, &mut shutdown, &cancel, |e, feed, c| {
-        feed.start(e.store(), e.now(), &|k| is_node(e, k), c)
-    })
-    .await?;
+    let mut carried = Turn::default();
+    let mut taking = Taking {
+        events: &mut events,
+        turn: &mut carried,
+        at_most: options.carry_at_most,
+    };
+    let e = engine.clone();
+    let (mut feed, started) =
+        blocking(feed, &mut shutdown, &cancel, &mut taking, move |feed, c| {
+            feed.start(e.store(), e.now(), &|k| is_node(&e, k), c)
+        })
+        .await?;
     match started? {
         Started::Kept => tracing::info!("search index agrees with the store"),
         Started::Rebuilt { listings, millis } => {
@@ -119,6 +139,7 @@ async fn run(
     let mut force_rebuild = false;
     loop {
         let mut turn = next_turn(
+            std::mem::take(&mut carried),
             &mut events,
             &mut shutdown,
             &mut purge,
@@ -139,11 +160,18 @@ async fn run(
             // from the store by the rebuild.
             events = events.resubscribe();
             turn.records.clear();
+            turn.others = 0;
         }
         let stop = turn.stop;
+        let mut taking = Taking {
+            events: &mut events,
+            turn: &mut carried,
+            at_most: options.carry_at_most,
+        };
+        let e = engine.clone();
         let (returned, outcome) =
-            blocking(&engine, feed, &mut shutdown, &cancel, move |e, feed, c| {
-                apply_turn(e, feed, c, turn)
+            blocking(feed, &mut shutdown, &cancel, &mut taking, move |feed, c| {
+                apply_turn(&e, feed, c, turn)
             })
             .await?;
         feed = returned;
@@ -170,27 +198,30 @@ async fn run(
     }
 }
 
-/// Waits for a record, the purge tick or shutdown, then gathers a batch until records stop
-/// coming for `quiet`, `interval` has passed since the first, or the batch is full.
+type Events = tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>;
+type DroppedWatch = watch::Receiver<Arc<crate::engine::expiry::Dropped>>;
+
+/// Starting from what was taken while the last turn ran (`carried`), or else waiting for a
+/// record, the purge tick or shutdown, gathers a batch until records stop coming for
+/// `quiet`, `interval` has passed, or the batch is full.
 async fn next_turn(
-    events: &mut tokio::sync::broadcast::Receiver<crate::engine::StoredEvent>,
+    carried: Turn,
+    events: &mut Events,
     shutdown: &mut watch::Receiver<bool>,
     purge: &mut tokio::time::Interval,
-    dropped: &mut watch::Receiver<Arc<crate::engine::expiry::Dropped>>,
+    dropped: &mut DroppedWatch,
     options: &FeederOptions,
 ) -> Turn {
-    let mut turn = Turn::default();
-    tokio::select! {
-        _ = stopped(shutdown) => turn.stop = true,
-        _ = purge.tick() => turn.purge = true,
-        event = events.recv() => take(event, &mut turn),
-        changed = dropped.changed() => {
-            // Listings of expired candidacies left the store: index it again.
-            turn.rebuild = changed.is_ok()
-                && dropped.borrow_and_update().kinds.contains(&maillon_protocol::Kind::Listing);
+    let mut turn = carried;
+    if !turn.received() && !turn.stop && !turn.rebuild {
+        tokio::select! {
+            _ = stopped(shutdown) => turn.stop = true,
+            _ = purge.tick() => turn.purge = true,
+            event = events.recv() => take(event, &mut turn),
+            changed = dropped.changed() => turn.rebuild = listings_dropped(changed, dropped),
         }
     }
-    if turn.records.is_empty() || turn.stop || turn.rebuild {
+    if !turn.received() || turn.stop || turn.rebuild {
         return turn;
     }
     let latest = Instant::now() + options.interval;
@@ -200,14 +231,52 @@ async fn next_turn(
             _ = stopped(shutdown) => turn.stop = true,
             _ = tokio::time::sleep_until(deadline) => break,
             event = events.recv() => take(event, &mut turn),
+            _ = purge.tick(), if !turn.purge => turn.purge = true,
+            changed = dropped.changed() => turn.rebuild = listings_dropped(changed, dropped),
         }
     }
     turn
 }
 
+/// Whether a pass over expired candidacies removed listings from the store: the index is
+/// then built again.
+fn listings_dropped(
+    changed: Result<(), watch::error::RecvError>,
+    dropped: &mut DroppedWatch,
+) -> bool {
+    changed.is_ok()
+        && dropped
+            .borrow_and_update()
+            .kinds
+            .contains(&maillon_protocol::Kind::Listing)
+}
+
+impl Turn {
+    /// Whether the turn took any stored record, kept or counted.
+    fn received(&self) -> bool {
+        !self.records.is_empty() || self.others > 0
+    }
+}
+
+/// Where records go while a turn runs on the blocking pool.
+struct Taking<'a> {
+    events: &'a mut Events,
+    turn: &'a mut Turn,
+    at_most: usize,
+}
+
+impl Taking<'_> {
+    /// Whether to take another record now: not past the bound, and not once the turn must
+    /// rebuild or stop anyway.
+    fn open(&self) -> bool {
+        self.turn.records.len() < self.at_most && !self.turn.rebuild && !self.turn.stop
+    }
+}
+
 fn take(event: Result<crate::engine::StoredEvent, RecvError>, turn: &mut Turn) {
     match event {
-        Ok(event) => turn.records.push(event.record),
+        Ok(event) if Feed::reads(event.record.header().kind) => turn.records.push(event.record),
+        Ok(_) => turn.others += 1,
         Err(RecvError::Lagged(missed)) => {
             tracing::warn!(
                 missed,
@@ -249,10 +318,11 @@ fn apply_turn(
     for record in &turn.records {
         feed.apply(engine.store(), record, now, &nodes)?;
     }
+    feed.skip(turn.others);
     if turn.purge {
         feed.purge(now)?;
     }
-    if !turn.records.is_empty() || feed.writer().pending() > 0 {
+    if turn.received() || feed.writer().pending() > 0 {
         feed.commit()?;
     }
     Ok(None)
@@ -269,23 +339,24 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 }
 
 /// Runs `f` on the blocking pool with the feed, setting `cancel` if shutdown is asked
-/// for meanwhile (a rebuild checks it and stops early).
-async fn blocking<T, F>(
-    engine: &Engine,
-    mut feed: Feed,
+/// for meanwhile (a rebuild checks it and stops early), and taking stored records into
+/// `taking` meanwhile.
+async fn blocking<V, T, F>(
+    mut value: V,
     shutdown: &mut watch::Receiver<bool>,
     cancel: &Arc<AtomicBool>,
+    taking: &mut Taking<'_>,
     f: F,
-) -> Result<(Feed, Result<T, SearchError>), SearchError>
+) -> Result<(V, T), SearchError>
 where
+    V: Send + 'static,
     T: Send + 'static,
-    F: FnOnce(&Engine, &mut Feed, &AtomicBool) -> Result<T, SearchError> + Send + 'static,
+    F: FnOnce(&mut V, &AtomicBool) -> T + Send + 'static,
 {
-    let engine = engine.clone();
     let flag = Arc::clone(cancel);
     let mut task = tokio::task::spawn_blocking(move || {
-        let outcome = f(&engine, &mut feed, &flag);
-        (feed, outcome)
+        let outcome = f(&mut value, &flag);
+        (value, outcome)
     });
     loop {
         tokio::select! {
@@ -293,133 +364,11 @@ where
             _ = stopped(shutdown), if !cancel.load(Ordering::Relaxed) => {
                 cancel.store(true, Ordering::Relaxed);
             }
+            event = taking.events.recv(), if taking.open() => take(event, taking.turn),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::{Origin, StoredEvent};
-
-    /// Sends `count` events `spacing` apart, then gathers one turn with these options;
-    /// returns its size and how long the turn took. The bounds the tests check are wide:
-    /// the machine is shared and its timers are late when it is busy.
-    async fn turn_after(
-        count: usize,
-        spacing: Duration,
-        options: FeederOptions,
-    ) -> (usize, Duration) {
-        let network = crate::generator::generate(5, 4);
-        let record = network.records.last().expect("a record").clone();
-        let (sender, mut events) = tokio::sync::broadcast::channel(4_096);
-        let (_stop, mut shutdown) = watch::channel(false);
-        let (_dropped_sender, mut dropped) = watch::channel(Arc::default());
-        let mut purge = tokio::time::interval(Duration::from_secs(3_600));
-        purge.tick().await;
-        let producer = tokio::spawn(async move {
-            for _ in 0..count {
-                let _ = sender.send(StoredEvent {
-                    record: record.clone(),
-                    origin: Origin::Local,
-                });
-                tokio::time::sleep(spacing).await;
-            }
-            // Keeps the channel open past the turn.
-            tokio::time::sleep(Duration::from_secs(60)).await;
-        });
-        let started = Instant::now();
-        let turn = next_turn(
-            &mut events,
-            &mut shutdown,
-            &mut purge,
-            &mut dropped,
-            &options,
-        )
-        .await;
-        producer.abort();
-        (turn.records.len(), started.elapsed())
-    }
-
-    #[tokio::test]
-    async fn a_batch_ends_once_records_stop_coming_for_the_quiet_time() {
-        let options = FeederOptions {
-            interval: Duration::from_secs(30),
-            quiet: Duration::from_millis(300),
-            ..FeederOptions::default()
-        };
-        let (taken, took) = turn_after(3, Duration::from_millis(20), options).await;
-        assert_eq!(taken, 3);
-        assert!(took >= Duration::from_millis(340), "{took:?}");
-        assert!(
-            took < Duration::from_secs(20),
-            "ended by the quiet time: {took:?}"
-        );
-    }
-
-    #[tokio::test]
-    async fn while_records_keep_coming_the_batch_waits_until_the_interval() {
-        let options = FeederOptions {
-            interval: Duration::from_secs(3),
-            quiet: Duration::from_secs(2),
-            ..FeederOptions::default()
-        };
-        let (taken, took) = turn_after(1_000, Duration::from_millis(50), options).await;
-        assert!(took >= Duration::from_secs(3), "{took:?}");
-        assert!(took < Duration::from_secs(5), "{took:?}");
-        assert!((20..1_000).contains(&taken), "{taken} records in {took:?}");
-    }
-
-    /// Sends an event every `spacing` for `lasting`, then keeps the channel open; returns
-    /// how long `settle` waited.
-    async fn settled_after(
-        spacing: Duration,
-        lasting: Duration,
-        options: FeederOptions,
-    ) -> Duration {
-        let network = crate::generator::generate(5, 4);
-        let record = network.records.last().expect("a record").clone();
-        let (sender, mut events) = tokio::sync::broadcast::channel(16);
-        let (_stop, mut shutdown) = watch::channel(false);
-        let producer = tokio::spawn(async move {
-            let until = Instant::now() + lasting;
-            while Instant::now() < until {
-                let _ = sender.send(StoredEvent {
-                    record: record.clone(),
-                    origin: Origin::Fetched,
-                });
-                tokio::time::sleep(spacing).await;
-            }
-            tokio::time::sleep(Duration::from_secs(60)).await;
-        });
-        let waited = settle(&mut events, &mut shutdown, &options).await;
-        producer.abort();
-        waited
-    }
-
-    #[tokio::test]
-    async fn after_a_lag_the_rebuild_waits_until_records_stop_coming() {
-        let options = FeederOptions {
-            settle: Duration::from_millis(400),
-            settle_at_most: Duration::from_secs(60),
-            ..FeederOptions::default()
-        };
-        let waited =
-            settled_after(Duration::from_millis(40), Duration::from_secs(2), options).await;
-        assert!(waited >= Duration::from_millis(2_300), "{waited:?}");
-        assert!(waited < Duration::from_secs(30), "{waited:?}");
-    }
-
-    #[tokio::test]
-    async fn after_a_lag_the_rebuild_waits_no_longer_than_its_bound() {
-        let options = FeederOptions {
-            settle: Duration::from_millis(400),
-            settle_at_most: Duration::from_secs(2),
-            ..FeederOptions::default()
-        };
-        let waited =
-            settled_after(Duration::from_millis(40), Duration::from_secs(60), options).await;
-        assert!(waited >= Duration::from_secs(2), "{waited:?}");
-        assert!(waited < Duration::from_secs(30), "{waited:?}");
-    }
-}
+#[path = "feeder_tests.rs"]
+mod tests;
