@@ -124,6 +124,9 @@ pub(super) async fn keep_index_fresh(shared: std::sync::Weak<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::twin_tests::parts_for;
+    use crate::engine::{Engine, Origin};
+    use maillon_protocol::Record;
 
     fn costing(seconds: u64, finished: Instant) -> LastRefresh {
         LastRefresh {
@@ -155,5 +158,41 @@ mod tests {
         assert!(!last.allows_refresh(after(normal), true));
         assert!(!last.allows_refresh(after(catching_up - 1), true));
         assert!(last.allows_refresh(after(catching_up), true));
+    }
+
+    async fn fetch(engine: &Engine, records: &[Record]) {
+        let wires = records.iter().map(Record::to_wire).collect();
+        for outcome in engine.submit_many(wires, Origin::Fetched).await.unwrap() {
+            assert!(outcome.is_ok(), "{outcome:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn while_the_node_catches_up_readers_leave_a_costly_table_stale_for_longer() {
+        let network = crate::generator::generate(41, 12);
+        let store = std::sync::Arc::new(crate::store::MemoryStore::new());
+        let engine = Engine::start(parts_for(store, &network)).await.unwrap();
+        let (first, rest) = network.records.split_at(network.records.len() / 2);
+        fetch(&engine, first).await;
+        // A table that cost 1 s, computed 10 s ago: due again after 4 s, or after 16 s
+        // while the node catches up.
+        let ten_seconds_ago = Instant::now()
+            .checked_sub(Duration::from_secs(10))
+            .expect("the clock runs");
+        *engine.shared.last_refresh.lock().unwrap() = costing(1, ten_seconds_ago);
+        fetch(&engine, rest).await;
+        assert!(
+            engine.index_as_is().is_dirty(),
+            "the later half changes the table"
+        );
+        assert!(
+            engine.index().is_dirty(),
+            "catching up: a reader leaves the table as it is"
+        );
+        *engine.shared.last_catch_up.lock().unwrap() = None;
+        assert!(
+            !engine.index().is_dirty(),
+            "caught up: the same reader recomputes it"
+        );
     }
 }
