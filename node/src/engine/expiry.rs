@@ -126,11 +126,7 @@ pub(super) fn ask_for_pass_if_due(shared: &Shared) {
     }
     // While the node takes in its history, a join whose sponsorships are still on their way
     // looks expired: wait until it has caught up.
-    let syncing = shared
-        .last_catch_up
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .is_some_and(|at| at.elapsed() < QUIET_BEFORE_PASS);
+    let syncing = super::refresh::stored_history_within(shared, QUIET_BEFORE_PASS);
     let mut last = shared.last_pass.lock().unwrap_or_else(|p| p.into_inner());
     if syncing || last.is_some_and(|at| at.elapsed() < MIN_PASS_SPACING) {
         return;

@@ -60,13 +60,14 @@ impl LastRefresh {
     }
 }
 
-/// Whether the node stored a record of its history within [`CATCH_UP_WINDOW`].
-fn is_catching_up(shared: &Shared) -> bool {
+/// Whether the node stored a record of its history (see [`super::expiry::is_catching_up`])
+/// less than `window` ago.
+pub(super) fn stored_history_within(shared: &Shared, window: Duration) -> bool {
     shared
         .last_catch_up
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .is_some_and(|at| at.elapsed() < CATCH_UP_WINDOW)
+        .is_some_and(|at| at.elapsed() < window)
 }
 
 /// Recomputes the membership table if it is dirty or stale: at once when `force`, else
@@ -76,7 +77,8 @@ pub(crate) fn refresh_if_needed(shared: &Shared, now: Timestamp, force: bool) {
         .last_refresh
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    if !force && !last.allows_refresh(Instant::now(), is_catching_up(shared)) {
+    let catching_up = stored_history_within(shared, CATCH_UP_WINDOW);
+    if !force && !last.allows_refresh(Instant::now(), catching_up) {
         return;
     }
     let started = Instant::now();

@@ -45,14 +45,6 @@ pub enum Started {
     Cancelled,
 }
 
-/// The kinds that change the index: [`Feed::apply`] ignores every other record.
-pub const INDEXED_KINDS: [Kind; 4] = [
-    Kind::Listing,
-    Kind::ListingTombstone,
-    Kind::Bump,
-    Kind::Erasure,
-];
-
 /// The index's writer with what the feeder remembers between records.
 pub struct Feed {
     writer: SearchWriter,
@@ -188,10 +180,29 @@ impl Feed {
         Ok(())
     }
 
-    /// Whether [`Feed::apply`] reads records of this kind: the feeder keeps only those, and
-    /// counts the rest with [`Feed::skip`].
+    /// Whether [`Feed::apply`] reads records of this kind (listings, their tombstones, bumps
+    /// and erasures): the feeder keeps only those, and counts the rest with [`Feed::skip`].
     pub fn reads(kind: Kind) -> bool {
-        INDEXED_KINDS.contains(&kind)
+        match kind {
+            Kind::Listing | Kind::ListingTombstone | Kind::Bump | Kind::Erasure => true,
+            Kind::Charter
+            | Kind::NodeAnnouncement
+            | Kind::Profile
+            | Kind::Join
+            | Kind::Sponsorship
+            | Kind::SponsorshipWithdrawal
+            | Kind::TransactionOpen
+            | Kind::TransactionAnswer
+            | Kind::TransactionMessage
+            | Kind::TransactionClose
+            | Kind::Complaint
+            | Kind::ModeratorAppointment
+            | Kind::ModerationLabel
+            | Kind::LabelRetraction
+            | Kind::NodePolicy
+            | Kind::KeyRotation
+            | Kind::KeyRecovery => false,
+        }
     }
 
     /// Counts stored records the index does not read, so that the marker still agrees with

@@ -103,6 +103,13 @@ struct Turn {
     stop: bool,
 }
 
+impl Turn {
+    /// Whether the turn took any stored record, kept or counted.
+    fn received(&self) -> bool {
+        !self.records.is_empty() || self.others > 0
+    }
+}
+
 async fn run(
     engine: Engine,
     writer: SearchWriter,
@@ -249,13 +256,6 @@ fn listings_dropped(
             .borrow_and_update()
             .kinds
             .contains(&maillon_protocol::Kind::Listing)
-}
-
-impl Turn {
-    /// Whether the turn took any stored record, kept or counted.
-    fn received(&self) -> bool {
-        !self.records.is_empty() || self.others > 0
-    }
 }
 
 /// Where records go while a turn runs on the blocking pool.
