@@ -25,6 +25,8 @@ pub fn config_text(name: &str, data_dir: &str, bootstrap: Option<&str>) -> Strin
 pub struct ChildNode {
     /// The process; taken by [`ChildNode::stop`].
     child: Option<Child>,
+    /// Started under [`CHILD_WRAPPER`]: the node may then be the child's own child.
+    wrapped: bool,
     /// Its HTTP base URL, as it printed it on start.
     pub base: String,
 }
@@ -47,6 +49,7 @@ impl ChildNode {
     /// address (printed as soon as the listener is bound, before the store is opened).
     pub async fn spawn(config: &Path) -> BenchResult<ChildNode> {
         let exe = std::env::current_exe()?;
+        let wrapped = std::env::var_os(CHILD_WRAPPER).is_some();
         let mut command = match std::env::var_os(CHILD_WRAPPER) {
             Some(wrapper) => {
                 let mut command = Command::new(wrapper);
@@ -78,6 +81,7 @@ impl ChildNode {
         });
         let mut node = ChildNode {
             child: Some(child),
+            wrapped,
             base: String::new(),
         };
         node.base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
@@ -86,21 +90,26 @@ impl ChildNode {
         Ok(node)
     }
 
-    /// The process id.
+    /// The node's process id. Under a wrapper that starts the node as its own child
+    /// (heaptrack), that child's; under one that runs it in place (valgrind), the child's.
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
+        let Some(child) = self.child.as_ref() else {
+            return 0;
+        };
+        if !self.wrapped {
+            return child.id();
+        }
+        let exe = std::env::current_exe().ok();
+        children_of(child.id())
+            .into_iter()
+            .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).ok() == exe)
+            .unwrap_or(child.id())
     }
 
-    /// Asks the node to stop as an operator would (SIGTERM) and waits for its exit, which
-    /// must be a success: a clean stop.
+    /// Asks the node to stop as an operator would (SIGTERM) and waits for its exit (and its
+    /// wrapper's), which must be a success: a clean stop.
     pub async fn stop(mut self) -> BenchResult<()> {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid().to_string())
-            .status()?;
-        if !status.success() {
-            return Err("kill -TERM failed".into());
-        }
+        signal(self.pid(), "-TERM")?;
         let mut child = self.child.take().ok_or("stopped already")?;
         let exit = tokio::task::spawn_blocking(move || child.wait()).await??;
         if !exit.success() {
@@ -112,10 +121,73 @@ impl ChildNode {
 
 impl Drop for ChildNode {
     fn drop(&mut self) {
-        // It may have exited already.
+        // It may have exited already. Under a wrapper, the node first: killing the wrapper
+        // alone would leave it running.
+        if self.wrapped {
+            let _ = signal(self.pid(), "-KILL");
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Sends a signal (`-TERM`, `-KILL`) to a process.
+fn signal(pid: u32, which: &str) -> BenchResult<()> {
+    let status = Command::new("kill")
+        .arg(which)
+        .arg(pid.to_string())
+        .status()?;
+    if !status.success() {
+        return Err(format!("kill {which} {pid} failed").into());
+    }
+    Ok(())
+}
+
+/// The processes whose parent is `parent`, from `/proc/<pid>/stat` (the field after the
+/// command's closing parenthesis is the state, then the parent's id).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                let after_command = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+                after_command.split(' ').nth(1) == Some(&parent.to_string())
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::children_of;
+
+    #[test]
+    fn the_children_of_a_process_are_found_and_not_its_grandchildren() {
+        let mut shell = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("sleep 30 & sleep 30 & wait")
+            .spawn()
+            .expect("sh starts");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let ours = children_of(std::process::id());
+        let the_shells = children_of(shell.id());
+        for pid in &the_shells {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+        let _ = shell.kill();
+        let _ = shell.wait();
+        assert!(ours.contains(&shell.id()), "the shell is ours: {ours:?}");
+        assert_eq!(the_shells.len(), 2, "the two sleeps: {the_shells:?}");
+        assert!(
+            the_shells.iter().all(|pid| !ours.contains(pid)),
+            "grandchildren are not ours"
+        );
     }
 }
