@@ -6,9 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use maillon_protocol::kinds::{node_operator_message, NodeAnnouncement};
+use maillon_protocol::kinds::{node_operator_message, NodeAnnouncement, SiteAddress};
 use maillon_protocol::signature::verify;
-use maillon_protocol::{Draft, Record, Timestamp};
+use maillon_protocol::{Body, Draft, Record, SecretKey, Timestamp};
 use thiserror::Error;
 
 use crate::config::Config;
@@ -89,7 +89,11 @@ pub fn announce(
         name: config.name.trim().to_string(),
         region: String::new(),
         postcode: postcode.to_string(),
-        addresses: Vec::new(),
+        addresses: config
+            .site_address
+            .iter()
+            .map(SiteAddress::address)
+            .collect(),
         operator,
         operator_signature: signature,
     };
@@ -103,6 +107,46 @@ pub fn announce(
     let path = config.data_dir.join(ANNOUNCEMENT_FILE);
     crate::durable::write_atomically(&path, &record.to_wire()).map_err(io(&path))?;
     Ok(record)
+}
+
+/// The node's own announcement naming `site` as its website (docs/PROTOCOL.md, kind 2, "The
+/// node's website"), or `None` when `held` already does. The new one keeps the held one's
+/// fields and vouch, puts the website first and the other addresses after it, and is signed
+/// with the node's key, later than `held` so that it is the newest.
+pub fn naming_site(
+    held: &Record,
+    node: &SecretKey,
+    site: Option<&SiteAddress>,
+    now: Timestamp,
+) -> Result<Option<Record>, AnnounceError> {
+    let Some(Body::NodeAnnouncement(body)) = held.body() else {
+        return Err(AnnounceError::BadFile(
+            "the announcement file holds no node announcement".into(),
+        ));
+    };
+    if SiteAddress::of(body).as_ref() == site {
+        return Ok(None);
+    }
+    let mut addresses: Vec<String> = site.map(SiteAddress::address).into_iter().collect();
+    addresses.extend(
+        body.addresses
+            .iter()
+            .filter(|a| SiteAddress::from_address(a).is_none())
+            .cloned(),
+    );
+    addresses.truncate(8);
+    let draft = Draft {
+        body: NodeAnnouncement {
+            addresses,
+            ..body.clone()
+        }
+        .into(),
+        created: now.max(held.header().created.plus_ms(1)),
+        expires: None,
+    };
+    Record::sign(node, &held.header().network, draft)
+        .map(Some)
+        .map_err(|e| AnnounceError::BadFile(e.to_string()))
 }
 
 #[cfg(test)]
@@ -154,5 +198,63 @@ mod tests {
         assert_eq!(body.operator, operator.public_key());
         assert_eq!(body.postcode, "69001");
         assert_eq!(body.name, "Lyon");
+    }
+
+    #[test]
+    fn the_announcement_is_signed_again_only_when_its_website_changes() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("node");
+        let report = crate::init::test_folder::founded(&dir, "Lyon");
+        let file = dir.join("data").join(ANNOUNCEMENT_FILE);
+        let held = Record::decode(&fs::read(&file).expect("announced"), &report.network)
+            .expect("a record of this network");
+        let node = &report.node_key;
+        let body_of = |record: &Record| match record.body() {
+            Some(maillon_protocol::Body::NodeAnnouncement(body)) => body.clone(),
+            other => panic!("not an announcement: {other:?}"),
+        };
+        let first = body_of(&held);
+        let lyon = SiteAddress::from_url("https://lyon.example.org").expect("valid");
+
+        let named = naming_site(&held, node, Some(&lyon), Timestamp(5))
+            .expect("signs")
+            .expect("a new announcement");
+        named.verify().expect("signed by the node");
+        assert_eq!(named.header().author, node.public_key());
+        assert!(named.header().created > held.header().created, "newer");
+        let body = body_of(&named);
+        assert_eq!(body.addresses.first(), Some(&lyon.address()));
+        assert_eq!(
+            (
+                &body.name,
+                &body.postcode,
+                &body.operator,
+                &body.operator_signature
+            ),
+            (
+                &first.name,
+                &first.postcode,
+                &first.operator,
+                &first.operator_signature
+            )
+        );
+        assert!(naming_site(&named, node, Some(&lyon), Timestamp(6))
+            .expect("reads")
+            .is_none());
+
+        let moved = SiteAddress::from_url("https://autre.example").expect("valid");
+        let renamed = naming_site(&named, node, Some(&moved), Timestamp(7))
+            .expect("signs")
+            .expect("a new announcement");
+        let websites: Vec<String> = body_of(&renamed)
+            .addresses
+            .into_iter()
+            .filter(|a| SiteAddress::from_address(a).is_some())
+            .collect();
+        assert_eq!(websites, vec![moved.address()], "the old website is gone");
+        let none = naming_site(&renamed, node, None, Timestamp(8))
+            .expect("signs")
+            .expect("a new announcement");
+        assert_eq!(SiteAddress::of(&body_of(&none)), None);
     }
 }

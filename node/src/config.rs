@@ -156,6 +156,10 @@ pub struct RawHttp {
     pub body_timeout_secs: u64,
     /// The longest time, in seconds, one request may take.
     pub request_timeout_secs: u64,
+    /// The site's address as members reach it (`https://maillon.example.org`), published in
+    /// the node's announcement so that other sites can send their members here; also the
+    /// address e-mails link to when `[smtp] site_url` is not set. Empty: none.
+    pub site_url: String,
 }
 
 impl Default for RawHttp {
@@ -163,6 +167,7 @@ impl Default for RawHttp {
         let web = maillon_web_ui::WebConfig::default();
         let server = ServerLimits::default();
         RawHttp {
+            site_url: String::new(),
             listen: "127.0.0.1:8080".into(),
             secure_cookies: web.secure_cookies,
             trust_forwarded_for: web.trust_forwarded_for,
@@ -288,6 +293,8 @@ pub struct Config {
     pub joins_per_introducer_per_day: usize,
     /// The website's settings from `[http]`.
     pub site: SiteSettings,
+    /// The website's address from `[http] site_url`, for the node's announcement.
+    pub site_address: Option<maillon_protocol::kinds::SiteAddress>,
     /// How links to other nodes are kept up, from `[network]` and `[relay]`.
     pub links: LinkSettings,
     /// E-mail to members, from `[smtp]`; `None`: the node sends none.
@@ -501,7 +508,18 @@ impl RawConfig {
             ));
         }
         let links = validate_links(&self.network, &self.relay)?;
-        let smtp = self.smtp.validate(base)?;
+        let site_address = match self.http.site_url.trim() {
+            "" => None,
+            url => Some(
+                maillon_protocol::kinds::SiteAddress::from_url(url)
+                    .map_err(|error| invalid("http.site_url", error.to_string()))?,
+            ),
+        };
+        let mut smtp = self.smtp;
+        if let (true, Some(site)) = (smtp.site_url.trim().is_empty(), &site_address) {
+            smtp.site_url = site.url();
+        }
+        let smtp = smtp.validate(base)?;
         self.log.validate()?;
         let metrics = self.metrics.validate()?;
         if metrics.listen.is_some_and(|address| address == http_listen) {
@@ -513,6 +531,7 @@ impl RawConfig {
         Ok(Config {
             metrics,
             smtp,
+            site_address,
             joins_per_introducer_per_day: self.network.joins_per_introducer_per_day,
             links,
             name,
@@ -733,6 +752,30 @@ bootstrap = ["/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWExample"]
         assert_eq!(web.max_sessions, 1000);
         assert_eq!(web.session_idle, Duration::from_secs(7200));
         assert_eq!(web.kdf, maillon_web_ui::keys::KdfParams::RECOMMENDED);
+    }
+
+    #[test]
+    fn the_site_address_is_read_checked_and_lent_to_e_mail() {
+        let none = load(GOOD).unwrap();
+        assert_eq!(none.site_address, None);
+        let text = format!(
+            "{GOOD}\n[http]\nsite_url = \"https://Maillon.Example.org/\"\n\n[smtp]\n\
+             host = \"smtp.example.org\"\nfrom = \"Maillon <maillon@example.org>\"\n"
+        );
+        let config = load(&text).unwrap();
+        let site = config.site_address.expect("a site address");
+        assert_eq!(site.url(), "https://maillon.example.org");
+        let smtp = config.smtp.expect("e-mail is set up");
+        assert_eq!(smtp.site_url, "https://maillon.example.org");
+        match load(&format!(
+            "{GOOD}\n[http]\nsite_url = \"https://maillon.example.org/membres\"\n"
+        )) {
+            Err(ConfigError::Invalid { field, reason }) => {
+                assert_eq!(field, "http.site_url");
+                assert!(reason.contains("without a path"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

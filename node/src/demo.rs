@@ -14,7 +14,9 @@ use maillon_node::ingest::parking::ParkingLimits;
 use maillon_node::network::NetworkSettings;
 use maillon_node::node::{self, NodeOptions, RunningNode};
 use maillon_node::web::accounts::AccountFiles;
-use maillon_protocol::kinds::{node_operator_message, Category, Intent, Listing, NodeAnnouncement};
+use maillon_protocol::kinds::{
+    node_operator_message, Category, Intent, Listing, NodeAnnouncement, SiteAddress,
+};
 use maillon_protocol::{Draft, Record, SecretKey, Timestamp};
 use maillon_web_ui::backend::Account;
 use maillon_web_ui::keys::{seal, KdfParams};
@@ -96,7 +98,8 @@ pub async fn run(args: &DemoArgs) -> Result<()> {
         .collect();
     let mut genesis: Vec<Record> = network.records.clone();
     for (i, key) in node_keys.iter().enumerate() {
-        genesis.push(announcement(&network, key, i, now)?);
+        let site = demo_site(args.http_port + i as u16)?;
+        genesis.push(announcement(&network, key, i, &site, now)?);
     }
     let mut running: Vec<RunningNode> = Vec::new();
     for (i, node_key) in node_keys.iter().enumerate() {
@@ -134,10 +137,16 @@ pub async fn run(args: &DemoArgs) -> Result<()> {
     Ok(())
 }
 
+/// Demo node `i`'s website, on the loopback port it serves.
+fn demo_site(port: u16) -> Result<SiteAddress> {
+    Ok(SiteAddress::from_url(&format!("http://127.0.0.1:{port}"))?)
+}
+
 fn announcement(
     network: &GeneratedNetwork,
     key: &SecretKey,
     i: usize,
+    website: &SiteAddress,
     now: Timestamp,
 ) -> Result<Record> {
     let (name, region, postcode) = site(i);
@@ -146,7 +155,7 @@ fn announcement(
         name,
         region,
         postcode,
-        addresses: Vec::new(),
+        addresses: vec![website.address()],
         operator: operator.public_key(),
         operator_signature: operator.sign(&node_operator_message(
             &network.signer.network,
@@ -198,6 +207,7 @@ async fn start_node(
         site: Default::default(),
         links: Default::default(),
         smtp: None,
+        site_address: Some(demo_site(port)?),
         metrics: maillon_node::metrics::settings::MetricsSettings {
             listen: None,
             on_site: true,

@@ -331,7 +331,7 @@ async fn assemble(
         engine.subscribe(),
         signal.clone(),
     );
-    submit_own_announcement(&engine, &config.data_dir).await?;
+    submit_own_announcement(&engine, config, &key).await?;
     crate::founding::submit_founders_profiles(&engine, &config.data_dir).await?;
     let keypair = Keypair::ed25519_from_bytes(key.seed())
         .map_err(|_| NodeError::BadKey(config.data_dir.join("node.key")))?;
@@ -439,19 +439,35 @@ fn charter_body(
     }
 }
 
-async fn submit_own_announcement(engine: &Engine, data_dir: &Path) -> Result<(), NodeError> {
-    let path = data_dir.join(ANNOUNCEMENT_FILE);
+/// Submits the node's own announcement from its file, first signing it again if it does not
+/// name the configured website (`[http] site_url`), and keeping the new one in the file.
+async fn submit_own_announcement(
+    engine: &Engine,
+    config: &Config,
+    key: &SecretKey,
+) -> Result<(), NodeError> {
+    let path = config.data_dir.join(ANNOUNCEMENT_FILE);
     if !path.exists() {
         return Ok(());
     }
-    let bytes = std::fs::read(&path).map_err(|source| NodeError::Read {
+    let bad = |e: &dyn std::fmt::Display| NodeError::BadFile(format!("{}: {e}", path.display()));
+    let mut bytes = std::fs::read(&path).map_err(|source| NodeError::Read {
         path: path.clone(),
         source,
     })?;
+    let held = maillon_protocol::Record::decode(&bytes, &engine.network()).map_err(|e| bad(&e))?;
+    let site = config.site_address.as_ref();
+    if let Some(named) =
+        crate::announce::naming_site(&held, key, site, engine.now()).map_err(|e| bad(&e))?
+    {
+        bytes = named.to_wire();
+        crate::durable::write_atomically(&path, &bytes).map_err(|e| bad(&e))?;
+        tracing::info!(site = ?site.map(|s| s.url()), "the node's announcement names its website anew");
+    }
     engine
         .submit_wire(&bytes, Origin::Local)
         .await
-        .map_err(|e| NodeError::BadFile(format!("{}: {e}", path.display())))?;
+        .map_err(|e| bad(&e))?;
     Ok(())
 }
 

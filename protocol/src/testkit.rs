@@ -269,11 +269,24 @@ impl Signer {
         name: &str,
         at: Timestamp,
     ) -> Record {
+        let addresses = vec!["/ip4/127.0.0.1/tcp/4001".into()];
+        self.announce_node_with(node, operator, name, addresses, at)
+    }
+
+    /// A node announcement with these addresses (a website among them, for example).
+    pub fn announce_node_with(
+        &self,
+        node: &SecretKey,
+        operator: &SecretKey,
+        name: &str,
+        addresses: Vec<String>,
+        at: Timestamp,
+    ) -> Record {
         let body = NodeAnnouncement {
             name: name.into(),
             region: "Drôme".into(),
             postcode: "26000".into(),
-            addresses: vec!["/ip4/127.0.0.1/tcp/4001".into()],
+            addresses,
             operator: operator.public_key(),
             operator_signature: operator
                 .sign(&node_operator_message(&self.network, &node.public_key())),

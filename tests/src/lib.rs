@@ -136,6 +136,7 @@ impl Cluster {
             site: Default::default(),
             links: Default::default(),
             smtp: None,
+            site_address: None,
             metrics: maillon_node::metrics::settings::MetricsSettings::OFF,
         })
     }

@@ -240,7 +240,7 @@ async fn scenario(
         .expect("the candidacy page", "Ma candidature")
         .await?;
     candidate
-        .expect("the candidacy page", "0 sur 3 parrainages")
+        .expect("the candidacy page", "0 parrainage sur 3")
         .await?;
     let code = candidate.element_text("#code").await?;
     let code_ok = code.len() == 9
@@ -254,14 +254,29 @@ async fn scenario(
             .await;
     }
     let link = candidate.property("#lien", "value").await?;
-    let Some(key) = link
+    if link != format!("{a}/parrainer?code={code}") {
+        return candidate
+            .fail(&format!(
+                "the sponsorship link «{link}» is not this site's page for the code"
+            ))
+            .await;
+    }
+    // With JavaScript, the message can be shared or copied in one press.
+    if candidate.property("button[data-share]", "hidden").await? != "false" {
+        return candidate.fail("the share button stayed hidden").await;
+    }
+    shots.extend(candidate.screenshots(dir, "candidature").await?);
+    // The link leads to the candidate's sponsorship page, named by their key.
+    candidate.goto(&link).await?;
+    let landed = candidate
+        .expect_url("the link leads to the sponsorship page", "/parrainage/")
+        .await?;
+    let Some(key) = landed
         .strip_prefix(&format!("{a}/parrainage/"))
         .map(str::to_string)
     else {
         return candidate
-            .fail(&format!(
-                "the sponsorship link «{link}» is not on this site"
-            ))
+            .fail(&format!("the link led to «{landed}», not to this site"))
             .await;
     };
     if key.len() != 64 || !key.chars().all(|ch| ch.is_ascii_hexdigit()) {
@@ -269,7 +284,6 @@ async fn scenario(
             .fail(&format!("the link's key «{key}» is not a hex key"))
             .await;
     }
-    shots.extend(candidate.screenshots(dir, "candidature").await?);
 
     // 2. Two members on A and one on B sponsor the candidate.
     for (count, (login, relation)) in [("parrain.a1", "ami(e)"), ("marraine.a2", "voisin(e)")]
@@ -283,7 +297,7 @@ async fn scenario(
             .reload_until(
                 "the sponsorship counted on the candidacy page",
                 &format!("{a}/candidature"),
-                &format!("{} sur 3 parrainages", count + 1),
+                ["1 parrainage sur 3", "2 parrainages sur 3"][count],
                 GOSSIP,
             )
             .await?;

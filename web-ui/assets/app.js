@@ -19,4 +19,28 @@
       if (note) { note.textContent = input.files.length + " / " + max; }
     });
   });
+  // Share a prepared message: the browser's share sheet where it has one, the clipboard
+  // otherwise. Without JavaScript the button stays hidden and the message sits in its field.
+  document.querySelectorAll("button[data-share]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-share"));
+    var status = document.getElementById(button.getAttribute("data-share") + "-etat");
+    if (!field) { return; }
+    var said = function (text) { if (status) { status.textContent = text; } };
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = field.value;
+      if (navigator.share) {
+        navigator.share({ text: text }).catch(function () {});
+        return;
+      }
+      var copied = button.getAttribute("data-copied");
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () { said(copied); },
+          function () { field.select(); });
+        return;
+      }
+      field.select();
+      if (document.execCommand && document.execCommand("copy")) { said(copied); }
+    });
+  });
 })();

@@ -60,6 +60,20 @@ pub struct SiteInfo {
     pub operator: Option<PublicKey>,
 }
 
+/// A site of the network that publishes its website (docs/PROTOCOL.md, kind 2, "The node's
+/// website"), where that node's members sign in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteLink {
+    /// The node's name, for example "Paroisse Saint-Jean, Valence".
+    pub name: String,
+    /// Its postcode.
+    pub postcode: String,
+    /// Its website, such as `https://maillon.example.org`, without a trailing `/`.
+    pub url: String,
+    /// This site itself.
+    pub this_site: bool,
+}
+
 /// A member or candidate as the UI shows them.
 #[derive(Clone, Debug)]
 pub struct MemberView {
@@ -414,6 +428,8 @@ pub enum InviteRefused {
 pub trait Backend: Clone + Send + Sync + 'static {
     /// The network and the node.
     fn site(&self) -> SiteInfo;
+    /// The network's announced sites that publish a website, this one included, by name.
+    fn sites(&self) -> Vec<SiteLink>;
     /// The node's clock.
     fn now(&self) -> Timestamp;
     /// Stores a record signed by a member and hands it to the network.

@@ -109,6 +109,7 @@ impl Fixture {
             site: Default::default(),
             links: Default::default(),
             smtp: None,
+            site_address: None,
             metrics: crate::metrics::settings::MetricsSettings::OFF,
         })
     }

@@ -298,7 +298,12 @@ impl EventLoop {
             if peer == this_peer {
                 continue;
             }
-            let stated = announcement.addresses.iter().filter_map(|a| a.parse().ok());
+            // A website among the addresses is for members' browsers, not for libp2p.
+            let stated = announcement
+                .addresses
+                .iter()
+                .filter(|a| maillon_protocol::kinds::SiteAddress::from_address(a).is_none())
+                .filter_map(|a| a.parse().ok());
             // A node behind a router is reached through the relays this node knows.
             for address in stated.chain(self.relays.addresses_of(&peer)) {
                 self.redial.add_address_if_new(peer, address);

@@ -28,7 +28,8 @@ use maillon_protocol::trust::TrustReport;
 use maillon_protocol::{BlobHash, PublicKey, Record, RecordId, Timestamp};
 use maillon_web_ui::backend::{
     Account, AccountCreated, Backend, BackendError, InviteRefused, ListingView, MemberView,
-    OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, Submitted, TransactionView,
+    OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, SiteLink, Submitted,
+    TransactionView,
 };
 use maillon_web_ui::mail::{AddressOutcome, MailStatus, MailTopic};
 use maillon_web_ui::session::Lang;
@@ -228,6 +229,26 @@ impl Backend for NodeBackend {
                 .get(&self.engine.node_key())
                 .map(|a| a.operator),
         }
+    }
+
+    fn sites(&self) -> Vec<SiteLink> {
+        let this = self.engine.node_key();
+        let index = self.engine.index_as_is();
+        let mut sites: Vec<SiteLink> = index
+            .announced_nodes()
+            .iter()
+            .filter_map(|(node, announcement)| {
+                let site = maillon_protocol::kinds::SiteAddress::of(announcement)?;
+                Some(SiteLink {
+                    name: announcement.name.clone(),
+                    postcode: announcement.postcode.clone(),
+                    url: site.url(),
+                    this_site: *node == this,
+                })
+            })
+            .collect();
+        sites.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.url.cmp(&b.url)));
+        sites
     }
 
     fn now(&self) -> Timestamp {

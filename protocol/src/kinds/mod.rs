@@ -7,6 +7,7 @@ mod identity;
 mod listing;
 mod moderation;
 pub mod network;
+mod site;
 mod transaction;
 
 pub use identity::{
@@ -22,6 +23,7 @@ pub use moderation::{
     LabelAction, LabelRetraction, ModerationLabel, ModeratorAppointment,
 };
 pub use network::{node_operator_message, Charter, NodeAnnouncement, NodePolicy, PolicyLevel};
+pub use site::{SiteAddress, SiteAddressError};
 pub use transaction::{
     Outcome, TransactionAnswer, TransactionClose, TransactionMessage, TransactionOpen,
 };

@@ -15,6 +15,19 @@ use crate::page::{self, Page};
 use crate::session::Lang;
 use crate::Shared;
 
+/// A candidate's progress in words: "1 parrainage sur 3", "2 parrainages sur 3".
+pub fn sponsorship_progress(counted: u32, required: u32, l: Lang) -> String {
+    let word = if counted > 1 {
+        "parrainages"
+    } else {
+        "parrainage"
+    };
+    l.pick_string(
+        format!("{counted} {word} sur {required}"),
+        format!("{counted} of {required} sponsorships"),
+    )
+}
+
 /// A status in words.
 pub fn status_text(status: &Status, l: Lang) -> String {
     match status {
@@ -34,8 +47,14 @@ pub fn status_text(status: &Status, l: Lang) -> String {
             )
             .into(),
         Status::Candidate { sponsors, required } => l.pick_string(
-            format!("candidat ({sponsors} parrainage(s) sur {required})"),
-            format!("candidate ({sponsors} of {required} sponsorships)"),
+            format!(
+                "candidat ({})",
+                sponsorship_progress(*sponsors, *required, l)
+            ),
+            format!(
+                "candidate ({})",
+                sponsorship_progress(*sponsors, *required, l)
+            ),
         ),
         Status::Expelled { .. } => l
             .pick("exclu du réseau", "expelled from the network")

@@ -1,7 +1,7 @@
 //! Signing in (rate limited, key opened with the passphrase) and out.
 
 use askama::Template;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::join::sign_in_response;
 use super::{blocking, check_csrf, render, CsrfOnly, V};
-use crate::backend::{Backend, BackendError};
+use crate::backend::{Backend, BackendError, SiteLink};
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
 use crate::page::Page;
@@ -24,6 +24,26 @@ pub struct LoginFields {
     csrf: String,
     login: String,
     passphrase: String,
+    /// Where to go once signed in: a path of this site.
+    suite: String,
+}
+
+/// `/connexion?suite=/parrainage/…`: where to go once signed in.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SuiteParams {
+    suite: String,
+}
+
+/// `suite` if it is a path of this site (`/…`, not `//…`, printable ASCII): never another
+/// site, so that a link cannot send a member elsewhere after signing in.
+fn local_path(suite: &str) -> Option<&str> {
+    let local = suite.starts_with('/')
+        && !suite.starts_with("//")
+        && !suite.starts_with("/\\")
+        && suite.len() <= 300
+        && suite.bytes().all(|b| b.is_ascii_graphic());
+    local.then_some(suite)
 }
 
 #[derive(Template)]
@@ -31,18 +51,24 @@ pub struct LoginFields {
 struct LoginPage {
     p: Page,
     login: String,
+    suite: String,
     error: Option<String>,
+    /// After a failure: the network's other sites, where the account may be.
+    elsewhere: Vec<SiteLink>,
 }
 
 /// `GET /connexion`.
 pub async fn login_form<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
+    Query(params): Query<SuiteParams>,
 ) -> Result<Response, AppError> {
     render(LoginPage {
         p: state.page(&visitor),
         login: String::new(),
+        suite: local_path(&params.suite).unwrap_or_default().to_string(),
         error: None,
+        elsewhere: Vec::new(),
     })
 }
 
@@ -90,6 +116,7 @@ pub async fn login<B: Backend>(
         let page = render(LoginPage {
             p: state.page(&visitor),
             login: f.login.clone(),
+            suite: local_path(&f.suite).unwrap_or_default().to_string(),
             error: Some(
                 l.pick(
                     "Identifiant ou phrase de passe incorrect.",
@@ -97,6 +124,12 @@ pub async fn login<B: Backend>(
                 )
                 .into(),
             ),
+            elsewhere: state
+                .backend
+                .sites()
+                .into_iter()
+                .filter(|site| !site.this_site)
+                .collect(),
         })?;
         Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response())
     };
@@ -119,10 +152,10 @@ pub async fn login<B: Backend>(
                 key,
                 secret,
             };
-            let to = if state.backend.member(&key).status.is_in_good_standing() {
-                "/"
-            } else {
-                "/candidature"
+            let to = match local_path(&f.suite) {
+                Some(path) => path,
+                None if state.backend.member(&key).status.is_in_good_standing() => "/",
+                None => "/candidature",
             };
             sign_in_response(&state, &visitor.session, user, to)
         }

@@ -12,7 +12,7 @@ use maillon_protocol::{PublicKey, Timestamp};
 use serde::Deserialize;
 
 use super::{check_csrf, render, require_user, sign_and_submit, V};
-use crate::backend::Backend;
+use crate::backend::{Backend, SiteLink};
 use crate::error::AppError;
 use crate::keys::{normalise_code, sponsor_code};
 use crate::page::{self, Page};
@@ -67,11 +67,14 @@ struct CandidacyPage {
     probation_until: Option<String>,
     counted: u32,
     required: u32,
+    progress: String,
     raised: bool,
     link: String,
     code: String,
+    message: String,
     sponsors: Vec<Named>,
-    status: String,
+    /// The status, unless the progress already says it (a candidate).
+    status: Option<String>,
 }
 
 fn site_base(headers: &HeaderMap, secure: bool) -> String {
@@ -123,22 +126,53 @@ pub async fn candidacy<B: Backend>(
         Status::Probation { until, .. } => Some(page::date(until, l)),
         _ => None,
     };
+    let code = sponsor_code(&user.key);
+    let link = format!("{}/parrainer?code={code}", own_site(&state, &headers));
+    let network = state.backend.site().charter.name;
     render(CandidacyPage {
         p: state.page(&visitor),
         is_member: member.status.is_in_good_standing() && probation_until.is_none(),
         probation_until,
         counted,
         required,
+        progress: super::profile::sponsorship_progress(counted, required, l),
         raised: required > charter_required,
-        link: format!(
-            "{}/parrainage/{}",
-            site_base(&headers, state.config.secure_cookies),
-            user.key.to_hex()
-        ),
-        code: sponsor_code(&user.key),
+        message: request_message(&network, &link, &code, l),
+        link,
+        code,
         sponsors,
-        status: super::profile::status_text(&member.status, l),
+        status: match member.status {
+            Status::Candidate { .. } => None,
+            _ => Some(super::profile::status_text(&member.status, l)),
+        },
     })
+}
+
+/// This site's address: the one its node announces, or else the one the browser used.
+fn own_site<B: Backend>(state: &Shared<B>, headers: &HeaderMap) -> String {
+    state
+        .backend
+        .sites()
+        .into_iter()
+        .find(|site| site.this_site)
+        .map(|site| site.url)
+        .unwrap_or_else(|| site_base(headers, state.config.secure_cookies))
+}
+
+/// The message a candidate sends to members who know them.
+fn request_message(network: &str, link: &str, code: &str, l: Lang) -> String {
+    l.pick_string(
+        format!(
+            "Bonjour, je demande à rejoindre {network}. Vous me connaissez : pouvez-vous me \
+             parrainer ? Ouvrez ce lien : {link}\nSi vous êtes inscrit sur un autre site du \
+             réseau, ouvrez « Parrainer » sur votre site et tapez mon code : {code}"
+        ),
+        format!(
+            "Hello, I am asking to join {network}. You know me: could you sponsor me? Open \
+             this link: {link}\nIf you signed up on another site of the network, open \
+             \"Sponsor\" on your site and type my code: {code}"
+        ),
+    )
 }
 
 /// The code form's field.
@@ -209,6 +243,8 @@ struct SponsorPage {
     error: Option<String>,
     done: bool,
     relations: Vec<(u64, &'static str)>,
+    /// For a visitor not signed in: the network's other sites, to sponsor from their own.
+    elsewhere: Vec<SiteLink>,
 }
 
 fn sponsor_page<B: Backend>(
@@ -254,7 +290,17 @@ fn sponsor_page<B: Backend>(
     .into_iter()
     .map(|r| (r as u64, relation_label(r, l)))
     .collect();
+    let elsewhere = match visitor.user {
+        None => state
+            .backend
+            .sites()
+            .into_iter()
+            .filter(|site| !site.this_site)
+            .collect(),
+        Some(_) => Vec::new(),
+    };
     let page = render(SponsorPage {
+        elsewhere,
         p: state.page(visitor),
         key: candidate.to_hex(),
         name: profile.display_name,

@@ -421,7 +421,7 @@ async fn three_founders_found_the_network_and_admit_the_first_member() {
         .await;
     assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
     let page = candidate.get("/candidature").await;
-    assert!(page.body.contains("0 sur 3"), "{}", page.body);
+    assert!(page.body.contains("0 parrainage sur 3"), "{}", page.body);
     let code_start = page.body.find("id=\"code\">").expect("code") + "id=\"code\">".len();
     let code = page.body[code_start..code_start + 9].to_string();
     for browser in &mut browsers {

@@ -21,6 +21,7 @@ mod journey;
 mod mail;
 mod moderation;
 mod monitoring;
+mod sponsoring;
 
 use std::sync::{Arc, OnceLock};
 
