@@ -12,6 +12,7 @@
 //! - [`session`]: sessions, CSRF tokens, languages.
 //! - [`signin_limits`]: the sign-in limits per address, per login and address, per login.
 //! - [`founding`]: the founding ceremony's pages, served before the network has a charter.
+//! - [`form_text`]: what the site says about a bad place, price, title or message.
 //! - [`keys`]: sealing keys with argon2id, the printable recovery kit.
 //! - [`mail`]: e-mail topics, the address shown in « Mon compte », every e-mail's text.
 //! - [`notifications`]: what a member should know about, derived from records.
@@ -25,6 +26,7 @@ pub mod assets;
 pub mod backend;
 pub mod error;
 pub mod figures;
+pub mod form_text;
 pub mod founding;
 pub mod keys;
 pub mod mail;

@@ -7,7 +7,7 @@ use super::blocking;
 use crate::backend::{Account, BackendError};
 use crate::error::AppError;
 use crate::keys::{self, KdfParams, KeyError};
-use crate::places::{Place, Places};
+use crate::places::Place;
 use crate::session::Lang;
 
 /// What the person typed.
@@ -87,10 +87,9 @@ pub fn check(input: &IdentityInput<'_>, l: Lang) -> (IdentityErrors, Option<Iden
             .into(),
         );
     }
-    let place = Places::embedded().lookup(input.place.trim()).ok();
-    if place.is_none() {
-        e.place = Some(l.pick("Commune ou code postal inconnu. Écrivez par exemple « 26000 » ou « 26000 Valence ».", "Unknown town or postcode. Write for example \"26000\" or \"26000 Valence\".").into());
-    }
+    let place = crate::form_text::place(input.place, l)
+        .map_err(|m| e.place = Some(m))
+        .ok();
     match keys::check_new_passphrase(input.passphrase) {
         Err(KeyError::PassphraseTooShort) => e.passphrase = Some(l.pick("La phrase de passe doit avoir au moins 10 caractères. Une petite phrase facile à retenir convient bien.", "The passphrase needs at least 10 characters. A short sentence you remember works well.").into()),
         Err(_) => e.passphrase = Some(l.pick("La phrase de passe est trop longue.", "The passphrase is too long.").into()),

@@ -248,20 +248,12 @@ pub async fn open_transaction<B: Backend>(
             ),
         ));
     }
-    let message = f.message.trim().to_string();
-    if message.is_empty() || message.len() > 2000 {
-        let error = l.pick(
-            "Écrivez un message à l'auteur (2 000 caractères au plus).",
-            "Write a message to the author (2,000 characters at most).",
-        );
-        return listing_page(
-            &state,
-            &visitor,
-            &view,
-            Some(error.into()),
-            f.message.clone(),
-        );
-    }
+    let message = match crate::form_text::message(&f.message, l) {
+        Ok(message) => message,
+        Err(problem) => {
+            return listing_page(&state, &visitor, &view, Some(problem), f.message.clone());
+        }
+    };
     let body = TransactionOpen {
         listing: series,
         message,

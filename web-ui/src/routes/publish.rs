@@ -14,9 +14,9 @@ use super::CsrfOnly;
 use super::{blocking, check_csrf, render, require_user, sign_and_submit, upload, V};
 use crate::backend::Backend;
 use crate::error::AppError;
+use crate::form_text;
 use crate::page::{self, Page};
 use crate::photos::{self, PhotoError, PhotoLimits};
-use crate::places::Places;
 use crate::session::{Lang, Visitor};
 use crate::Shared;
 
@@ -224,16 +224,9 @@ fn check_fields(
     l: Lang,
     e: &mut ListingErrors,
 ) -> Option<Checked> {
-    let title = f.title.trim().to_string();
-    if !(3..=120).contains(&title.len()) {
-        e.title = Some(
-            l.pick(
-                "Donnez un titre de 3 à 120 caractères.",
-                "Give a title of 3 to 120 characters.",
-            )
-            .into(),
-        );
-    }
+    let title = form_text::title(&f.title, l)
+        .map_err(|m| e.title = Some(m))
+        .ok();
     let description = f.description.trim().to_string();
     if description.len() > 4000 {
         e.description = Some(
@@ -251,16 +244,14 @@ fn check_fields(
                 .into(),
         );
     }
-    let price =
-        page::parse_price(&f.price).filter(|p| *p <= maillon_protocol::kinds::MAX_PRICE_CENTS);
-    if price.is_none() {
-        e.price = Some(l.pick("Écrivez un prix en euros, par exemple 15 ou 15,50 ; laissez vide si c'est gratuit.", "Write a price in euros, for example 15 or 15.50; leave empty if free.").into());
-    }
-    let place = Places::embedded().lookup(f.place.trim()).ok();
-    if place.is_none() {
-        e.place = Some(l.pick("Commune ou code postal inconnu. Écrivez par exemple « 26000 » ou « 26000 Valence ».", "Unknown town or postcode. Write for example \"26000\" or \"26000 Valence\".").into());
-    }
-    let (Some(category), Some(price), Some(place)) = (category, price, place) else {
+    let price = form_text::price(&f.price, l)
+        .map_err(|m| e.price = Some(m))
+        .ok();
+    let place = form_text::place(&f.place, l)
+        .map_err(|m| e.place = Some(m))
+        .ok();
+    let (Some(title), Some(category), Some(price), Some(place)) = (title, category, price, place)
+    else {
         return None;
     };
     if e.any() {

@@ -54,11 +54,13 @@ pub struct SearchErrors {
     pub price: Option<String>,
     /// The place field.
     pub place: Option<String>,
+    /// The words: none among what was typed.
+    pub text: Option<String>,
 }
 
 impl SearchErrors {
     fn any(&self) -> bool {
-        self.price.is_some() || self.place.is_some()
+        self.price.is_some() || self.place.is_some() || self.text.is_some()
     }
 }
 
@@ -69,7 +71,10 @@ pub fn to_query<B: Backend>(
     viewer: Option<&PublicKey>,
     l: Lang,
 ) -> (SearchQuery, SearchErrors) {
-    let mut errors = SearchErrors::default();
+    let mut errors = SearchErrors {
+        text: crate::form_text::search_words(&params.q, l).err(),
+        ..SearchErrors::default()
+    };
     let mut query = SearchQuery {
         text: params.q.chars().take(200).collect(),
         category: params
@@ -90,17 +95,9 @@ pub fn to_query<B: Backend>(
         if text.trim().is_empty() {
             return None;
         }
-        let parsed = page::parse_price(text);
-        if parsed.is_none() {
-            errors.price = Some(
-                l.pick(
-                    "Écrivez un prix en euros, par exemple 15 ou 15,50.",
-                    "Write a price in euros, for example 15 or 15.50.",
-                )
-                .into(),
-            );
-        }
-        parsed
+        crate::form_text::price(text, l)
+            .map_err(|m| errors.price = Some(m))
+            .ok()
     };
     query.price_min_cents = price(&params.prix_min);
     query.price_max_cents = price(&params.prix_max);

@@ -311,21 +311,10 @@ pub async fn message<B: Backend>(
     let t = own_transaction(&state, &visitor, &id)?;
     refuse_if_cancelled(&state.backend, &t, visitor.lang)?;
     let user = require_user(&visitor)?.clone();
-    let text = f.message.trim().to_string();
-    if text.is_empty() || text.len() > 2000 {
-        return show_page(
-            &state,
-            &visitor,
-            &t,
-            Some(
-                l.pick(
-                    "Écrivez un message (2 000 caractères au plus).",
-                    "Write a message (2,000 characters at most).",
-                )
-                .into(),
-            ),
-        );
-    }
+    let text = match crate::form_text::message(&f.message, l) {
+        Ok(text) => text,
+        Err(problem) => return show_page(&state, &visitor, &t, Some(problem)),
+    };
     let body: maillon_protocol::Body = if t.author == user.key && t.answered_at.is_none() {
         TransactionAnswer {
             transaction: t.id,

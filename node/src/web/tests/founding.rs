@@ -194,7 +194,7 @@ async fn a_bad_registration_is_refused_and_a_good_one_shows_the_key() {
         .await;
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(short.body.contains("au moins 10 caractères"));
-    assert!(short.body.contains("Commune ou code postal inconnu"));
+    assert!(short.body.contains("Nous ne connaissons pas « Atlantide »"));
     assert!(!ceremony
         .config
         .data_dir

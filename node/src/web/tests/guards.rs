@@ -132,7 +132,7 @@ async fn bad_join_input_gets_messages_by_the_fields_and_creates_nothing() {
         )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.body.contains("Commune ou code postal inconnu"));
+    assert!(page.body.contains("Nous ne connaissons pas « 00000 »"));
     assert!(page.body.contains("Choisissez un identifiant"));
     assert!(page.body.contains("au moins 10 caractères"));
     assert!(page.body.contains("accepter sa charte"));

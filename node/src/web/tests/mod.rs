@@ -12,6 +12,7 @@
 
 mod bodies;
 mod erasure;
+mod form_errors;
 mod founding;
 mod governance;
 mod guards;
