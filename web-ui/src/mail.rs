@@ -207,8 +207,11 @@ pub fn notice(l: Lang, site_name: &str, site_url: &str, notice: &Notice, who: &s
             l.pick_string(format!("Décision : {about}"), format!("Decision: {about}")),
         ),
         NoticeKind::SavedSearch { label, count } => (
-            l.pick_string(format!("{count} nouvelle(s) annonce(s) : {label}"), format!("{count} new listing(s): {label}")),
-            l.pick_string(format!("{count} nouvelle(s) annonce(s) pour « {label} »."), format!("{count} new listing(s) for \"{label}\".")),
+            format!("{} : {label}", crate::page::new_listings(*count, l)),
+            l.pick_string(
+                format!("{} pour « {label} ».", crate::page::new_listings(*count, l)),
+                format!("{} for \"{label}\".", crate::page::new_listings(*count, l)),
+            ),
         ),
     };
     let see = l.pick("Voir sur le site :", "See it on the site:");

@@ -94,6 +94,21 @@ pub fn price(cents: Option<u64>, l: Lang) -> String {
     }
 }
 
+/// "1 nouvelle annonce", "3 nouvelles annonces".
+pub fn new_listings(count: usize, l: Lang) -> String {
+    if count > 1 {
+        l.pick_string(
+            format!("{count} nouvelles annonces"),
+            format!("{count} new listings"),
+        )
+    } else {
+        l.pick_string(
+            format!("{count} nouvelle annonce"),
+            format!("{count} new listing"),
+        )
+    }
+}
+
 /// `value` with its thousands grouped: a narrow no-break space in French, a comma in English.
 pub fn group_thousands(value: u64, l: Lang) -> String {
     let digits = value.to_string();
@@ -176,17 +191,17 @@ fn civil(at: Timestamp) -> (i64, u32, u32, u32, u32) {
     (y, m, d, (rem / 3600) as u32, ((rem % 3600) / 60) as u32)
 }
 
-/// A distance, "à 12 km", "à 800 m".
+/// A distance, "à 12 km", "à 800 m", or "tout près" under 100 m (places are towns, so
+/// that is the same town).
 pub fn distance(km: f64, l: Lang) -> String {
-    if km < 1.0 {
-        format!("{} {} m", l.pick("à", ""), (km * 1000.0).round() as u64)
-            .trim()
-            .to_string()
+    if km < 0.1 {
+        l.pick("tout près", "very close").into()
+    } else if km < 1.0 {
+        let metres = ((km * 10.0).round() as u64) * 100;
+        l.pick_string(format!("à {metres} m"), format!("{metres} m away"))
     } else {
-        format!("{} {} km", l.pick("à", ""), km.round() as u64)
-            .trim()
-            .to_string()
-            + l.pick("", " away")
+        let km = km.round() as u64;
+        l.pick_string(format!("à {km} km"), format!("{km} km away"))
     }
 }
 
@@ -273,7 +288,13 @@ mod tests {
 
     #[test]
     fn distances_round_sensibly() {
+        assert_eq!(new_listings(1, Lang::Fr), "1 nouvelle annonce");
+        assert_eq!(new_listings(3, Lang::Fr), "3 nouvelles annonces");
+        assert_eq!(new_listings(2, Lang::En), "2 new listings");
         assert_eq!(distance(0.4, Lang::Fr), "à 400 m");
+        assert_eq!(distance(0.44, Lang::En), "400 m away");
+        assert_eq!(distance(0.0, Lang::Fr), "tout près");
+        assert_eq!(distance(0.04, Lang::En), "very close");
         assert_eq!(distance(12.4, Lang::Fr), "à 12 km");
         assert_eq!(distance(12.6, Lang::En), "13 km away");
     }

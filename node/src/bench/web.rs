@@ -213,11 +213,12 @@ async fn farthest_listing(
     }
 }
 
-/// The number of sponsorship links on a page's trust path.
+/// The number of sponsorship links on a page's trust path (its `data-liens`).
 pub fn trust_distance(html: &str) -> Option<u32> {
-    let end = html.find(" lien(s) de parrainage")?;
-    let start = html[..end].rfind('>')? + 1;
-    html[start..end].trim().parse().ok()
+    let marker = "data-liens=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = start + html[start..].find('"')?;
+    html[start..end].parse().ok()
 }
 
 /// The first word of the first generated listing's title, to search for.
@@ -446,7 +447,7 @@ Transfer/sec:     68.00MB
 
     #[test]
     fn the_trust_distance_is_read_from_the_page() {
-        let html = "<p class=\"meta\">3 lien(s) de parrainage · 2 chemin(s)</p>";
+        let html = "<p class=\"path\" data-liens=\"3\">vous → A → B → C</p>";
         assert_eq!(trust_distance(html), Some(3));
         assert_eq!(trust_distance("<p>Aucun chemin</p>"), None);
     }

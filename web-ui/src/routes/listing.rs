@@ -46,6 +46,8 @@ struct ListingPage {
     photos: Vec<PhotoLinks>,
     author: Named,
     trust: Option<TrustLine>,
+    /// The viewer's own listing: no trust path to show.
+    own: bool,
     responsiveness: String,
     reviews: Vec<ReviewLine>,
     is_author: bool,
@@ -137,6 +139,7 @@ fn listing_page<B: Backend>(
                 .collect(),
             author: named(&state.backend, &[view.author], l).remove(0),
             trust: trust_line(&state.backend, viewer.as_ref(), &view.author, l),
+            own: viewer.as_ref() == Some(&view.author),
             responsiveness: responsiveness_text(reputation.due, reputation.answered_in_time, l),
             reviews: review_lines(&state.backend, &view.author, l, 3),
             is_author,

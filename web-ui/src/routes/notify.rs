@@ -74,8 +74,14 @@ fn describe(kind: &NoticeKind, who: &str, about: &str, l: Lang) -> String {
             format!("Your report moved on: {about}"),
         ),
         NoticeKind::SavedSearch { label, count } => l.pick_string(
-            format!("{count} nouvelle(s) annonce(s) pour votre recherche « {label} »."),
-            format!("{count} new listing(s) for your search \"{label}\"."),
+            format!(
+                "{} pour votre recherche « {label} ».",
+                crate::page::new_listings(*count, Lang::Fr)
+            ),
+            format!(
+                "{} for your search \"{label}\".",
+                crate::page::new_listings(*count, Lang::En)
+            ),
         ),
     }
 }

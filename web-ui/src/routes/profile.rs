@@ -68,10 +68,44 @@ pub fn status_text(status: &Status, l: Lang) -> String {
 pub struct TrustLine {
     /// The steps of one shortest path, the viewer first ("vous").
     pub steps: Vec<Named>,
-    /// Links on the path.
+    /// Links on the path (in the page as `data-liens`, for tools such as the web bench).
     pub distance: u32,
-    /// Independent paths.
-    pub independent: u32,
+    /// How far, and by how many independent paths, in a sentence.
+    pub summary: String,
+}
+
+/// How two members are connected, in a sentence: "Vous êtes reliés par 2 personnes de
+/// confiance, par 3 chemins différents."
+pub fn trust_sentence(distance: u32, independent: u32, l: Lang) -> String {
+    let people = distance.saturating_sub(1);
+    let (by_fr, by_en) = match people {
+        0 => (
+            "directement, par un parrainage".to_string(),
+            "directly, by a sponsorship".to_string(),
+        ),
+        1 => (
+            "par une personne de confiance".to_string(),
+            "through one trusted person".to_string(),
+        ),
+        n => (
+            format!("par {n} personnes de confiance"),
+            format!("through {n} trusted people"),
+        ),
+    };
+    let (paths_fr, paths_en) = match independent {
+        0 | 1 => (
+            "par un seul chemin".to_string(),
+            "by a single path".to_string(),
+        ),
+        n => (
+            format!("par {n} chemins différents"),
+            format!("by {n} different paths"),
+        ),
+    };
+    l.pick_string(
+        format!("Vous êtes reliés {by_fr}, {paths_fr}."),
+        format!("You are connected {by_en}, {paths_en}."),
+    )
 }
 
 /// The viewer's trust path to `target`, if both are members and a path exists.
@@ -95,7 +129,7 @@ pub fn trust_line<B: Backend>(
     Some(TrustLine {
         steps,
         distance,
-        independent: report.independent_paths,
+        summary: trust_sentence(distance, report.independent_paths, l),
     })
 }
 
@@ -109,9 +143,21 @@ pub fn responsiveness_text(due: u32, in_time: u32, l: Lang) -> String {
             )
             .into();
     }
+    let word = if in_time > 1 {
+        "transactions"
+    } else {
+        "transaction"
+    };
     l.pick_string(
-        format!("a répondu dans les délais à {in_time} transaction(s) sur {due}"),
-        format!("answered {in_time} of {due} transaction(s) in time"),
+        format!("a répondu dans les délais à {in_time} {word} sur {due}"),
+        format!(
+            "answered {in_time} of {due} {} in time",
+            if due > 1 {
+                "transactions"
+            } else {
+                "transaction"
+            }
+        ),
     )
 }
 
@@ -165,6 +211,8 @@ struct ProfilePage {
     fingerprint: String,
     since: String,
     trust: Option<TrustLine>,
+    /// The viewer's own profile: no trust path to show.
+    own: bool,
     responsiveness: String,
     reviews: Vec<ReviewLine>,
     sponsors: Vec<Named>,
@@ -244,6 +292,7 @@ pub async fn profile<B: Backend>(
             .map(|t| page::date(t, l))
             .unwrap_or_default(),
         trust: trust_line(&state.backend, viewer.as_ref(), &key, l),
+        own: viewer.as_ref() == Some(&key),
         responsiveness: responsiveness_text(reputation.due, reputation.answered_in_time, l),
         reviews: review_lines(&state.backend, &key, l, 20),
         sponsors: named(&state.backend, &member.sponsors, l),
@@ -257,4 +306,37 @@ pub async fn profile<B: Backend>(
         warnings,
         report_link,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trust_figures_are_said_in_a_sentence() {
+        let fr = |d, k| trust_sentence(d, k, Lang::Fr);
+        assert_eq!(
+            fr(3, 3),
+            "Vous êtes reliés par 2 personnes de confiance, par 3 chemins différents."
+        );
+        assert_eq!(
+            fr(2, 1),
+            "Vous êtes reliés par une personne de confiance, par un seul chemin."
+        );
+        assert_eq!(
+            fr(1, 2),
+            "Vous êtes reliés directement, par un parrainage, par 2 chemins différents."
+        );
+        assert_eq!(
+            trust_sentence(3, 1, Lang::En),
+            "You are connected through 2 trusted people, by a single path."
+        );
+    }
+
+    #[test]
+    fn the_progress_of_a_candidacy_agrees_in_number() {
+        assert_eq!(sponsorship_progress(0, 3, Lang::Fr), "0 parrainage sur 3");
+        assert_eq!(sponsorship_progress(1, 3, Lang::Fr), "1 parrainage sur 3");
+        assert_eq!(sponsorship_progress(2, 5, Lang::Fr), "2 parrainages sur 5");
+    }
 }
