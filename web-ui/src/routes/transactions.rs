@@ -155,6 +155,8 @@ struct ShowPage {
     must_answer: bool,
     can_write: bool,
     can_close: bool,
+    /// "Pas de réponse" is offered: the viewer opened it and the author let the deadline pass.
+    may_close_unanswered: bool,
     error: Option<String>,
     cancelled: Option<String>,
     report_link: String,
@@ -249,12 +251,23 @@ fn show_page<B: Backend>(
             must_answer: t.author == me && t.answered_at.is_none(),
             can_write: !closed_by_me,
             can_close: !closed_by_me,
+            may_close_unanswered: unanswered_past_deadline(t, &me, now),
             error,
             cancelled,
             report_link: format!("/signaler?transaction={}", t.id.to_hex()),
         },
         failed,
     )
+}
+
+/// Whether `me` may close `t` as unanswered: the opener, once the author's deadline has
+/// passed without an answer.
+fn unanswered_past_deadline(
+    t: &TransactionView,
+    me: &maillon_protocol::PublicKey,
+    now: maillon_protocol::Timestamp,
+) -> bool {
+    t.opener == *me && t.answered_at.is_none() && t.deadline <= now
 }
 
 fn own_transaction<B: Backend>(
@@ -372,10 +385,15 @@ pub async fn close<B: Backend>(
             .map(Some)
             .ok_or(()),
     };
+    let unanswered_allowed = unanswered_past_deadline(&t, &user.key, state.backend.now());
     let error = match (&outcome, &rating) {
         (None, _) => Some(l.pick(
             "Dites comment la transaction s'est terminée.",
             "Say how the transaction ended.",
+        )),
+        (Some(Outcome::NoAnswer), _) if !unanswered_allowed => Some(l.pick(
+            "« Pas de réponse » ne vaut que si l'auteur n'a pas répondu dans son délai, et seulement pour la personne qui a écrit la première.",
+            "\"No answer\" only applies when the author did not answer within their deadline, and only for the person who wrote first.",
         )),
         (_, Err(())) => Some(l.pick(
             "La note va de 1 à 5 étoiles.",

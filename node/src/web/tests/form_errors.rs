@@ -107,3 +107,70 @@ async fn an_empty_message_to_an_author_gets_the_sites_sentence() {
         refused.body
     );
 }
+
+#[tokio::test]
+async fn no_answer_is_offered_to_the_opener_only_once_the_deadline_has_passed() {
+    let site = Site::start(&["founder-1", "founder-2"]).await;
+    let mut author = site.signed_in("founder-1").await;
+    let listing = author
+        .publish("Vélo de ville", "32", &[])
+        .await
+        .location
+        .expect("the listing's page");
+    let mut buyer = site.signed_in("founder-2").await;
+    let csrf = buyer.get(&listing).await.csrf();
+    let opened = buyer
+        .post_form(
+            &format!("{listing}/transaction"),
+            &[("csrf", &csrf), ("message", "Bonjour, est-il encore là ?")],
+        )
+        .await;
+    let transaction = opened.location.expect("the transaction's page");
+    let close = |page: &super::Page| {
+        let csrf = page.csrf();
+        vec![
+            ("csrf".to_string(), csrf),
+            ("outcome".to_string(), "sans_reponse".to_string()),
+        ]
+    };
+    let early = buyer.get(&transaction).await;
+    assert!(
+        !early.body.contains("value=\"sans_reponse\""),
+        "{}",
+        early.body
+    );
+    let fields = close(&early);
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let refused = buyer
+        .post_form(&format!("{transaction}/cloturer"), &fields)
+        .await;
+    assert!(
+        refused
+            .body
+            .contains("ne vaut que si l&#39;auteur n&#39;a pas répondu"),
+        "{}",
+        refused.body
+    );
+    let as_author = author.get(&transaction).await;
+    assert!(!as_author.body.contains("value=\"sans_reponse\""));
+
+    site.advance(8 * 24 * 3600 * 1000);
+    let late = buyer.get(&transaction).await;
+    assert!(
+        late.body.contains("value=\"sans_reponse\""),
+        "{}",
+        late.body
+    );
+    let fields = close(&late);
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let closed = buyer
+        .post_form(&format!("{transaction}/cloturer"), &fields)
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.body);
+}

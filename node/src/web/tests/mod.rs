@@ -239,6 +239,26 @@ impl Site {
     }
 }
 
+/// Checks that a page's headings go down one level at a time (axe-core's `heading-order`):
+/// the first is an `h1`, and none skips a level below the one before.
+pub(super) fn assert_headings_in_order(page: &Page) {
+    let levels: Vec<u8> = page
+        .body
+        .match_indices("<h")
+        .filter_map(|(at, _)| {
+            let level = *page.body.as_bytes().get(at + 2)?;
+            (b'1'..=b'6').contains(&level).then_some(level - b'0')
+        })
+        .collect();
+    assert_eq!(levels.first(), Some(&1), "no h1 first: {levels:?}");
+    for pair in levels.windows(2) {
+        assert!(
+            pair[1] <= pair[0] + 1,
+            "a heading level skipped: {levels:?}"
+        );
+    }
+}
+
 pub(super) fn key_of(label: &str) -> PublicKey {
     secret(label).public_key()
 }

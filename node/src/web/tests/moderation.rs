@@ -62,6 +62,7 @@ async fn complain(browser: &mut Browser, subject: &str, text: &str) -> Page {
 async fn first_in_queue(moderator: &mut Browser) -> String {
     let queue = moderator.get("/moderation").await;
     assert_eq!(queue.status, StatusCode::OK);
+    super::assert_headings_in_order(&queue);
     let marker = "/moderation/signalement/";
     let start = queue.body.find(marker).expect("a complaint in the queue") + marker.len();
     queue.body[start..start + 64].to_string()
@@ -170,6 +171,7 @@ async fn a_complaint_is_taken_up_acted_on_and_its_outcome_shown_to_the_complaina
         .contains("Votre signalement a avancé"));
     let journal = complainant.get("/moderation/journal").await;
     assert!(journal.body.contains("Arnaque avérée"));
+    super::assert_headings_in_order(&journal);
     assert!(
         !journal.body.contains("/moderation/annuler"),
         "members cannot retract"
