@@ -49,8 +49,9 @@ impl ChildNode {
     /// address (printed as soon as the listener is bound, before the store is opened).
     pub async fn spawn(config: &Path) -> BenchResult<ChildNode> {
         let exe = std::env::current_exe()?;
-        let wrapped = std::env::var_os(CHILD_WRAPPER).is_some();
-        let mut command = match std::env::var_os(CHILD_WRAPPER) {
+        let wrapper = std::env::var_os(CHILD_WRAPPER);
+        let wrapped = wrapper.is_some();
+        let mut command = match wrapper {
             Some(wrapper) => {
                 let mut command = Command::new(wrapper);
                 command.arg(exe);

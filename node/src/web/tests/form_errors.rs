@@ -126,24 +126,14 @@ async fn no_answer_is_offered_to_the_opener_only_once_the_deadline_has_passed() 
         )
         .await;
     let transaction = opened.location.expect("the transaction's page");
-    let close = |page: &super::Page| {
-        let csrf = page.csrf();
-        vec![
-            ("csrf".to_string(), csrf),
-            ("outcome".to_string(), "sans_reponse".to_string()),
-        ]
-    };
     let early = buyer.get(&transaction).await;
     assert!(
         !early.body.contains("value=\"sans_reponse\""),
         "{}",
         early.body
     );
-    let fields = close(&early);
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let csrf = early.csrf();
+    let fields = [("csrf", csrf.as_str()), ("outcome", "sans_reponse")];
     let refused = buyer
         .post_form(&format!("{transaction}/cloturer"), &fields)
         .await;
@@ -164,11 +154,8 @@ async fn no_answer_is_offered_to_the_opener_only_once_the_deadline_has_passed() 
         "{}",
         late.body
     );
-    let fields = close(&late);
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let csrf = late.csrf();
+    let fields = [("csrf", csrf.as_str()), ("outcome", "sans_reponse")];
     let closed = buyer
         .post_form(&format!("{transaction}/cloturer"), &fields)
         .await;
