@@ -96,6 +96,8 @@ async fn sign_in(browser: &Browser, base: &str, login: &str, passphrase: &str) -
             "Identifiant ou phrase de passe incorrect",
         )
         .await?;
+    // At phone size the menu is folded: it opens without JavaScript.
+    browser.unfold("menu").await?;
     browser
         .expect(&format!("signing in as {login}"), "Mes transactions")
         .await?;
@@ -105,6 +107,7 @@ async fn sign_in(browser: &Browser, base: &str, login: &str, passphrase: &str) -
 async fn sign_out(browser: &Browser, base: &str) -> Result<()> {
     browser.goto(&format!("{base}/compte")).await?;
     browser.press("Se déconnecter").await?;
+    browser.unfold("menu").await?;
     browser.expect("signing out", "Se connecter").await?;
     browser.expect_not("signing out", "Mes transactions").await
 }
@@ -351,6 +354,23 @@ async fn scenario(
     candidate.attach("photos", photo).await?;
     shots.extend(candidate.screenshots(dir, "publier").await?);
     candidate.press("Publier").await?;
+    candidate
+        .expect_url("the page after publishing", "/publiee")
+        .await?;
+    candidate
+        .expect("publishing said", "Votre annonce est publiée")
+        .await?;
+    if candidate
+        .property("button[data-share=partage-annonce]", "hidden")
+        .await?
+        != "false"
+    {
+        return candidate
+            .fail("the share button should show when JavaScript runs")
+            .await;
+    }
+    shots.extend(candidate.screenshots(dir, "annonce-publiee").await?);
+    candidate.follow("Voir l'annonce").await?;
     let listing_url = candidate.expect_url("publishing", "/annonce/").await?;
     candidate.expect("the new listing", TITLE).await?;
     candidate.expect("the new listing's price", "180").await?;
@@ -363,7 +383,7 @@ async fn scenario(
     candidate
         .expect("the author's own listing", "Retirer l'annonce")
         .await?;
-    if candidate.images_loaded(".photos img").await? != 1 {
+    if candidate.images_loaded(".gallery img").await? != 1 {
         return candidate
             .fail("the listing should show its one photo")
             .await;
@@ -379,6 +399,8 @@ async fn scenario(
     sign_in(members, c, "acheteuse.c", PASSPHRASE).await?;
     members.goto(&format!("{c}/recherche")).await?;
     members.fill("q", "armoires chene").await?;
+    // On a phone the filters are folded under the words.
+    members.unfold("filtres").await?;
     members.fill("pres", "44400").await?;
     members.choose_value("rayon", "10").await?;
     members.press("Rechercher").await?;
@@ -420,7 +442,7 @@ async fn scenario(
             .await;
     }
     let start = Instant::now();
-    while members.images_loaded(".photos img").await? != 1 {
+    while members.images_loaded(".gallery img").await? != 1 {
         if start.elapsed() > GOSSIP {
             return members.fail("the photo should reach C and show").await;
         }

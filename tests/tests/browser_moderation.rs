@@ -54,6 +54,8 @@ async fn sign_in(browser: &Browser, base: &str, login: &str) -> Result<()> {
     browser.fill("login", login).await?;
     browser.fill("passphrase", PASSPHRASE).await?;
     browser.press("Se connecter").await?;
+    // At phone size the menu is folded: it opens without JavaScript.
+    browser.unfold("menu").await?;
     browser
         .expect(&format!("signing in as {login}"), "Mes transactions")
         .await?;
@@ -181,12 +183,15 @@ async fn scenario(a: &str, b: &str, browser: &Browser, dir: &Path) -> Result<()>
     browser
         .expect("the people involved", "auteur de l'annonce")
         .await?;
-    browser.fill("reason-6", "Je m'en occupe.").await?;
-    browser.press("Prendre en charge").await?;
+    // One action chooser, after the context.
+    browser.tick("Prendre en charge").await?;
+    browser.fill("reason", "Je m'en occupe.").await?;
+    browser.press("Signer la décision").await?;
     browser.expect("taking the report up", "En cours").await?;
-    browser.fill("reason-0", DECISION).await?;
+    browser.tick("Masquer l'annonce").await?;
+    browser.fill("reason", DECISION).await?;
     browser.screenshots(dir, "moderation-signalement").await?;
-    browser.press("Masquer l'annonce").await?;
+    browser.press("Signer la décision").await?;
     browser.expect("hiding the listing", "Traité le").await?;
     browser.goto(&format!("{a}/compte")).await?;
     browser.press("Se déconnecter").await?;

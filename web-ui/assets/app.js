@@ -3,7 +3,8 @@
   // Ask before irreversible actions.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute("data-confirm");
+    var chosen = form.querySelector("input[type=radio][data-confirm]:checked");
+    var question = chosen ? chosen.getAttribute("data-confirm") : form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
   // Show how many photos are chosen, and refuse more than the limit before upload.
@@ -41,6 +42,18 @@
       }
       field.select();
       if (document.execCommand && document.execCommand("copy")) { said(copied); }
+    });
+  });
+  // A listing's photo full screen on tap, where the browser can; otherwise the link opens
+  // the full-size photo.
+  document.querySelectorAll("a[data-plein-ecran]").forEach(function (link) {
+    var img = link.querySelector("img");
+    if (!img || !img.requestFullscreen) { return; }
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (document.fullscreenElement) { document.exitFullscreen(); return; }
+      img.sizes = "100vw";
+      img.requestFullscreen().catch(function () { window.location = link.href; });
     });
   });
 })();

@@ -287,6 +287,30 @@ impl Browser {
         Ok(())
     }
 
+    /// Unfolds the `details` element with this id by pressing its summary, as a person would.
+    pub async fn unfold(&self, id: &str) -> Result<()> {
+        let summary = match self
+            .client
+            .find(Locator::Css(&format!("details#{id} > summary")))
+            .await
+        {
+            Ok(summary) => summary,
+            Err(_) => return self.fail(&format!("no folded section #{id}")).await,
+        };
+        summary.click().await?;
+        let open = self
+            .client
+            .execute(
+                &format!("return document.getElementById({id:?}).open;"),
+                Vec::new(),
+            )
+            .await?;
+        if open != Value::Bool(true) {
+            return self.fail(&format!("#{id} did not unfold")).await;
+        }
+        Ok(())
+    }
+
     /// Attaches a file to the file input with this id.
     pub async fn attach(&self, id: &str, file: &Path) -> Result<()> {
         let input = self.client.find(Locator::Id(id)).await?;

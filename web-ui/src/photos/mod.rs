@@ -158,9 +158,7 @@ pub fn process(bytes: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhoto, Pho
 }
 
 /// Runs `work`, turning a panic into [`PhotoError::Malformed`].
-fn guard(
-    work: impl FnOnce() -> Result<ProcessedPhoto, PhotoError>,
-) -> Result<ProcessedPhoto, PhotoError> {
+fn guard<T>(work: impl FnOnce() -> Result<T, PhotoError>) -> Result<T, PhotoError> {
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| {
         Err(PhotoError::Malformed(
             "the image decoder failed on this file".to_owned(),
@@ -168,8 +166,38 @@ fn guard(
     })
 }
 
+/// One smaller copy of a photo, a JPEG fitting `max_side`: the sizes a page offers in its
+/// `srcset`. Made from the stored full-size photo, with the same checks as [`process`].
+///
+/// CPU-bound: call it from `tokio::task::spawn_blocking`.
+pub fn resized(bytes: &[u8], limits: &PhotoLimits, max_side: u32) -> Result<Vec<u8>, PhotoError> {
+    let limits = PhotoLimits {
+        thumb_max_side: max_side.min(limits.full_max_side),
+        ..*limits
+    };
+    guard(|| {
+        let full = upright_full(bytes, &limits)?;
+        let small = pixels::shrink_to_fit(full, limits.thumb_max_side, FilterType::Triangle);
+        pixels::encode_jpeg(&small, limits.jpeg_quality).map_err(encode_error)
+    })
+}
+
 /// [`process`] without the panic guard, so that tests see any panic.
 fn process_unguarded(bytes: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhoto, PhotoError> {
+    let full = upright_full(bytes, limits)?;
+    let thumbnail =
+        pixels::shrink_to_fit(full.clone(), limits.thumb_max_side, FilterType::Triangle);
+
+    Ok(ProcessedPhoto {
+        full: pixels::encode_jpeg(&full, limits.jpeg_quality).map_err(encode_error)?,
+        thumbnail: pixels::encode_jpeg(&thumbnail, limits.jpeg_quality).map_err(encode_error)?,
+        width: full.width(),
+        height: full.height(),
+    })
+}
+
+/// Checks, decodes, flattens, shrinks to `full_max_side` and turns upright.
+fn upright_full(bytes: &[u8], limits: &PhotoLimits) -> Result<image::RgbImage, PhotoError> {
     if bytes.is_empty() {
         return Err(PhotoError::Empty);
     }
@@ -203,16 +231,7 @@ fn process_unguarded(bytes: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhot
     let full = pixels::shrink_to_fit(rgb, limits.full_max_side, FilterType::Lanczos3);
     let mut oriented = DynamicImage::ImageRgb8(full);
     oriented.apply_orientation(orientation);
-    let full = oriented.into_rgb8();
-    let thumbnail =
-        pixels::shrink_to_fit(full.clone(), limits.thumb_max_side, FilterType::Triangle);
-
-    Ok(ProcessedPhoto {
-        full: pixels::encode_jpeg(&full, limits.jpeg_quality).map_err(encode_error)?,
-        thumbnail: pixels::encode_jpeg(&thumbnail, limits.jpeg_quality).map_err(encode_error)?,
-        width: full.width(),
-        height: full.height(),
-    })
+    Ok(oriented.into_rgb8())
 }
 
 /// Reads the header, enforces the pixel and memory limits, then decodes the pixels and

@@ -170,6 +170,6 @@ fn seeds_are_valid() {
 
 #[test]
 fn the_guard_turns_a_panic_into_malformed() {
-    let result = guard(|| panic!("a decoder bug"));
+    let result: Result<ProcessedPhoto, PhotoError> = guard(|| panic!("a decoder bug"));
     assert!(matches!(result, Err(PhotoError::Malformed(_))));
 }

@@ -1,8 +1,9 @@
 //! The listing page: photos, price, place and distance, the author's trust path,
-//! responsiveness and reviews, and opening a transaction.
+//! responsiveness and reviews, opening a transaction, and the author's page after publishing.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maillon_protocol::kinds::TransactionOpen;
@@ -12,22 +13,14 @@ use serde::Deserialize;
 use super::profile::{responsiveness_text, review_lines, trust_line, ReviewLine, TrustLine};
 use super::search::{category_label, intent_label};
 use super::sponsor::{named, Named};
-use super::{check_csrf, render_form, require_user, sign_and_submit, V};
+use super::thumbnails::{PhotoSize, PhotoSources};
+use super::{check_csrf, own_site, render, render_form, require_user, sign_and_submit, V};
 use crate::backend::{Backend, ListingView};
 use crate::error::AppError;
 use crate::page::{self, Page};
 use crate::places::distance_km;
 use crate::session::{Lang, Visitor};
 use crate::Shared;
-
-/// A photo as shown: full size and thumbnail addresses.
-#[derive(Clone, Debug)]
-pub struct PhotoLinks {
-    /// Full size.
-    pub full: String,
-    /// Thumbnail.
-    pub thumbnail: String,
-}
 
 #[derive(Template)]
 #[template(path = "listing.html")]
@@ -43,7 +36,7 @@ struct ListingPage {
     distance: String,
     published: String,
     updated: String,
-    photos: Vec<PhotoLinks>,
+    photos: Vec<PhotoSources>,
     author: Named,
     trust: Option<TrustLine>,
     /// The viewer's own listing: no trust path to show.
@@ -132,10 +125,7 @@ fn listing_page<B: Backend>(
             photos: listing
                 .photos
                 .iter()
-                .map(|h| PhotoLinks {
-                    full: format!("/photo/{}", h.to_hex()),
-                    thumbnail: format!("/photo/{}/mini", h.to_hex()),
-                })
+                .map(|h| PhotoSources::of(h, PhotoSize::Medium))
                 .collect(),
             author: named(&state.backend, &[view.author], l).remove(0),
             trust: trust_line(&state.backend, viewer.as_ref(), &view.author, l),
@@ -265,4 +255,53 @@ pub async fn open_transaction<B: Backend>(
         Ok(id) => Ok(Redirect::to(&format!("/transaction/{}", id.to_hex())).into_response()),
         Err(error) => listing_page(&state, &visitor, &view, Some(error), f.message.clone()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "published.html")]
+struct PublishedPage {
+    p: Page,
+    series: String,
+    title: String,
+    edited: bool,
+    share: String,
+    author: String,
+}
+
+/// What the page after publishing was told.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PublishedParams {
+    modifiee: Option<String>,
+}
+
+/// `/annonce/{series}/publiee`: the author's listing is published (or edited); what next.
+/// Anyone else is sent to the listing itself.
+pub async fn published<B: Backend>(
+    State(state): State<Shared<B>>,
+    visitor: V,
+    Path(series): Path<String>,
+    Query(params): Query<PublishedParams>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let l = visitor.lang;
+    let user = require_user(&visitor)?;
+    let series = page::parse_id(&series).ok_or(AppError::NotFound(l))?;
+    let view = state
+        .backend
+        .listing(&series)
+        .ok_or(AppError::NotFound(l))?;
+    let link = format!("/annonce/{}", series.to_hex());
+    if view.author != user.key || view.withdrawn {
+        return Ok(Redirect::to(&link).into_response());
+    }
+    let title = view.listing.title.clone();
+    render(PublishedPage {
+        p: state.page(&visitor),
+        series: series.to_hex(),
+        share: format!("{title}\n{}{link}", own_site(&state, &headers)),
+        title,
+        edited: params.modifiee.is_some(),
+        author: user.key.to_hex(),
+    })
 }

@@ -29,7 +29,7 @@ pub(crate) use search::search_query_from;
 
 use askama::Template;
 use axum::extract::Path;
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -95,6 +95,7 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
             get(publish::edit_form::<B>).post(publish::update::<B>),
         )
         .route("/annonce/{series}/retirer", post(publish::withdraw::<B>))
+        .route("/annonce/{series}/publiee", get(listing::published::<B>))
         .route("/transactions", get(transactions::mine::<B>))
         .route("/transaction/{id}", get(transactions::show::<B>))
         .route(
@@ -141,7 +142,7 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         .route("/moderation/journal", get(moderation_log::log::<B>))
         .route("/moderation/annuler", post(moderation_log::retract::<B>))
         .route("/photo/{hash}", get(thumbnails::photo::<B>))
-        .route("/photo/{hash}/mini", get(thumbnails::thumbnail::<B>))
+        .route("/photo/{hash}/{size}", get(thumbnails::sized::<B>))
 }
 
 /// `/langue/{fr|en}`: remembers the language and goes home.
@@ -329,3 +330,27 @@ fn refusal_text(code: &str, message: &str, lang: Lang) -> String {
 
 /// Passes the visitor to a handler.
 pub(crate) type V = Extension<Visitor>;
+
+/// The address of this site from outside, for links sent to people: the website the node
+/// announces, or else the host the browser asked for.
+pub(crate) fn own_site<B: Backend>(state: &Shared<B>, headers: &HeaderMap) -> String {
+    state
+        .backend
+        .sites()
+        .into_iter()
+        .find(|site| site.this_site)
+        .map(|site| site.url)
+        .unwrap_or_else(|| site_base(headers, state.config.secure_cookies))
+}
+
+fn site_base(headers: &HeaderMap, secure: bool) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    format!("{}://{host}", if secure { "https" } else { "http" })
+}

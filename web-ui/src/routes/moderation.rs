@@ -60,6 +60,8 @@ pub struct ActionChoice {
     confirm: Option<&'static str>,
     needs_note: bool,
     needs_count: bool,
+    /// Chosen in the form being shown again.
+    chosen: bool,
 }
 
 #[derive(Template)]
@@ -79,6 +81,10 @@ struct CasePage {
     messages: Vec<(String, String, String)>,
     involved: Vec<Involved>,
     actions: Vec<ActionChoice>,
+    has_correction: bool,
+    has_count: bool,
+    /// What the moderator typed, shown again with an error.
+    kept: ActionFields,
     error: Option<String>,
 }
 
@@ -172,6 +178,7 @@ fn action_choices<B: Backend>(
         }),
         needs_note: action == LabelAction::CorrectListing,
         needs_count: action == LabelAction::RequireSponsors,
+        chosen: false,
     };
     let mut out = vec![choice(LabelAction::TakeUpComplaint, id.to_hex())];
     let member = match subject {
@@ -203,6 +210,7 @@ fn case_page<B: Backend>(
     state: &Shared<B>,
     visitor: &Visitor,
     id: &RecordId,
+    kept: ActionFields,
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
@@ -279,6 +287,10 @@ fn case_page<B: Backend>(
         }
     }
     let failed = error.is_some();
+    let mut actions = action_choices(backend, id, &complaint.subject, l);
+    for action in &mut actions {
+        action.chosen = kept.action == action.code.to_string();
+    }
     render_form(
         CasePage {
             p: state.page(visitor),
@@ -294,7 +306,10 @@ fn case_page<B: Backend>(
             listing,
             messages,
             involved: people,
-            actions: action_choices(backend, id, &complaint.subject, l),
+            has_correction: actions.iter().any(|a| a.needs_note),
+            has_count: actions.iter().any(|a| a.needs_count),
+            actions,
+            kept,
             error,
         },
         failed,
@@ -309,10 +324,11 @@ pub async fn case<B: Backend>(
 ) -> Result<Response, AppError> {
     require_moderator(&state, &visitor)?;
     let id = page::parse_id(&id).ok_or(AppError::NotFound(visitor.lang))?;
-    case_page(&state, &visitor, &id, None)
+    case_page(&state, &visitor, &id, ActionFields::default(), None)
 }
 
-/// The action form's fields.
+/// The action form's fields. The target may be left out: each action appears once on a
+/// complaint, so the action names its target.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ActionFields {
@@ -339,8 +355,13 @@ fn label_from(f: &ActionFields, complaint: RecordId, l: Lang) -> Result<Moderati
             l.pick("Choisissez une action.", "Choose an action.")
                 .to_string()
         })?;
-    let target = target_bytes(&f.target)
-        .ok_or_else(|| l.pick("Cible inconnue.", "Unknown target.").to_string())?;
+    let target = target_bytes(&f.target).ok_or_else(|| {
+        l.pick(
+            "Choisissez une des décisions proposées.",
+            "Choose one of the decisions offered.",
+        )
+        .to_string()
+    })?;
     let reason = f.reason.trim().to_string();
     if reason.is_empty() || reason.len() > 1000 {
         return Err(l
@@ -406,11 +427,18 @@ pub async fn act<B: Backend>(
         .find(|(c, _)| **c == id)
         .map(|(_, (_, _, c))| c.subject)
         .ok_or(AppError::NotFound(l))?;
+    let choices = action_choices(&state.backend, &id, &subject, l);
+    let mut f = f;
+    if f.target.trim().is_empty() {
+        if let Some(choice) = choices.iter().find(|c| c.code.to_string() == f.action) {
+            f.target = choice.target.clone();
+        }
+    }
     let label = match label_from(&f, id, l) {
         Ok(label) => label,
-        Err(message) => return case_page(&state, &visitor, &id, Some(message)),
+        Err(message) => return case_page(&state, &visitor, &id, f, Some(message)),
     };
-    let allowed = action_choices(&state.backend, &id, &subject, l)
+    let allowed = choices
         .iter()
         .any(|c| c.code == label.action as u8 && c.target == f.target);
     if !allowed {
@@ -426,6 +454,6 @@ pub async fn act<B: Backend>(
         Ok(_) => {
             Ok(Redirect::to(&format!("/moderation/signalement/{}", id.to_hex())).into_response())
         }
-        Err(message) => case_page(&state, &visitor, &id, Some(message)),
+        Err(message) => case_page(&state, &visitor, &id, f, Some(message)),
     }
 }

@@ -138,8 +138,8 @@ pub fn responsiveness_text(due: u32, in_time: u32, l: Lang) -> String {
     if due == 0 {
         return l
             .pick(
-                "pas encore de transaction à laquelle répondre",
-                "no transaction to answer yet",
+                "Pas encore de transaction à laquelle répondre.",
+                "No transaction to answer yet.",
             )
             .into();
     }
@@ -149,9 +149,9 @@ pub fn responsiveness_text(due: u32, in_time: u32, l: Lang) -> String {
         "transaction"
     };
     l.pick_string(
-        format!("a répondu dans les délais à {in_time} {word} sur {due}"),
+        format!("A répondu dans les délais à {in_time} {word} sur {due}."),
         format!(
-            "answered {in_time} of {due} {} in time",
+            "Answered {in_time} of {due} {} in time.",
             if due > 1 {
                 "transactions"
             } else {

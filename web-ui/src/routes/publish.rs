@@ -10,6 +10,7 @@ use maillon_protocol::kinds::{Category, Intent, Listing, ListingTombstone, MAX_P
 use maillon_protocol::{BlobHash, PublicKey, RecordId, Timestamp};
 
 use super::search::{category_choices, Choice};
+use super::thumbnails::PhotoSize;
 use super::CsrfOnly;
 use super::{blocking, check_csrf, render, require_user, sign_and_submit, upload, V};
 use crate::backend::Backend;
@@ -306,7 +307,9 @@ async fn store_photos<B: Backend>(
     let mut hashes = Vec::new();
     for photo in good {
         let hash = state.backend.put_blob(photo.full).await?;
-        state.thumbnails.insert(hash, photo.thumbnail);
+        state
+            .thumbnails
+            .insert((hash, PhotoSize::Thumbnail), photo.thumbnail);
         hashes.push(hash);
     }
     Ok(hashes)
@@ -365,9 +368,12 @@ async fn save<B: Backend>(
     )
     .await?
     {
-        Ok(id) => Ok(
-            Redirect::to(&format!("/annonce/{}", series.unwrap_or(id).to_hex())).into_response(),
-        ),
+        Ok(id) => Ok(Redirect::to(&format!(
+            "/annonce/{}/publiee{}",
+            series.unwrap_or(id).to_hex(),
+            if series.is_some() { "?modifiee=1" } else { "" }
+        ))
+        .into_response()),
         Err(message) => {
             e.general = Some(message);
             publish_page(state, visitor, action, &old_photos, f, e)

@@ -8,6 +8,7 @@ use maillon_protocol::kinds::{Category, Intent, Position};
 use maillon_protocol::PublicKey;
 use serde::Deserialize;
 
+use super::thumbnails::{PhotoSize, PhotoSources};
 use super::{render, V};
 use crate::backend::{Backend, ListingView, SearchQuery, SortOrder};
 use crate::error::AppError;
@@ -187,8 +188,8 @@ pub struct Card {
     pub distance: String,
     /// Date, formatted.
     pub date: String,
-    /// Thumbnail address.
-    pub thumbnail: Option<String>,
+    /// The first photo's addresses.
+    pub thumbnail: Option<PhotoSources>,
     /// Bumped.
     pub bumped: bool,
 }
@@ -208,7 +209,7 @@ pub fn card<B: Backend>(_backend: &B, view: &ListingView, distance: Option<f64>,
         thumbnail: listing
             .photos
             .first()
-            .map(|h| format!("/photo/{}/mini", h.to_hex())),
+            .map(|h| PhotoSources::of(h, PhotoSize::Small)),
         bumped: view.bumped_at.is_some(),
     }
 }
@@ -266,6 +267,10 @@ struct SearchPageView {
     signed_in: bool,
     query_string: String,
     from_home: bool,
+    /// The filters in force, in words, for the folded filters' summary.
+    active: Vec<String>,
+    /// Whether the filters are shown unfolded: one of them needs correcting.
+    filters_open: bool,
 }
 
 /// `/recherche`.
@@ -295,7 +300,6 @@ pub async fn search<B: Backend>(
     render(SearchPageView {
         p: state.page(&visitor),
         categories: category_choices(&params.categorie, l),
-        errors,
         recent,
         total: results.total,
         previous: (current > 1).then(|| page_link(current - 1)),
@@ -306,8 +310,66 @@ pub async fn search<B: Backend>(
             ..params.clone()
         }),
         from_home: params.pres.trim().is_empty() && query.origin.is_some(),
+        active: active_filters(&params, &query, l),
+        filters_open: errors.price.is_some() || errors.place.is_some(),
+        errors,
         f: params,
     })
+}
+
+/// The filters a query applies, in words: what the folded filters' summary says.
+pub fn active_filters(params: &SearchParams, query: &SearchQuery, l: Lang) -> Vec<String> {
+    let mut active = Vec::new();
+    if let Some(category) = query.category {
+        active.push(category_label(category, l).to_string());
+    }
+    if let Some(intent) = query.intent {
+        active.push(match intent {
+            Intent::Offer => l.pick("offres", "offers").to_string(),
+            Intent::Request => l.pick("demandes", "requests").to_string(),
+        });
+    }
+    let euros = |cents| page::price(Some(cents), l);
+    match (query.price_min_cents, query.price_max_cents) {
+        (Some(low), Some(high)) => active.push(l.pick_string(
+            format!("de {} à {}", euros(low), euros(high)),
+            format!("{} to {}", euros(low), euros(high)),
+        )),
+        (Some(low), None) => active.push(l.pick_string(
+            format!("à partir de {}", euros(low)),
+            format!("from {}", euros(low)),
+        )),
+        (None, Some(high)) => active.push(l.pick_string(
+            format!("jusqu'à {}", euros(high)),
+            format!("up to {}", euros(high)),
+        )),
+        (None, None) => {}
+    }
+    if query.origin.is_some() {
+        let place = params.pres.trim();
+        let around = if place.is_empty() {
+            l.pick("de chez vous", "of your home").to_string()
+        } else {
+            l.pick_string(format!("de {place}"), format!("of {place}"))
+        };
+        if let Some(radius) = query.radius_km {
+            active.push(l.pick_string(
+                format!("à moins de {radius} km {around}"),
+                format!("within {radius} km {around}"),
+            ));
+        } else if !place.is_empty() {
+            active.push(l.pick_string(format!("près {around}"), format!("near {place}")));
+        }
+    }
+    if let (Some(_), Ok(hops)) = (&query.authors, params.liens.parse::<u32>()) {
+        active.push(match hops {
+            1 => l
+                .pick("parrainés directement", "sponsored directly")
+                .to_string(),
+            n => l.pick_string(format!("au plus {n} liens"), format!("at most {n} links")),
+        });
+    }
+    active
 }
 
 /// The query string of a form, without empty fields.

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maillon_protocol::kinds::{Relation, Sponsorship};
@@ -11,7 +11,7 @@ use maillon_protocol::membership::Status;
 use maillon_protocol::{PublicKey, Timestamp};
 use serde::Deserialize;
 
-use super::{check_csrf, render, require_user, sign_and_submit, V};
+use super::{check_csrf, own_site, render, require_user, sign_and_submit, V};
 use crate::backend::{Backend, SiteLink};
 use crate::error::AppError;
 use crate::keys::{normalise_code, sponsor_code};
@@ -33,13 +33,15 @@ pub struct Named {
     pub detail: String,
 }
 
-/// Display names of keys, with a fallback for keys without profile.
+/// Display names of keys. A key without profile (not yet published, or erased) is named
+/// in words rather than by its fingerprint, which means nothing to most members.
 pub fn named<B: Backend>(backend: &B, keys: &[PublicKey], l: Lang) -> Vec<Named> {
     let names: std::collections::HashMap<_, _> = backend.names(keys).into_iter().collect();
     keys.iter()
         .map(|k| Named {
             name: names.get(k).cloned().unwrap_or_else(|| {
-                format!("{} {}", l.pick("Membre", "Member"), page::fingerprint(k))
+                l.pick("Membre sans profil", "Member without a profile")
+                    .to_string()
             }),
             link: format!("/membre/{}", k.to_hex()),
             detail: String::new(),
@@ -75,18 +77,6 @@ struct CandidacyPage {
     sponsors: Vec<Named>,
     /// The status, unless the progress already says it (a candidate).
     status: Option<String>,
-}
-
-fn site_base(headers: &HeaderMap, secure: bool) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    format!("{}://{host}", if secure { "https" } else { "http" })
 }
 
 /// `/candidature`: progress towards membership, the link and the code to hand out.
@@ -146,17 +136,6 @@ pub async fn candidacy<B: Backend>(
             _ => Some(super::profile::status_text(&member.status, l)),
         },
     })
-}
-
-/// This site's address: the one its node announces, or else the one the browser used.
-fn own_site<B: Backend>(state: &Shared<B>, headers: &HeaderMap) -> String {
-    state
-        .backend
-        .sites()
-        .into_iter()
-        .find(|site| site.this_site)
-        .map(|site| site.url)
-        .unwrap_or_else(|| site_base(headers, state.config.secure_cookies))
 }
 
 /// The message a candidate sends to members who know them.

@@ -10,7 +10,7 @@ async fn a_member_exports_their_data_then_erases_their_account() {
     let site = Site::start(&["founder-1", "founder-2"]).await;
     let mut member = site.signed_in("founder-1").await;
     let created = member.publish("Machine à coudre Singer", "30", &[]).await;
-    let link = created.location.expect("the listing");
+    let link = created.published_listing();
     let mut other = site.signed_in("founder-2").await;
     assert_eq!(other.get(&link).await.status, StatusCode::OK);
     site.wait_for_search(&mut other, "q=machine+coudre", "Machine à coudre")
@@ -117,7 +117,7 @@ async fn an_erased_photo_and_its_cached_thumbnail_stop_being_served_at_once() {
     let created = member
         .publish("Vélo de ville", "30", &[("photos", super::png(320, 240))])
         .await;
-    let page = member.get(&created.location.expect("the listing")).await;
+    let page = member.get(&created.published_listing()).await;
     let start = page.body.find("href=\"/photo/").expect("photo link") + "href=\"".len();
     let photo = page.body[start..].split('"').next().unwrap().to_string();
     let thumbnail = format!("{photo}/mini");

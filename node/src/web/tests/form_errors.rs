@@ -84,7 +84,7 @@ async fn an_empty_message_to_an_author_gets_the_sites_sentence() {
         "{}",
         published.body
     );
-    let listing = published.location.expect("the listing's page");
+    let listing = published.published_listing();
     let mut buyer = site.signed_in("founder-2").await;
     let page = buyer.get(&listing).await;
     assert!(
@@ -115,8 +115,7 @@ async fn no_answer_is_offered_to_the_opener_only_once_the_deadline_has_passed() 
     let listing = author
         .publish("Vélo de ville", "32", &[])
         .await
-        .location
-        .expect("the listing's page");
+        .published_listing();
     let mut buyer = site.signed_in("founder-2").await;
     let csrf = buyer.get(&listing).await.csrf();
     let opened = buyer

@@ -168,7 +168,7 @@ async fn typed_html_is_escaped_everywhere_it_is_shown() {
             &[],
         )
         .await;
-    let link = created.location.expect("listing");
+    let link = created.published_listing();
     let page = site.visitor().get(&link).await;
     assert!(!page.body.contains("<img src=x"));
     assert!(!page.body.contains("<script>document.cookie"));
@@ -218,7 +218,7 @@ async fn candidates_cannot_publish_and_members_cannot_edit_others_listings() {
             &[],
         )
         .await;
-    let link = created.location.expect("listing");
+    let link = created.published_listing();
     let mut other = site.signed_in("founder-2").await;
     assert_eq!(
         other.get(&format!("{link}/modifier")).await.status,

@@ -153,7 +153,7 @@ async fn a_member_publishes_edits_and_withdraws_a_listing_with_a_photo() {
         )
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
-    let link = created.location.expect("listing link");
+    let link = created.published_listing();
     let page = author.get(&link).await;
     assert!(page.body.contains("Armoire ancienne en chêne"));
     assert!(page.body.contains("120,50 €"));
@@ -216,7 +216,7 @@ async fn a_member_publishes_edits_and_withdraws_a_listing_with_a_photo() {
             &[],
         )
         .await;
-    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
+    assert_eq!(edited.published_listing(), link);
     let page = author.get(&link).await;
     assert!(page.body.contains("Armoire en chêne massif"));
     assert!(!page.body.contains("/photo/"), "the unticked photo is gone");
@@ -237,7 +237,7 @@ async fn a_transaction_is_opened_answered_and_closed_with_reviews() {
     let created = author
         .publish("Garde d'enfants le mercredi", "20", &[])
         .await;
-    let link = created.location.expect("listing");
+    let link = created.published_listing();
     let own = author.get(&link).await;
     assert!(
         !own.body.contains("Aucun chemin de confiance"),
@@ -317,7 +317,7 @@ async fn a_transaction_is_opened_answered_and_closed_with_reviews() {
     );
     assert!(profile
         .body
-        .contains("a répondu dans les délais à 1 transaction sur 1"));
+        .contains("A répondu dans les délais à 1 transaction sur 1."));
 }
 
 #[tokio::test]

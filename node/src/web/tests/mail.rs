@@ -80,7 +80,7 @@ async fn a_reminder_reaches_the_author_before_the_deadline_and_unsubscribing_sto
     give_and_verify(&site, &sink, &mut author, "auteur@example.org").await;
 
     let created = author.publish("Tondeuse a pretter", "30", &[]).await;
-    let link = created.location.expect("listing");
+    let link = created.published_listing();
     let mut buyer = site.signed_in("founder-2").await;
     let page = buyer.get(&link).await;
     let opened = buyer

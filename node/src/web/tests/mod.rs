@@ -22,6 +22,7 @@ mod journey;
 mod mail;
 mod moderation;
 mod monitoring;
+mod phone;
 mod sponsoring;
 
 use std::sync::{Arc, OnceLock};
@@ -276,6 +277,19 @@ pub(super) struct Page {
 }
 
 impl Page {
+    /// The listing's address, from the answer to publishing or editing it: a redirection to
+    /// the author's page after publishing (`/annonce/{series}/publiee`).
+    pub fn published_listing(&self) -> String {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.body);
+        let location = self.location.as_deref().expect("a redirection");
+        let listing = location
+            .strip_suffix("/publiee")
+            .or_else(|| location.strip_suffix("/publiee?modifiee=1"))
+            .unwrap_or_else(|| panic!("{location} is not the page after publishing"));
+        assert!(listing.starts_with("/annonce/"), "{location}");
+        listing.to_string()
+    }
+
     /// The CSRF token of the page's first form.
     pub fn csrf(&self) -> String {
         let marker = "name=\"csrf\" value=\"";

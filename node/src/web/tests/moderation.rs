@@ -37,7 +37,7 @@ async fn publish(author: &mut Browser, title: &str) -> String {
             &[],
         )
         .await;
-    created.location.expect("the listing's address")
+    created.published_listing()
 }
 
 /// Files a complaint about `subject` (`annonce=…`, `transaction=…` or `membre=…`).
@@ -133,15 +133,56 @@ async fn a_complaint_is_taken_up_acted_on_and_its_outcome_shown_to_the_complaina
     assert!(
         case.body.contains("auteur de l&#39;annonce") || case.body.contains("auteur de l'annonce")
     );
-    let taken = act(
-        &mut moderator,
-        &complaint,
-        LabelAction::TakeUpComplaint,
-        &complaint,
-        "Je regarde.",
-    )
-    .await;
-    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.body);
+    // The context first, then one chooser: a single form, after the people involved.
+    assert_eq!(
+        case.body
+            .matches(&format!(
+                "<form action=\"/moderation/signalement/{complaint}\""
+            ))
+            .count(),
+        1
+    );
+    let chooser = case.body.find("Que décidez-vous").expect("the chooser");
+    assert!(case.body.find("Les personnes").expect("the people") < chooser);
+    assert_eq!(
+        case.body[chooser..]
+            .matches("type=\"radio\" name=\"action\"")
+            .count(),
+        7,
+        "take up, hide, correct, warn, require sponsors, expel, close"
+    );
+    // No choice: a sentence, and the reason typed is kept.
+    let unchosen = moderator
+        .post_form(
+            &format!("/moderation/signalement/{complaint}"),
+            &[("csrf", &case.csrf()), ("reason", "Je regarde.")],
+        )
+        .await;
+    assert_eq!(unchosen.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unchosen.body.contains("Choisissez une action."));
+    assert!(unchosen.body.contains("value=\"Je regarde.\""));
+    // The form sends the action alone: the complaint names its target.
+    let taken_by_form = moderator
+        .post_form(
+            &format!("/moderation/signalement/{complaint}"),
+            &[
+                ("csrf", &case.csrf()),
+                ("action", &(LabelAction::TakeUpComplaint as u8).to_string()),
+                ("reason", "Je m'en occupe."),
+            ],
+        )
+        .await;
+    assert_eq!(
+        taken_by_form.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        taken_by_form.body
+    );
+    assert!(moderator
+        .get(&format!("/moderation/signalement/{complaint}"))
+        .await
+        .body
+        .contains("En cours"));
     assert!(complainant
         .get("/signalements")
         .await
