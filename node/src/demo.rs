@@ -254,6 +254,7 @@ fn create_accounts(dir: &Path, network: &GeneratedNetwork, i: usize) -> Result<(
             notifications_seen: Timestamp(0),
             saved_searches: Vec::new(),
             pending_recovery: None,
+            donation_reminder_dismissed_ms: 0,
         })?;
     }
     Ok(())

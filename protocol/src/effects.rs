@@ -104,6 +104,15 @@ pub fn effective_bumps(
     nodes: &HashSet<PublicKey>,
     bumps: &[BumpFact],
 ) -> BTreeSet<RecordId> {
+    effective_bumps_within(charter.bumps_per_node_per_day, nodes, bumps)
+}
+
+/// [`effective_bumps`] for a limit of `per_day` bumps per node in any 24 hours.
+pub fn effective_bumps_within(
+    per_day: u64,
+    nodes: &HashSet<PublicKey>,
+    bumps: &[BumpFact],
+) -> BTreeSet<RecordId> {
     let mut by_node: HashMap<PublicKey, Vec<BumpFact>> = HashMap::new();
     for bump in bumps.iter().filter(|b| nodes.contains(&b.node)) {
         by_node.entry(bump.node).or_default().push(*bump);
@@ -115,7 +124,7 @@ pub fn effective_bumps(
         for bump in list.iter() {
             let day_before = bump.created.minus_ms(Timestamp::DAY_MS);
             window.retain(|t| *t > day_before);
-            if (window.len() as u64) < charter.bumps_per_node_per_day {
+            if (window.len() as u64) < per_day {
                 window.push(bump.created);
                 effective.insert(bump.id);
             }

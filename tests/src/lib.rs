@@ -368,6 +368,7 @@ impl Cluster {
             notifications_seen: now(),
             saved_searches: Vec::new(),
             pending_recovery: None,
+            donation_reminder_dismissed_ms: 0,
         };
         if accounts.create(&account)? == AccountCreated::LoginTaken {
             bail!("the login {login} is taken on node {i}");

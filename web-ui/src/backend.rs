@@ -18,6 +18,7 @@ use maillon_protocol::{BlobHash, NetworkId, PublicKey, Record, RecordId, Timesta
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::funding::{BumpAsked, BumpRefused, BumpRequest, DonationPage};
 use crate::keys::SealedKey;
 
 /// A backend failure the member cannot fix: shown as "try again later", logged in full.
@@ -155,6 +156,8 @@ pub struct ListingView {
     pub expires: Option<Timestamp>,
     /// The last bump, if any.
     pub bumped_at: Option<Timestamp>,
+    /// When the last bump ends.
+    pub bump_until: Option<Timestamp>,
     /// Withdrawn by its author.
     pub withdrawn: bool,
 }
@@ -282,6 +285,10 @@ pub struct Account {
     /// A key recovery under way: the new key, waiting for the sponsors' signatures.
     #[serde(default)]
     pub pending_recovery: Option<PendingRecovery>,
+    /// When the member last set aside the reminder that the site lives on donations, in
+    /// milliseconds; 0 if never.
+    #[serde(default)]
+    pub donation_reminder_dismissed_ms: u64,
 }
 
 /// A new key made for a member who lost their passphrase, sealed with the new passphrase,
@@ -569,6 +576,34 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn verify_mail(&self, token: &str) -> Result<bool, BackendError>;
     /// Turns every e-mail off for the address of an unsubscribe token; whether it was known.
     fn unsubscribe_mail(&self, token: &str) -> Result<bool, BackendError>;
+
+    /// The operator's donation page, if set.
+    fn donation(&self) -> Option<DonationPage>;
+
+    /// Sets the donation page, or removes it (`None`).
+    fn set_donation(&self, page: Option<DonationPage>) -> Result<(), BackendError>;
+
+    /// Every request to feature a listing, newest first.
+    fn bump_requests(&self) -> Vec<BumpRequest>;
+
+    /// Records a member's request to feature their listing.
+    fn ask_bump(
+        &self,
+        series: RecordId,
+        member: PublicKey,
+        message: String,
+    ) -> Result<BumpAsked, BackendError>;
+
+    /// Signs a bump of `days` days with the node's key for a waiting request, within the
+    /// charter's limit of bumps per node per day, and submits it.
+    fn grant_bump(
+        &self,
+        number: u64,
+        days: u64,
+    ) -> impl Future<Output = Result<Result<BumpRequest, BumpRefused>, BackendError>> + Send;
+
+    /// Declines a waiting request; whether there was one.
+    fn decline_bump(&self, number: u64) -> Result<bool, BackendError>;
 }
 
 /// Keys as hex in account files.

@@ -13,6 +13,7 @@
 //! - [`signin_limits`]: the sign-in limits per address, per login and address, per login.
 //! - [`founding`]: the founding ceremony's pages, served before the network has a charter.
 //! - [`form_text`]: what the site says about a bad place, price, title or message.
+//! - [`funding`]: the donation page and members' requests to feature a listing.
 //! - [`keys`]: sealing keys with argon2id, the printable recovery kit.
 //! - [`mail`]: e-mail topics, the address shown in « Mon compte », every e-mail's text.
 //! - [`notifications`]: what a member should know about, derived from records.
@@ -28,6 +29,7 @@ pub mod error;
 pub mod figures;
 pub mod form_text;
 pub mod founding;
+pub mod funding;
 pub mod keys;
 pub mod mail;
 pub mod notifications;
@@ -126,6 +128,7 @@ impl<B: Backend> WebState<B> {
     pub fn page(&self, visitor: &Visitor) -> Page {
         let site = self.backend.site();
         let mut page = Page::for_visitor(visitor, &site.charter.name, &site.node_name);
+        page.takes_donations = self.backend.donation().is_some();
         if let Some(user) = &visitor.user {
             let member = self.backend.member(&user.key);
             page.is_member = member.status.is_in_good_standing();

@@ -328,6 +328,7 @@ mod tests {
             notifications_seen: Timestamp(seen),
             saved_searches: Vec::new(),
             pending_recovery: None,
+            donation_reminder_dismissed_ms: 0,
         }
     }
 

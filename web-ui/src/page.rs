@@ -32,6 +32,8 @@ pub struct Page {
     pub csrf: String,
     /// A one-off confirmation to show.
     pub flash: Option<String>,
+    /// The site has a donation page: the footer links to it.
+    pub takes_donations: bool,
     /// The stylesheet's address.
     pub css_url: &'static str,
     /// The script's address.
@@ -53,6 +55,7 @@ impl Page {
             notifications: 0,
             csrf: String::new(),
             flash: None,
+            takes_donations: false,
             css_url: assets::css_url(),
             js_url: assets::js_url(),
         }
@@ -72,6 +75,7 @@ impl Page {
             notifications: 0,
             csrf: visitor.csrf.clone(),
             flash: None,
+            takes_donations: false,
             css_url: assets::css_url(),
             js_url: assets::js_url(),
         }

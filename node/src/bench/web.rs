@@ -119,6 +119,7 @@ fn create_viewer(fixture: &Fixture) -> BenchResult<()> {
         notifications_seen: fixture.network.now,
         saved_searches: Vec::new(),
         pending_recovery: None,
+        donation_reminder_dismissed_ms: 0,
     })?;
     Ok(())
 }

@@ -162,6 +162,7 @@ mod tests {
             notifications_seen: Timestamp(1),
             saved_searches: vec![],
             pending_recovery: None,
+            donation_reminder_dismissed_ms: 0,
         }
     }
 

@@ -40,6 +40,7 @@ impl FedIndex for SocialIndex {
 
     fn empty(charter: &Charter) -> Self {
         SocialIndex::new(charter.answer_deadline_ms)
+            .with_bumps_per_node_per_day(charter.bumps_per_node_per_day)
     }
 
     fn take(&mut self, record: &Record) {

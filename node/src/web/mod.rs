@@ -4,14 +4,18 @@
 //!
 //! - [`social`]: profiles, codes, listings, transactions, kept in memory from the records.
 //! - [`accounts`]: members' sealed keys, one file per account.
+//! - [`bumps`]: which bumps take effect, under the charter's daily limit per node.
 //! - [`moderation`]: complaints, appointments, labels, and what they add up to.
 //! - [`operator`]: the operator page's view of peers, policies and sync.
 //! - [`feeder`]: keeps the social and moderation indexes fed from the engine's stored events.
+//! - [`funding`]: the donation page and members' feature requests, and granting them.
 
 pub mod accounts;
+pub mod bumps;
 pub mod feeder;
 #[cfg(test)]
 mod feeder_tests;
+pub mod funding;
 pub mod moderation;
 pub mod operator;
 pub mod social;
@@ -31,6 +35,7 @@ use maillon_web_ui::backend::{
     OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, SiteLink, Submitted,
     TransactionView,
 };
+use maillon_web_ui::funding::{BumpAsked, BumpRefused, BumpRequest, DonationPage};
 use maillon_web_ui::mail::{AddressOutcome, MailStatus, MailTopic};
 use maillon_web_ui::session::Lang;
 
@@ -43,6 +48,7 @@ use crate::search::{AuthorFilter, SearchIndex, SortOrder};
 use crate::invitation::served::ServedInvitations;
 use crate::mail::MailDesk;
 use accounts::AccountFiles;
+use funding::FundingFile;
 use maillon_protocol::invitation::ShortCode;
 use maillon_protocol::moderation::Moderation;
 use moderation::ModerationIndex;
@@ -69,6 +75,8 @@ pub struct NodeBackend {
     catch_up_gate: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
     /// E-mail to members, when the operator set up `[smtp]`.
     mail: Option<Arc<MailDesk>>,
+    /// The donation page and the feature requests.
+    funding: Arc<FundingFile>,
 }
 
 impl NodeBackend {
@@ -141,6 +149,7 @@ pub fn start(
     let web_error = |e: &dyn std::fmt::Display| NodeError::Web(e.to_string());
     let accounts = AccountFiles::open(data_dir.join("accounts")).map_err(|e| web_error(&e))?;
     let node_secret = Arc::new(crate::node::read_key(&data_dir.join("node.key"))?);
+    let funding = FundingFile::open(data_dir.join("funding.json")).map_err(|e| web_error(&e))?;
     let invitations =
         ServedInvitations::open(data_dir.join("invitations")).map_err(|e| web_error(&e))?;
     let search =
@@ -179,6 +188,7 @@ pub fn start(
         node_secret,
         invitations: Arc::new(invitations),
         catch_up_gate: Arc::new(tokio::sync::Mutex::new(None)),
+        funding: Arc::new(funding),
         mail: smtp
             .map(|settings| mail_desk(engine, settings))
             .transpose()
@@ -208,6 +218,23 @@ fn mail_desk(
         engine.name().to_string(),
         Arc::new(move || clock_engine.now()),
     )))
+}
+
+/// A listing's view with its bump in force, if any: effective under the charter's daily
+/// limit, signed by an announced node, not expired (docs/PROTOCOL.md 9.2).
+fn marked(
+    view: &ListingView,
+    social: &SocialIndex,
+    index: &crate::membership_index::MembershipIndex,
+    now: Timestamp,
+) -> ListingView {
+    let nodes = index.announced_nodes();
+    let bump = social.bump_in_force(&view.series, now, |node| nodes.contains_key(node));
+    ListingView {
+        bumped_at: bump.map(|(at, _)| at),
+        bump_until: bump.map(|(_, until)| until),
+        ..view.clone()
+    }
 }
 
 fn backend_error(error: impl std::fmt::Display) -> BackendError {
@@ -424,6 +451,7 @@ impl Backend for NodeBackend {
         let social = self.social();
         let moderation = self.moderation();
         let index = self.engine.index();
+        let now = self.now();
         let hits = found
             .hits
             .into_iter()
@@ -432,7 +460,7 @@ impl Backend for NodeBackend {
                     .listing(&hit.series)
                     .filter(|v| !v.withdrawn && moderation.hidden_by(&v.series).is_none())
                     .filter(|v| index.in_good_standing_at(&v.author, v.published))
-                    .map(|v| (v.clone(), hit.distance_km))
+                    .map(|v| (marked(v, &social, &index, now), hit.distance_km))
             })
             .collect();
         Ok(SearchPage {
@@ -442,16 +470,25 @@ impl Backend for NodeBackend {
     }
 
     fn listing(&self, series: &RecordId) -> Option<ListingView> {
-        let view = self.social().listing(series).cloned()?;
-        self.has_effect(&view.author, view.published)
-            .then_some(view)
+        let social = self.social();
+        let index = self.engine.index();
+        let view = social.listing(series)?;
+        index
+            .in_good_standing_at(&view.author, view.published)
+            .then(|| marked(view, &social, &index, self.now()))
     }
 
     fn listings_by(&self, author: &PublicKey) -> Vec<ListingView> {
-        let keys = self.engine.index().keys_of_identity(author);
-        let mut views = self.social().listings_by(&keys, self.now());
-        views.retain(|view| self.has_effect(&view.author, view.published));
-        views
+        let social = self.social();
+        let index = self.engine.index();
+        let keys = index.keys_of_identity(author);
+        let now = self.now();
+        social
+            .listings_by(&keys, now)
+            .iter()
+            .filter(|view| index.in_good_standing_at(&view.author, view.published))
+            .map(|view| marked(view, &social, &index, now))
+            .collect()
     }
 
     fn transactions_of(&self, member: &PublicKey) -> Vec<TransactionView> {
@@ -702,5 +739,44 @@ impl Backend for NodeBackend {
             Some(desk) => desk.unsubscribe(token).map_err(backend_error),
             None => Ok(false),
         }
+    }
+
+    fn donation(&self) -> Option<DonationPage> {
+        self.funding.donation()
+    }
+
+    fn set_donation(&self, page: Option<DonationPage>) -> Result<(), BackendError> {
+        self.funding.set_donation(page).map_err(backend_error)
+    }
+
+    fn bump_requests(&self) -> Vec<BumpRequest> {
+        self.funding.requests()
+    }
+
+    fn ask_bump(
+        &self,
+        series: RecordId,
+        member: PublicKey,
+        message: String,
+    ) -> Result<BumpAsked, BackendError> {
+        self.funding
+            .ask(series, member, message, self.now())
+            .map_err(backend_error)
+    }
+
+    async fn grant_bump(
+        &self,
+        number: u64,
+        days: u64,
+    ) -> Result<Result<BumpRequest, BumpRefused>, BackendError> {
+        funding::grant(self, number, days).await
+    }
+
+    fn decline_bump(&self, number: u64) -> Result<bool, BackendError> {
+        let answer = maillon_web_ui::funding::BumpState::Declined { at: self.now().0 };
+        self.funding
+            .settle(number, answer)
+            .map(|settled| settled.is_some())
+            .map_err(backend_error)
     }
 }

@@ -11,6 +11,8 @@ use maillon_web_ui::backend::{
 };
 use maillon_web_ui::keys::sponsor_code;
 
+use super::bumps::BumpBook;
+
 /// Every kind the social index reads.
 pub const KINDS: &[Kind] = &[
     Kind::Profile,
@@ -38,6 +40,7 @@ pub struct SocialIndex {
     transactions: HashMap<RecordId, TransactionView>,
     transactions_by_member: HashMap<PublicKey, Vec<RecordId>>,
     answer_deadline_ms: u64,
+    bumps: BumpBook,
 }
 
 impl SocialIndex {
@@ -47,6 +50,25 @@ impl SocialIndex {
             answer_deadline_ms,
             ..SocialIndex::default()
         }
+    }
+
+    /// The same index, for a charter allowing `per_day` effective bumps per node per day.
+    pub fn with_bumps_per_node_per_day(self, per_day: u64) -> SocialIndex {
+        SocialIndex {
+            bumps: BumpBook::new(per_day),
+            ..self
+        }
+    }
+
+    /// The newest effective bump of a listing in force at `now`, signed by a node that
+    /// `announced` accepts: when it was signed and when it ends.
+    pub fn bump_in_force(
+        &self,
+        series: &RecordId,
+        now: Timestamp,
+        announced: impl Fn(&PublicKey) -> bool,
+    ) -> Option<(Timestamp, Timestamp)> {
+        self.bumps.in_force(series, now, announced)
     }
 
     /// Applies one record. Records must come in an order where refs come first (the store's
@@ -101,8 +123,8 @@ impl SocialIndex {
                 }
             }
             Body::Bump(b) => {
-                if let Some(view) = self.listings.get_mut(&b.series) {
-                    view.bumped_at = Some(view.bumped_at.map_or(at, |old| old.max(at)));
+                if let Some(expires) = header.expires {
+                    self.bumps.add(author, record.id(), at, expires, b.series);
                 }
             }
             Body::TransactionOpen(open) => self.apply_open(record, open),
@@ -157,6 +179,7 @@ impl SocialIndex {
                         published: header.created,
                         expires: header.expires,
                         bumped_at: None,
+                        bump_until: None,
                         withdrawn: false,
                     },
                 );

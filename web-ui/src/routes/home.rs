@@ -21,6 +21,8 @@ struct Home {
     shortcuts: Vec<Shortcut>,
     sections: Vec<Section>,
     is_candidate: bool,
+    /// Remind the member, once a year, that the site lives on donations.
+    remind_donation: bool,
 }
 
 /// A category as a shortcut to its search.
@@ -79,6 +81,10 @@ pub async fn home<B: Backend>(
         shortcuts: shortcuts(l),
         sections,
         is_candidate,
+        remind_donation: visitor
+            .user
+            .as_ref()
+            .is_some_and(|user| super::funding::reminds(&state.backend, user)),
     })
 }
 

@@ -123,6 +123,7 @@ pub async fn new_account(
         notifications_seen: now,
         saved_searches: Vec::new(),
         pending_recovery: None,
+        donation_reminder_dismissed_ms: 0,
     };
     Ok((secret, account))
 }

@@ -10,6 +10,7 @@ use maillon_protocol::kinds::TransactionOpen;
 use maillon_protocol::RecordId;
 use serde::Deserialize;
 
+use super::funding::{feature_line, FeatureLine};
 use super::profile::{responsiveness_text, review_lines, trust_line, ReviewLine, TrustLine};
 use super::search::{category_label, intent_label};
 use super::sponsor::{named, Named};
@@ -52,6 +53,10 @@ struct ListingPage {
     hidden_reason: Option<String>,
     corrections: Vec<(String, String)>,
     report_link: Option<String>,
+    /// Under a bump in force: until when, for every visitor.
+    featured_until: Option<String>,
+    /// For the author: featuring this listing.
+    feature: Option<FeatureLine>,
 }
 
 fn listing_page<B: Backend>(
@@ -106,6 +111,8 @@ fn listing_page<B: Backend>(
     } else {
         why_not
     };
+    let feature = (is_author && !view.withdrawn && hidden_reason.is_none())
+        .then(|| feature_line(&state.backend, view, l));
     let failed = error.is_some();
     render_form(
         ListingPage {
@@ -150,6 +157,11 @@ fn listing_page<B: Backend>(
             hidden_reason,
             corrections,
             report_link,
+            featured_until: view
+                .bump_until
+                .filter(|until| *until > state.backend.now())
+                .map(|until| page::date_time(until, l)),
+            feature,
         },
         failed,
     )

@@ -4,6 +4,7 @@ mod account;
 mod complaints;
 mod council;
 mod erasure;
+mod funding;
 mod home;
 mod host;
 pub(crate) mod identity;
@@ -96,6 +97,12 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         )
         .route("/annonce/{series}/retirer", post(publish::withdraw::<B>))
         .route("/annonce/{series}/publiee", get(listing::published::<B>))
+        .route("/annonce/{series}/une", post(funding::ask::<B>))
+        .route("/dons", get(funding::donation::<B>))
+        .route("/dons/rappel", post(funding::dismiss_reminder::<B>))
+        .route("/operateur/financement", get(funding::funding::<B>))
+        .route("/operateur/dons", post(funding::set_donation::<B>))
+        .route("/operateur/une/{number}", post(funding::decide::<B>))
         .route("/transactions", get(transactions::mine::<B>))
         .route("/transaction/{id}", get(transactions::show::<B>))
         .route(

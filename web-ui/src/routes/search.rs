@@ -190,12 +190,12 @@ pub struct Card {
     pub date: String,
     /// The first photo's addresses.
     pub thumbnail: Option<PhotoSources>,
-    /// Bumped.
+    /// Under a bump in force.
     pub bumped: bool,
 }
 
 /// The card of a listing.
-pub fn card<B: Backend>(_backend: &B, view: &ListingView, distance: Option<f64>, l: Lang) -> Card {
+pub fn card<B: Backend>(backend: &B, view: &ListingView, distance: Option<f64>, l: Lang) -> Card {
     let listing = &view.listing;
     Card {
         link: format!("/annonce/{}", view.series.to_hex()),
@@ -210,7 +210,7 @@ pub fn card<B: Backend>(_backend: &B, view: &ListingView, distance: Option<f64>,
             .photos
             .first()
             .map(|h| PhotoSources::of(h, PhotoSize::Small)),
-        bumped: view.bumped_at.is_some(),
+        bumped: view.bump_until.is_some_and(|until| until > backend.now()),
     }
 }
 

@@ -14,6 +14,7 @@ mod bodies;
 mod erasure;
 mod form_errors;
 mod founding;
+mod funding;
 mod governance;
 mod guards;
 mod headers;
@@ -101,6 +102,7 @@ impl Site {
                     notifications_seen: Timestamp(0),
                     saved_searches: vec![],
                     pending_recovery: None,
+                    donation_reminder_dismissed_ms: 0,
                 })
                 .expect("account");
         }
