@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`backup`]: backups (through the running node's admin socket), restore and rebuild.
 //! - [`bench`]: `maillon bench`, end-to-end benchmarks with same-run limits.
+//! - [`bump_book`]: which bumps take effect under the charter's daily limit per node.
 //! - [`erasure`]: an erasure's photo deletion and the member's export archive.
 //! - [`config`]: TOML and environment configuration, validated in two stages.
 //! - [`durable`]: small files written whole or not at all.
@@ -28,6 +29,7 @@ pub mod api;
 pub mod backup;
 pub mod bench;
 pub mod blobs;
+pub mod bump_book;
 pub mod config;
 pub mod durable;
 pub mod engine;

@@ -501,7 +501,7 @@ fn rebuild_from_store(seed: u64, n: u64, now: Timestamp) -> BenchResult<(f64, Du
     }
     futures::executor::block_on(store.flush())?;
     let index = SearchIndex::open(&dir.path().join("search"), BUILD_BUDGET)?;
-    let mut feed = Feed::new(index.writer()?, network);
+    let mut feed = Feed::new(index.writer()?, network, u64::MAX);
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let started = Instant::now();
     feed.rebuild(&store, now, &|_| false, &cancel)?;

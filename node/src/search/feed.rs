@@ -4,8 +4,9 @@
 //! - A listing version is indexed only if the store names it the current version of its
 //!   series, its series has no tombstone, and it has not expired.
 //! - A tombstone removes the series for good (a later version cannot bring it back).
-//! - A bump by an announced node raises its series until the bump expires; the newest bump
-//!   in force wins. The charter's per-node daily limit is not applied here.
+//! - A bump raises its series until the bump expires if it is effective (signed by an
+//!   announced node, within the charter's per-node daily limit: [`BumpBook`]); the newest
+//!   bump in force wins.
 //! - An erasure re-reads every series of the identity whose version the store erased: the
 //!   series goes, unless a later version kept its body.
 //! - Records of other kinds only count towards the marker.
@@ -20,11 +21,9 @@ use maillon_protocol::{Body, Kind, Record};
 use super::doc::{BumpMark, ListingDoc};
 use super::index::{IndexMarker, SearchWriter};
 use super::SearchError;
+use crate::bump_book::BumpBook;
 use crate::store::index::decode_stored;
 use crate::store::{ReplaceKey, Store};
-
-/// Longest a bump lasts: the protocol's limit (7 days), which it does not export.
-pub const BUMP_MAX_LIFETIME_MS: u64 = 7 * Timestamp::DAY_MS;
 
 /// Whether a key is an announced node's: bumps count only from those.
 pub type NodeCheck<'a> = &'a dyn Fn(&PublicKey) -> bool;
@@ -50,17 +49,22 @@ pub struct Feed {
     writer: SearchWriter,
     network: NetworkId,
     tombstoned: HashSet<RecordId>,
+    /// Every bump, and which are effective.
+    book: BumpBook,
+    /// The bump in force on each series, as last written to the index.
     bumps: HashMap<RecordId, BumpMark>,
     seen: u64,
 }
 
 impl Feed {
-    /// A feed writing through `writer`, for `network`'s records.
-    pub fn new(writer: SearchWriter, network: NetworkId) -> Feed {
+    /// A feed writing through `writer`, for `network`'s records, whose charter lets
+    /// `bumps_per_day` bumps of one node take effect in any 24 hours.
+    pub fn new(writer: SearchWriter, network: NetworkId, bumps_per_day: u64) -> Feed {
         Feed {
             writer,
             network,
             tombstoned: HashSet::new(),
+            book: BumpBook::new(bumps_per_day),
             bumps: HashMap::new(),
             seen: 0,
         }
@@ -159,22 +163,18 @@ impl Feed {
             }
         }
         self.bumps.clear();
-        // Newest first: once a bump is older than the longest bump lifetime, so are the rest.
-        let oldest_in_force = now.minus_ms(BUMP_MAX_LIFETIME_MS);
+        // Every bump counts towards its node's daily window, in force or not.
+        self.book = BumpBook::new(self.book.per_day());
         for id in store.by_kind(Kind::Bump, usize::MAX)? {
             let Some(record) = read(store, &id)? else {
                 continue;
             };
-            if record.header().created < oldest_in_force {
-                break;
-            }
-            if let Some(mark) = bump_in_force(&record, now, nodes) {
-                if let Some(Body::Bump(b)) = record.body() {
-                    let slot = self.bumps.entry(b.series).or_insert(mark);
-                    if slot.at < mark.at {
-                        *slot = mark;
-                    }
-                }
+            self.note_bump(&record);
+        }
+        let series: Vec<RecordId> = self.book.series().copied().collect();
+        for s in series {
+            if let Some(mark) = self.mark_of(&s, now, nodes) {
+                self.bumps.insert(s, mark);
             }
         }
         Ok(())
@@ -242,21 +242,58 @@ impl Feed {
                 self.bumps.remove(&t.series);
                 self.writer.remove(&t.series)
             }
-            Some(Body::Bump(b)) => {
-                let Some(mark) = bump_in_force(record, now, nodes) else {
-                    return Ok(());
-                };
-                if self.bumps.get(&b.series).is_some_and(|m| m.at >= mark.at) {
-                    return Ok(());
+            Some(Body::Bump(_)) => {
+                for series in self.note_bump(record) {
+                    self.bump_again(store, &series, now, nodes)?;
                 }
-                self.bumps.insert(b.series, mark);
-                match self.current_doc(store, &b.series, now)? {
-                    Some(doc) => self.writer.set_bumped(doc, mark),
-                    None => Ok(()),
-                }
+                Ok(())
             }
             Some(Body::Erasure(_)) => self.apply_erasure(store, record, now),
             _ => Ok(()),
+        }
+    }
+
+    /// Adds a bump record to the book; the series whose bumps may have changed effect.
+    fn note_bump(&mut self, record: &Record) -> Vec<RecordId> {
+        let h = record.header();
+        match (record.body(), h.expires) {
+            (Some(Body::Bump(b)), Some(expires)) => {
+                self.book
+                    .add(h.author, record.id(), h.created, expires, b.series)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The bump in force on a series at `now`, if any.
+    fn mark_of(&self, series: &RecordId, now: Timestamp, nodes: NodeCheck<'_>) -> Option<BumpMark> {
+        self.book
+            .in_force(series, now, nodes)
+            .map(|(at, expires)| BumpMark { at, expires })
+    }
+
+    /// Writes a series' bump in force again, if it changed.
+    fn bump_again<S: Store + ?Sized>(
+        &mut self,
+        store: &S,
+        series: &RecordId,
+        now: Timestamp,
+        nodes: NodeCheck<'_>,
+    ) -> Result<(), SearchError> {
+        let mark = self.mark_of(series, now, nodes);
+        if self.bumps.get(series).copied() == mark {
+            return Ok(());
+        }
+        match mark {
+            Some(mark) => self.bumps.insert(*series, mark),
+            None => self.bumps.remove(series),
+        };
+        match self.current_doc(store, series, now)? {
+            Some(doc) => match mark {
+                Some(mark) => self.writer.set_bumped(doc, mark),
+                None => self.writer.upsert(&doc.with_bump(None)),
+            },
+            None => Ok(()),
         }
     }
 
@@ -328,18 +365,6 @@ impl Feed {
     pub fn invalidate(&mut self) -> Result<(), SearchError> {
         self.writer.commit(None)
     }
-}
-
-/// The bump's mark if it is a bump by an announced node, in force at `now`.
-fn bump_in_force(record: &Record, now: Timestamp, nodes: NodeCheck<'_>) -> Option<BumpMark> {
-    let h = record.header();
-    let expires = h.expires?;
-    (matches!(record.body(), Some(Body::Bump(_))) && expires > now && nodes(&h.author)).then_some(
-        BumpMark {
-            at: h.created,
-            expires,
-        },
-    )
 }
 
 /// A stored record, decoded.

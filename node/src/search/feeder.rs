@@ -120,7 +120,11 @@ async fn run(
     let mut events = engine.subscribe();
     let mut dropped = engine.watch_dropped();
     dropped.mark_unchanged();
-    let feed = Feed::new(writer, engine.network());
+    let feed = Feed::new(
+        writer,
+        engine.network(),
+        engine.charter().bumps_per_node_per_day,
+    );
     let mut carried = Turn::default();
     let mut taking = Taking {
         events: &mut events,

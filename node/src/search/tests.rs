@@ -318,7 +318,11 @@ impl World {
     }
 
     fn feed(&self, index: &SearchIndex) -> Feed {
-        Feed::new(index.writer().expect("writer"), self.signer.network)
+        Feed::new(
+            index.writer().expect("writer"),
+            self.signer.network,
+            self.signer.charter.bumps_per_node_per_day,
+        )
     }
 }
 
@@ -583,4 +587,48 @@ fn singular_and_plural_stems_meet() {
         schema::tokens(&"x".repeat(60)).is_empty(),
         "long tokens are dropped"
     );
+}
+
+#[test]
+fn a_node_s_bumps_past_the_daily_limit_do_not_raise_listings_whatever_the_arrival_order() {
+    let mut world = World::new();
+    world.signer.charter.bumps_per_node_per_day = 1;
+    let index = SearchIndex::in_memory().expect("index");
+    let mut feed = world.feed(&index);
+    let node = testkit::key("search-node");
+    let first = world.listing(None, "Vélo rouge", T0);
+    let second = world.listing(None, "Vélo bleu", T0.plus_ms(1));
+    let bump = |series: RecordId, at: Timestamp| {
+        world
+            .signer
+            .sign(&node, Bump { series }, at, Some(at.plus_ms(DAY)))
+    };
+    // The later bump arrives first, then the earlier one: only the earlier takes effect.
+    let later = bump(second.id(), now().minus_ms(10));
+    let earlier = bump(first.id(), now().minus_ms(20));
+    for record in [&first, &second, &later, &earlier] {
+        world.store(record);
+        feed.apply(&world.store, record, now(), &any_node)
+            .expect("apply");
+    }
+    feed.commit().expect("commit");
+    let mut q = query("velo");
+    q.sort = SortOrder::BumpedFirst;
+    let bumped = |index: &SearchIndex| {
+        index
+            .search(&q)
+            .expect("search")
+            .hits
+            .iter()
+            .map(|h| h.series)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bumped(&index), vec![first.id(), second.id()]);
+    // A rebuild from the store agrees.
+    let rebuilt = SearchIndex::in_memory().expect("index");
+    let mut fresh = world.feed(&rebuilt);
+    fresh
+        .rebuild(&world.store, now(), &any_node, &AtomicBool::new(false))
+        .expect("rebuild");
+    assert_eq!(bumped(&rebuilt), vec![first.id(), second.id()]);
 }

@@ -4,14 +4,12 @@
 //!
 //! - [`social`]: profiles, codes, listings, transactions, kept in memory from the records.
 //! - [`accounts`]: members' sealed keys, one file per account.
-//! - [`bumps`]: which bumps take effect, under the charter's daily limit per node.
 //! - [`moderation`]: complaints, appointments, labels, and what they add up to.
 //! - [`operator`]: the operator page's view of peers, policies and sync.
 //! - [`feeder`]: keeps the social and moderation indexes fed from the engine's stored events.
 //! - [`funding`]: the donation page and members' feature requests, and granting them.
 
 pub mod accounts;
-pub mod bumps;
 pub mod feeder;
 #[cfg(test)]
 mod feeder_tests;

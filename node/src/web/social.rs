@@ -11,7 +11,7 @@ use maillon_web_ui::backend::{
 };
 use maillon_web_ui::keys::sponsor_code;
 
-use super::bumps::BumpBook;
+use crate::bump_book::BumpBook;
 
 /// Every kind the social index reads.
 pub const KINDS: &[Kind] = &[

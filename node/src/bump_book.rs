@@ -1,5 +1,5 @@
 //! Which bumps take effect (docs/PROTOCOL.md 9.2, "Effective bumps"), kept up to date as
-//! bump records arrive in any order: each node's bumps in (created, id) order, with the
+//! bump records arrive in any order, for the listing pages and the search order alike: each node's bumps in (created, id) order, with the
 //! charter's limit per node over any 24 hours. A bump that sorts after its node's last one
 //! (the usual case) is judged from the running window; one that arrives out of order makes
 //! that node's bumps judged again by [`effective_bumps`], so the result is the protocol's
@@ -48,7 +48,8 @@ impl BumpBook {
         }
     }
 
-    /// Adds a bump record of `node` on `series`.
+    /// Adds a bump record of `node` on `series`; the listings whose bumps may have changed
+    /// effect: this one, or, for a bump that arrived out of order, all of `node`'s.
     pub fn add(
         &mut self,
         node: PublicKey,
@@ -56,7 +57,7 @@ impl BumpBook {
         created: Timestamp,
         expires: Timestamp,
         series: RecordId,
-    ) {
+    ) -> Vec<RecordId> {
         let bump = Bumped {
             id,
             created,
@@ -66,13 +67,13 @@ impl BumpBook {
         let per_day = self.per_day;
         let book = self.nodes.entry(node).or_default();
         if book.bumps.iter().any(|b| b.id == id) {
-            return;
+            return Vec::new();
         }
         let in_order = book
             .bumps
             .last()
             .is_none_or(|last| (last.created, last.id) < (created, id));
-        if in_order {
+        let touched = if in_order {
             book.bumps.push(bump);
             let day_before = created.minus_ms(Timestamp::DAY_MS);
             while book.window.front().is_some_and(|t| *t <= day_before) {
@@ -82,14 +83,30 @@ impl BumpBook {
                 book.window.push_back(created);
                 book.effective.insert(id);
             }
+            vec![series]
         } else {
             let at = book
                 .bumps
                 .partition_point(|b| (b.created, b.id) < (created, id));
             book.bumps.insert(at, bump);
             judge_again(book, node, per_day);
-        }
+            let mut all: Vec<RecordId> = book.bumps.iter().map(|b| b.series).collect();
+            all.sort();
+            all.dedup();
+            all
+        };
         self.by_series.entry(series).or_default().push((node, bump));
+        touched
+    }
+
+    /// The charter's limit this book applies.
+    pub fn per_day(&self) -> u64 {
+        self.per_day
+    }
+
+    /// Every listing with a bump.
+    pub fn series(&self) -> impl Iterator<Item = &RecordId> {
+        self.by_series.keys()
     }
 
     /// The newest effective bump of `series` in force at `now` and signed by a node that
