@@ -4,6 +4,7 @@
 
 use maillon_protocol::ids::Timestamp;
 
+use crate::drawing::escape;
 use crate::page::date;
 use crate::session::Lang;
 
@@ -245,13 +246,6 @@ fn bounds_of(points: &[(u64, u64)]) -> (u64, u64) {
     let low = points.iter().map(|(_, v)| *v).min().unwrap_or(0);
     let high = points.iter().map(|(_, v)| *v).max().unwrap_or(0);
     (low, high)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

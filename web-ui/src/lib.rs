@@ -8,6 +8,7 @@
 //!
 //! # Layout
 //! - [`backend`]: the [`Backend`] trait and the views it returns.
+//! - [`drawing`]: pictures drawn as SVG on the server: trust paths, the map of listings.
 //! - [`router`]: every route, behind the visitor middleware; handlers live in `routes/`.
 //! - [`session`]: sessions, CSRF tokens, languages.
 //! - [`signin_limits`]: the sign-in limits per address, per login and address, per login.
@@ -25,6 +26,7 @@
 
 pub mod assets;
 pub mod backend;
+pub mod drawing;
 pub mod error;
 pub mod figures;
 pub mod form_text;

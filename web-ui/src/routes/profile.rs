@@ -72,6 +72,9 @@ pub struct TrustLine {
     pub distance: u32,
     /// How far, and by how many independent paths, in a sentence.
     pub summary: String,
+    /// The shortest paths drawn (SVG with its text equivalent), when there is more than
+    /// the direct link.
+    pub graph: Option<String>,
 }
 
 /// How two members are connected, in a sentence: "Vous êtes reliés par 2 personnes de
@@ -126,10 +129,32 @@ pub fn trust_line<B: Backend>(
     if let Some(first) = steps.first_mut() {
         first.name = l.pick("vous", "you").into();
     }
+    let keys: Vec<PublicKey> = report.paths.iter().flatten().copied().collect();
+    let names: std::collections::HashMap<PublicKey, String> = keys
+        .iter()
+        .copied()
+        .zip(named(backend, &keys, l).into_iter().map(|n| n.name))
+        .collect();
+    let drawn: Vec<Vec<String>> = report
+        .paths
+        .iter()
+        .map(|p| {
+            p.iter()
+                .enumerate()
+                .map(|(i, k)| match i {
+                    0 => l.pick("vous", "you").to_string(),
+                    _ => names.get(k).cloned().unwrap_or_default(),
+                })
+                .collect()
+        })
+        .collect();
     Some(TrustLine {
         steps,
         distance,
         summary: trust_sentence(distance, report.independent_paths, l),
+        graph: (distance >= 2)
+            .then(|| crate::drawing::trust_graph::svg(&drawn, l))
+            .flatten(),
     })
 }
 

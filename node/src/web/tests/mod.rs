@@ -24,6 +24,7 @@ mod mail;
 mod moderation;
 mod monitoring;
 mod phone;
+mod pictures;
 mod sponsoring;
 
 use std::sync::{Arc, OnceLock};
