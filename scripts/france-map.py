@@ -535,11 +535,12 @@ def main() -> int:
 
     shapes = {}
     lines = [f"# viewBox\t{view_box}",
-             f"# source\t{meta['name']} {meta['version']} ({meta['license']}),"
+             f"# source\t{meta['name']} {meta['version']} ({meta['license']},"
+             " https://creativecommons.org/licenses/by/4.0/),"
              f" {meta['author'].split('<')[0].strip()} after MapSVG (mapsvg.com);"
              + (" paths as published" if args.no_round
                 else " vertices rounded to 0.1, zero-length segments dropped")
-             + "; regenerate with scripts/france-map.py"]
+             + "; see README.md"]
     max_move = 0.0
     area_change = []
     for code, loc in locs.items():
@@ -559,6 +560,8 @@ def main() -> int:
                     max_move = max(max_move, abs(round(x * 10) / 10 - x),
                                    abs(round(y * 10) / 10 - y))
             area_change.append(abs(area_centroid(sp)[2] / area_centroid(orig)[2] - 1))
+        if len(sp) != len(orig):
+            print(f"warning: {code}: {len(orig) - len(sp)} tiny subpath(s) lost in rounding")
         xs = [p[0] for s in sp for p in s]
         ys = [p[1] for s in sp for p in s]
         shapes[code] = (sp, (min(xs), min(ys), max(xs), max(ys)))

@@ -80,6 +80,32 @@ else
   echo "commit $PREVIOUS_RELEASE is not in this clone: the mixed-network test is skipped" >&2
 fi
 
+# axe-core, the accessibility checker the browser tests run on each page they visit
+# (tests/tests/browser/axe.rs): npm's package at a pinned version, checked by its digest.
+AXE_VERSION=4.14.1
+AXE_SHA256=29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c
+axe_dir="$target_dir/axe-core-$AXE_VERSION"
+if [ ! -f "$axe_dir/axe.min.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "Installing npm to fetch axe-core for the browser tests..."
+      apt-get update
+      DEBIAN_FRONTEND=noninteractive apt-get install -y npm
+    else
+      echo "npm is missing: install it to fetch axe-core for the browser tests" >&2
+      exit 1
+    fi
+  fi
+  axe_download="$(mktemp -d)"
+  (cd "$axe_download" && npm pack "axe-core@$AXE_VERSION" --silent >/dev/null &&
+    tar -xzf "axe-core-$AXE_VERSION.tgz")
+  echo "$AXE_SHA256  $axe_download/package/axe.min.js" | sha256sum --check --quiet
+  mkdir -p "$axe_dir"
+  cp "$axe_download/package/axe.min.js" "$axe_download/package/LICENSE" "$axe_dir/"
+  rm -rf "$axe_download"
+fi
+export MAILLON_AXE_JS="$axe_dir/axe.min.js"
+
 # Unit, property, vector and integration tests of every crate, the examples, and doc tests.
 # Benchmarks are not run here: `cargo bench -p maillon-protocol` runs them (docs/PERFORMANCE.md).
 cargo test --workspace --lib --bins --tests --examples

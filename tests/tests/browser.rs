@@ -10,8 +10,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "browser/axe.rs"]
+mod axe;
 #[path = "browser/driver.rs"]
 mod driver;
+#[path = "browser/funding.rs"]
+mod funding;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -147,7 +151,7 @@ async fn a_candidate_joins_is_sponsored_publishes_and_trades_in_a_real_browser()
     // First, so that a machine without Chromium fails at once, saying what to install.
     let driver = Chromedriver::start().await.unwrap_or_else(fail);
     let cluster = Cluster::new(71, 40, 3);
-    for (node, label, login) in ACCOUNTS {
+    for (node, label, login) in ACCOUNTS.iter().chain([&funding::OPERATOR]) {
         cluster
             .add_account(*node, label, login, PASSPHRASE)
             .unwrap_or_else(fail);
@@ -558,5 +562,10 @@ async fn scenario(
             GOSSIP,
         )
         .await?;
+
+    // 7. Funding the site on A.
+    sign_out(members, c).await?;
+    let listing = format!("/annonce/{series}");
+    shots.extend(funding::scenario((a, c), candidate, members, &listing, dir).await?);
     Ok(shots)
 }

@@ -9,6 +9,8 @@
 
 // The driver is shared with `browser.rs`; this scenario does not use all of it.
 #[allow(dead_code)]
+#[path = "browser/axe.rs"]
+mod axe;
 #[path = "browser/driver.rs"]
 mod driver;
 

@@ -431,9 +431,38 @@ impl Browser {
         self.set_viewport(PHONE.0, PHONE.1).await
     }
 
-    /// Saves the page at phone and desktop widths, each as tall as the page, into `dir` as
-    /// `{name}-390.png` and `{name}-1280.png`; returns the files.
+    /// Runs axe-core on the page; fails with each violation it reports.
+    pub async fn check_accessibility(&self, name: &str) -> Result<()> {
+        let loaded = self
+            .client
+            .execute("return typeof window.axe;", Vec::new())
+            .await?;
+        if loaded != Value::String("object".into()) {
+            self.client
+                .execute(&super::axe::source()?, Vec::new())
+                .await?;
+        }
+        let found = self
+            .client
+            .execute_async(super::axe::RUN, Vec::new())
+            .await?;
+        let violations: Vec<String> = serde_json::from_value(found)?;
+        if !violations.is_empty() {
+            return self
+                .fail(&format!(
+                    "axe-core finds on «{name}»:\n  {}",
+                    violations.join("\n  ")
+                ))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Checks the page with axe-core at phone width, then saves it at phone and desktop
+    /// widths, each as tall as the page, into `dir` as `{name}-390.png` and
+    /// `{name}-1280.png`; returns the files.
     pub async fn screenshots(&self, dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
+        self.check_accessibility(name).await?;
         let mut saved = Vec::new();
         for width in [PHONE.0, DESKTOP_WIDTH] {
             self.set_viewport(width, PHONE.1).await?;

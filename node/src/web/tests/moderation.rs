@@ -110,6 +110,7 @@ async fn a_complaint_is_taken_up_acted_on_and_its_outcome_shown_to_the_complaina
     .await;
     assert_eq!(filed.location.as_deref(), Some("/signalements"));
     let mine = complainant.get("/signalements").await;
+    super::assert_headings_in_order(&mine);
     assert!(mine.body.contains("Montre en or massif"));
     assert!(mine.body.contains("Reçu"), "{}", mine.body);
     assert_eq!(
