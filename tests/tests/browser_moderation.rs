@@ -7,10 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-// The driver is shared with `browser.rs`; this scenario does not use all of it.
-#[allow(dead_code)]
 #[path = "browser/axe.rs"]
 mod axe;
+// The driver is shared with `browser.rs`; this scenario does not use all of it.
+#[allow(dead_code)]
 #[path = "browser/driver.rs"]
 mod driver;
 
