@@ -429,6 +429,13 @@ async fn scenario(
             .await;
     }
     shots.extend(members.screenshots(dir, "recherche").await?);
+    // The same search on the map of France, with its places in words.
+    members.follow("Voir sur la carte").await?;
+    members
+        .expect("the map's places", "1 annonce à Nantes (44000)")
+        .await?;
+    shots.extend(members.screenshots(dir, "carte").await?);
+    members.follow("Voir en liste").await?;
     members.follow(TITLE).await?;
     members
         .expect_url("opening the listing", &format!("/annonce/{series}"))

@@ -1,4 +1,4 @@
-//! The stylesheet and script, embedded in the binary and served under names that carry
+//! The stylesheet, the script and the map of France, embedded in the binary and served under names that carry
 //! their content hash, so browsers may cache them for a year.
 
 use std::sync::OnceLock;
@@ -14,6 +14,7 @@ const JS: &str = include_str!("../assets/app.js");
 struct Names {
     css: String,
     js: String,
+    map: String,
 }
 
 fn names() -> &'static Names {
@@ -21,6 +22,10 @@ fn names() -> &'static Names {
     NAMES.get_or_init(|| Names {
         css: format!("/static/style-{}.css", short_hash(CSS)),
         js: format!("/static/app-{}.js", short_hash(JS)),
+        map: format!(
+            "/static/france-{}.svg",
+            short_hash(crate::drawing::france_map::outlines())
+        ),
     })
 }
 
@@ -38,6 +43,11 @@ pub fn js_url() -> &'static str {
     &names().js
 }
 
+/// The address of the map of France's départements.
+pub fn map_url() -> &'static str {
+    &names().map
+}
+
 /// Serves `/static/{name}`.
 pub async fn serve(Path(name): Path<String>) -> Response {
     let path = format!("/static/{name}");
@@ -45,6 +55,8 @@ pub async fn serve(Path(name): Path<String>) -> Response {
         (CSS, "text/css; charset=utf-8")
     } else if path == js_url() {
         (JS, "text/javascript; charset=utf-8")
+    } else if path == map_url() {
+        (crate::drawing::france_map::outlines(), "image/svg+xml")
     } else {
         return StatusCode::NOT_FOUND.into_response();
     };

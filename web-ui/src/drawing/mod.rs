@@ -2,6 +2,7 @@
 //! two members ([`trust_graph`]) and listings on a map of France ([`france_map`]). The
 //! operator's charts are in `figures`.
 
+pub mod france_map;
 pub mod trust_graph;
 
 /// Text made safe inside SVG elements and attributes.

@@ -20,6 +20,7 @@ mod profile;
 mod publish;
 mod recovery;
 mod search;
+mod search_map;
 mod signin;
 mod sponsor;
 pub mod thumbnails;

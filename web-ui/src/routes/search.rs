@@ -8,6 +8,7 @@ use maillon_protocol::kinds::{Category, Intent, Position};
 use maillon_protocol::PublicKey;
 use serde::Deserialize;
 
+use super::search_map::{map_view, MapView, MAP_MAX};
 use super::thumbnails::{PhotoSize, PhotoSources};
 use super::{render, V};
 use crate::backend::{Backend, ListingView, SearchQuery, SortOrder};
@@ -46,6 +47,8 @@ pub struct SearchParams {
     pub tri: String,
     /// Page from 1.
     pub page: String,
+    /// `carte` for the map view.
+    pub vue: String,
 }
 
 /// A problem with one field of the search form.
@@ -267,6 +270,11 @@ struct SearchPageView {
     signed_in: bool,
     query_string: String,
     from_home: bool,
+    /// The map view, when asked for.
+    map: Option<MapView>,
+    /// The same search as a list, and as a map.
+    list_link: String,
+    map_link: String,
     /// The filters in force, in words, for the folded filters' summary.
     active: Vec<String>,
     /// Whether the filters are shown unfolded: one of them needs correcting.
@@ -283,8 +291,20 @@ pub async fn search<B: Backend>(
     let raw = raw.unwrap_or_default();
     let params = serde_urlencoded_from(&raw).unwrap_or_default();
     let viewer = visitor.user.as_ref().map(|u| u.key);
-    let (query, errors) = to_query(&state.backend, &params, viewer.as_ref(), l);
+    let (mut query, errors) = to_query(&state.backend, &params, viewer.as_ref(), l);
+    let on_map = params.vue == "carte";
+    if on_map {
+        query.page = 0;
+        query.per_page = MAP_MAX;
+    }
     let results = state.backend.search(&query)?;
+    let map = on_map.then(|| map_view(&results, &params, l));
+    let view_link = |vue: &str| {
+        let mut p = params.clone();
+        p.vue = vue.to_string();
+        p.page = String::new();
+        format!("/recherche?{}", encode(&p))
+    };
     let recent = results
         .hits
         .iter()
@@ -302,14 +322,18 @@ pub async fn search<B: Backend>(
         categories: category_choices(&params.categorie, l),
         recent,
         total: results.total,
-        previous: (current > 1).then(|| page_link(current - 1)),
-        next: (current < last).then(|| page_link(current + 1)),
+        previous: (current > 1 && !on_map).then(|| page_link(current - 1)),
+        next: (current < last && !on_map).then(|| page_link(current + 1)),
         signed_in: viewer.is_some(),
         query_string: encode(&SearchParams {
             page: String::new(),
+            vue: String::new(),
             ..params.clone()
         }),
         from_home: params.pres.trim().is_empty() && query.origin.is_some(),
+        list_link: view_link(""),
+        map_link: view_link("carte"),
+        map,
         active: active_filters(&params, &query, l),
         filters_open: errors.price.is_some() || errors.place.is_some(),
         errors,
@@ -384,6 +408,7 @@ pub fn encode(p: &SearchParams) -> String {
         ("rayon", &p.rayon),
         ("liens", &p.liens),
         ("tri", &p.tri),
+        ("vue", &p.vue),
         ("page", &p.page),
     ];
     fields

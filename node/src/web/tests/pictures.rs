@@ -50,3 +50,62 @@ async fn a_profile_draws_the_trust_paths_with_the_same_words_beside_them() {
         .await;
     assert!(!own.body.contains("trust-graph\""));
 }
+
+#[tokio::test]
+async fn search_offers_a_map_of_france_with_the_places_also_in_words() {
+    let site = Site::start(&["member-1"]).await;
+    let mut visitor = site.visitor();
+    // The generated network's listings, once the search index has them.
+    let listed = site
+        .wait_for_search(&mut visitor, "", "class=\"card\"")
+        .await;
+    let map_link = listed
+        .body
+        .split("<a href=\"")
+        .find(|part| part.contains("Voir sur la carte"))
+        .and_then(|part| part.split('"').next())
+        .expect("a link to the map")
+        .replace("&amp;", "&");
+    assert!(map_link.contains("vue=carte"), "{map_link}");
+
+    let map = visitor.get(&map_link).await;
+    assert_eq!(map.status, StatusCode::OK);
+    let start = map.body.find("<svg class=\"france-map\"").expect("the map");
+    let svg = &map.body[start..start + map.body[start..].find("</svg>").unwrap()];
+    let image = svg
+        .split("<image href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the outlines");
+    let outlines = visitor.get(image).await;
+    assert_eq!(outlines.status, StatusCode::OK);
+    assert_eq!(outlines.content_type, "image/svg+xml");
+    assert_eq!(outlines.body.matches("<path ").count(), 96);
+
+    let places = map
+        .body
+        .split("<ul class=\"places\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .expect("the places in words");
+    let listed_places = places.matches("<li>").count();
+    assert!(listed_places >= 2, "{places}");
+    assert_eq!(svg.matches("<circle").count(), listed_places);
+    assert_eq!(places.matches("rayon=5").count(), listed_places);
+    assert!(map.body.contains("CC BY 4.0"));
+    assert!(map.body.contains("Voir en liste"));
+    assert!(
+        !map.body.contains("class=\"card\""),
+        "the map replaces the cards"
+    );
+    // Every point is within the map's frame.
+    for circle in svg.split("<circle cx=\"").skip(1) {
+        let numbers: Vec<f64> = circle
+            .split('"')
+            .step_by(2)
+            .take(2)
+            .map(|n| n.parse().expect("a number"))
+            .collect();
+        assert!((0.0..613.0).contains(&numbers[0]) && (0.0..585.0).contains(&numbers[1]));
+    }
+}
