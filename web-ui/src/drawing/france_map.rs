@@ -95,7 +95,7 @@ pub fn svg(points: &[MapPoint], outlines_url: &str, l: Lang) -> String {
     );
     let mut sorted: Vec<&MapPoint> = points.iter().collect();
     // Big points first, so that small ones stay on top and can be pressed.
-    sorted.sort_by(|a, b| b.count.cmp(&a.count));
+    sorted.sort_by_key(|point| std::cmp::Reverse(point.count));
     for point in sorted {
         let (x, y) = project(point.position);
         let radius = 9.0 + 3.0 * (point.count as f64).sqrt().min(6.0);
