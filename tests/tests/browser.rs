@@ -16,6 +16,8 @@ mod axe;
 mod driver;
 #[path = "browser/funding.rs"]
 mod funding;
+#[path = "browser/sign_in_with.rs"]
+mod sign_in_with;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -574,5 +576,8 @@ async fn scenario(
     sign_out(members, c).await?;
     let listing = format!("/annonce/{series}");
     shots.extend(funding::scenario((a, c), candidate, members, &listing, dir).await?);
+
+    // 8. « Se connecter avec Maillon » for an outside site, on A.
+    shots.extend(sign_in_with::scenario(a, candidate, members, dir).await?);
     Ok(shots)
 }

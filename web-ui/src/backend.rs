@@ -20,6 +20,8 @@ use thiserror::Error;
 
 use crate::funding::{BumpAsked, BumpRefused, BumpRequest, DonationPage};
 use crate::keys::SealedKey;
+use crate::oidc::jwt::TokenKey;
+use crate::oidc::OidcClient;
 
 /// A backend failure the member cannot fix: shown as "try again later", logged in full.
 #[derive(Debug, Error)]
@@ -604,6 +606,15 @@ pub trait Backend: Clone + Send + Sync + 'static {
 
     /// Declines a waiting request; whether there was one.
     fn decline_bump(&self, number: u64) -> Result<bool, BackendError>;
+
+    /// The outside sites registered for « Se connecter avec Maillon ».
+    fn oidc_clients(&self) -> Vec<OidcClient>;
+
+    /// Replaces the registered outside sites.
+    fn set_oidc_clients(&self, clients: Vec<OidcClient>) -> Result<(), BackendError>;
+
+    /// The key that signs ID tokens, derived from the node's key.
+    fn token_key(&self) -> Arc<TokenKey>;
 }
 
 /// Keys as hex in account files.

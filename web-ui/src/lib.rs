@@ -17,6 +17,7 @@
 //! - [`funding`]: the donation page and members' requests to feature a listing.
 //! - [`keys`]: sealing keys with argon2id, the printable recovery kit.
 //! - [`mail`]: e-mail topics, the address shown in « Mon compte », every e-mail's text.
+//! - [`oidc`]: « Se connecter avec Maillon », the OpenID Connect provider for outside sites.
 //! - [`notifications`]: what a member should know about, derived from records.
 //! - [`page`]: the frame of every page and the formatting of prices, dates, distances.
 //! - [`photos`]: checking, re-encoding and thumbnailing uploaded photos.
@@ -35,6 +36,7 @@ pub mod funding;
 pub mod keys;
 pub mod mail;
 pub mod notifications;
+pub mod oidc;
 pub mod page;
 pub mod photos;
 pub mod places;
@@ -120,6 +122,8 @@ pub struct WebState<B> {
     pub thumbnails: ThumbnailCache,
     /// Unseen-notification counts of the page header, briefly reused.
     pub notice_counts: notifications::CountCache,
+    /// The OpenID Connect provider's requests, codes and tokens.
+    pub oidc: oidc::grants::Grants,
 }
 
 /// The shared state handle.
@@ -172,6 +176,7 @@ pub fn router<B: Backend>(backend: B, config: WebConfig) -> Router {
             config.max_sessions,
             notifications::COUNT_FRESH_FOR,
         ),
+        oidc: oidc::grants::Grants::default(),
         backend,
         config,
     });

@@ -1,37 +1,18 @@
-//! The node's funding file (`funding.json`): the operator's donation page and members'
-//! requests to feature a listing, with their answers. Each change is written whole to a
-//! new file before it is kept in memory, so a crash leaves the old state or the new one.
+//! The node's funding file (`funding.json`, a [`JsonFile`]): the operator's donation page
+//! and members' requests to feature a listing, with their answers; and granting a request.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use maillon_protocol::kinds::Bump;
 use maillon_protocol::{Draft, PublicKey, Record, RecordId, Timestamp};
 use maillon_web_ui::backend::{Backend, BackendError, Submitted};
 use maillon_web_ui::funding::{BumpAsked, BumpRefused, BumpRequest, BumpState, DonationPage};
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
+
+use super::json_file::{JsonFile, JsonFileError};
 
 /// The funding file could not be read or written.
-#[derive(Debug, Error)]
-pub enum FundingError {
-    /// The file system failed.
-    #[error("funding file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not a valid funding file.
-    #[error("funding file {path} is damaged: {reason}")]
-    Damaged {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-}
+pub type FundingError = JsonFileError;
 
 /// What the file holds.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -44,8 +25,7 @@ struct Funding {
 /// The funding file, cached in memory.
 #[derive(Debug)]
 pub struct FundingFile {
-    path: PathBuf,
-    state: Mutex<Funding>,
+    file: JsonFile<Funding>,
     /// Held while a bump is granted, so that two grants cannot both pass the daily limit.
     pub grant_gate: tokio::sync::Mutex<()>,
 }
@@ -53,47 +33,19 @@ pub struct FundingFile {
 impl FundingFile {
     /// Opens the file; a missing file is an empty state.
     pub fn open(path: PathBuf) -> Result<FundingFile, FundingError> {
-        let state = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| FundingError::Damaged {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Funding::default(),
-            Err(source) => return Err(FundingError::Io { path, source }),
-        };
         Ok(FundingFile {
-            path,
-            state: Mutex::new(state),
+            file: JsonFile::open(path)?,
             grant_gate: tokio::sync::Mutex::new(()),
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Funding> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Applies `change` to a copy, writes the copy, then keeps it.
     fn change<T>(&self, change: impl FnOnce(&mut Funding) -> T) -> Result<T, FundingError> {
-        let mut state = self.lock();
-        let mut next = state.clone();
-        let answer = change(&mut next);
-        let bytes = serde_json::to_vec_pretty(&next).map_err(|e| FundingError::Damaged {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
-        crate::durable::write_atomically(&self.path, &bytes).map_err(|source| {
-            FundingError::Io {
-                path: self.path.clone(),
-                source,
-            }
-        })?;
-        *state = next;
-        Ok(answer)
+        self.file.change(change)
     }
 
     /// The donation page.
     pub fn donation(&self) -> Option<DonationPage> {
-        self.lock().donation.clone()
+        self.file.read(|state| state.donation.clone())
     }
 
     /// Sets or removes the donation page.
@@ -103,7 +55,7 @@ impl FundingFile {
 
     /// Every request, newest first.
     pub fn requests(&self) -> Vec<BumpRequest> {
-        let mut requests = self.lock().requests.clone();
+        let mut requests = self.file.read(|state| state.requests.clone());
         requests.reverse();
         requests
     }
@@ -140,20 +92,24 @@ impl FundingFile {
 
     /// A waiting request.
     pub fn pending(&self, number: u64) -> Option<BumpRequest> {
-        self.lock()
-            .requests
-            .iter()
-            .find(|r| r.number == number && r.state == BumpState::Pending)
-            .cloned()
+        self.file.read(|state| {
+            state
+                .requests
+                .iter()
+                .find(|r| r.number == number && r.state == BumpState::Pending)
+                .cloned()
+        })
     }
 
     /// Bumps granted at or after `since`.
     pub fn granted_since(&self, since: Timestamp) -> u64 {
-        self.lock()
-            .requests
-            .iter()
-            .filter(|r| matches!(r.state, BumpState::Granted { at, .. } if at >= since.0))
-            .count() as u64
+        self.file.read(|state| {
+            state
+                .requests
+                .iter()
+                .filter(|r| matches!(r.state, BumpState::Granted { at, .. } if at >= since.0))
+                .count() as u64
+        })
     }
 
     /// Answers a waiting request; the answered request, or `None` if it was not waiting.
@@ -291,7 +247,7 @@ mod tests {
         std::fs::write(&path, b"{not json").expect("damage");
         assert!(matches!(
             FundingFile::open(path),
-            Err(FundingError::Damaged { .. })
+            Err(JsonFileError::Damaged { .. })
         ));
     }
 }

@@ -8,12 +8,14 @@
 //! - [`operator`]: the operator page's view of peers, policies and sync.
 //! - [`feeder`]: keeps the social and moderation indexes fed from the engine's stored events.
 //! - [`funding`]: the donation page and members' feature requests, and granting them.
+//! - [`json_file`]: small JSON files written whole (funding, registered outside sites).
 
 pub mod accounts;
 pub mod feeder;
 #[cfg(test)]
 mod feeder_tests;
 pub mod funding;
+pub mod json_file;
 pub mod moderation;
 pub mod operator;
 pub mod social;
@@ -47,8 +49,11 @@ use crate::invitation::served::ServedInvitations;
 use crate::mail::MailDesk;
 use accounts::AccountFiles;
 use funding::FundingFile;
+use json_file::JsonFile;
 use maillon_protocol::invitation::ShortCode;
 use maillon_protocol::moderation::Moderation;
+use maillon_web_ui::oidc::jwt::TokenKey;
+use maillon_web_ui::oidc::OidcClient;
 use moderation::ModerationIndex;
 use social::SocialIndex;
 
@@ -75,6 +80,10 @@ pub struct NodeBackend {
     mail: Option<Arc<MailDesk>>,
     /// The donation page and the feature requests.
     funding: Arc<FundingFile>,
+    /// The outside sites registered for « Se connecter avec Maillon ».
+    oidc_clients: Arc<JsonFile<Vec<OidcClient>>>,
+    /// The key that signs ID tokens.
+    token_key: Arc<TokenKey>,
 }
 
 impl NodeBackend {
@@ -148,6 +157,9 @@ pub fn start(
     let accounts = AccountFiles::open(data_dir.join("accounts")).map_err(|e| web_error(&e))?;
     let node_secret = Arc::new(crate::node::read_key(&data_dir.join("node.key"))?);
     let funding = FundingFile::open(data_dir.join("funding.json")).map_err(|e| web_error(&e))?;
+    let oidc_clients =
+        JsonFile::open(data_dir.join("oidc-clients.json")).map_err(|e| web_error(&e))?;
+    let token_key = Arc::new(TokenKey::derive(&node_secret.seed()));
     let invitations =
         ServedInvitations::open(data_dir.join("invitations")).map_err(|e| web_error(&e))?;
     let search =
@@ -187,6 +199,8 @@ pub fn start(
         invitations: Arc::new(invitations),
         catch_up_gate: Arc::new(tokio::sync::Mutex::new(None)),
         funding: Arc::new(funding),
+        oidc_clients: Arc::new(oidc_clients),
+        token_key,
         mail: smtp
             .map(|settings| mail_desk(engine, settings))
             .transpose()
@@ -776,5 +790,19 @@ impl Backend for NodeBackend {
             .settle(number, answer)
             .map(|settled| settled.is_some())
             .map_err(backend_error)
+    }
+
+    fn oidc_clients(&self) -> Vec<OidcClient> {
+        self.oidc_clients.read(Clone::clone)
+    }
+
+    fn set_oidc_clients(&self, clients: Vec<OidcClient>) -> Result<(), BackendError> {
+        self.oidc_clients
+            .change(|held| *held = clients)
+            .map_err(backend_error)
+    }
+
+    fn token_key(&self) -> Arc<TokenKey> {
+        self.token_key.clone()
     }
 }

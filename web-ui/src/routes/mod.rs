@@ -15,6 +15,8 @@ mod mail;
 mod moderation;
 mod moderation_log;
 mod notify;
+mod oidc;
+mod oidc_clients;
 mod operator;
 mod profile;
 mod publish;
@@ -104,6 +106,26 @@ pub fn all<B: Backend>() -> Router<Shared<B>> {
         .route("/operateur/financement", get(funding::funding::<B>))
         .route("/operateur/dons", post(funding::set_donation::<B>))
         .route("/operateur/une/{number}", post(funding::decide::<B>))
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::discovery::<B>),
+        )
+        .route("/oidc/jwks", get(oidc::jwks::<B>))
+        .route("/oidc/autoriser", get(oidc::authorize::<B>))
+        .route(
+            "/oidc/consentement/{id}",
+            get(oidc::consent::<B>).post(oidc::answer::<B>),
+        )
+        .route("/oidc/jeton", post(oidc::token::<B>))
+        .route("/oidc/userinfo", get(oidc::userinfo::<B>))
+        .route(
+            "/operateur/sites-externes",
+            get(oidc_clients::clients::<B>).post(oidc_clients::register::<B>),
+        )
+        .route(
+            "/operateur/sites-externes/{id}/retirer",
+            post(oidc_clients::remove::<B>),
+        )
         .route("/transactions", get(transactions::mine::<B>))
         .route("/transaction/{id}", get(transactions::show::<B>))
         .route(

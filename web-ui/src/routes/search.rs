@@ -419,7 +419,8 @@ pub fn encode(p: &SearchParams) -> String {
         .join("&")
 }
 
-fn percent_encode(text: &str) -> String {
+/// Percent-encodes a query value (space as `+`).
+pub(crate) fn percent_encode(text: &str) -> String {
     let mut out = String::new();
     for byte in text.bytes() {
         match byte {

@@ -23,6 +23,7 @@ mod journey;
 mod mail;
 mod moderation;
 mod monitoring;
+mod oidc;
 mod phone;
 mod pictures;
 mod sponsoring;
@@ -168,6 +169,21 @@ impl Site {
             _shutdown: shutdown,
             shift,
         }
+    }
+
+    /// Serves the site over real HTTP on 127.0.0.1, for clients that make their own
+    /// requests (an OpenID Connect relying party); its address.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let address = listener.local_addr().expect("its address");
+        let app = self
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
     }
 
     /// Moves the clock forward.
