@@ -51,8 +51,8 @@ pub enum Submitted {
 pub struct SiteInfo {
     /// The network id.
     pub network: NetworkId,
-    /// The network's charter.
-    pub charter: Charter,
+    /// The network's charter, shared: pages read it without copying it.
+    pub charter: Arc<Charter>,
     /// The node's key.
     pub node_key: PublicKey,
     /// The node's name, for example "Maillon Valence".
@@ -61,6 +61,27 @@ pub struct SiteInfo {
     pub node_position: Option<Position>,
     /// The member who runs the node, as its announcement says.
     pub operator: Option<PublicKey>,
+}
+
+/// What every page's frame says about the site and its visitor, read at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrameView {
+    /// The network's name.
+    pub site_name: String,
+    /// This node's name.
+    pub node_name: String,
+    /// The site has a donation page.
+    pub takes_donations: bool,
+    /// The visitor's display name, when they have a profile.
+    pub display_name: Option<String>,
+    /// The visitor is a member in good standing.
+    pub is_member: bool,
+    /// The visitor sits on the council.
+    pub is_council: bool,
+    /// The visitor runs this node.
+    pub is_operator: bool,
+    /// The visitor is a moderator in office.
+    pub is_moderator: bool,
 }
 
 /// A site of the network that publishes its website (docs/PROTOCOL.md, kind 2, "The node's
@@ -437,6 +458,9 @@ pub enum InviteRefused {
 pub trait Backend: Clone + Send + Sync + 'static {
     /// The network and the node.
     fn site(&self) -> SiteInfo;
+
+    /// The page frame for a visitor (signed in with `viewer`, or not), in one read.
+    fn frame(&self, viewer: Option<&PublicKey>) -> FrameView;
     /// The network's announced sites that publish a website, this one included, by name.
     fn sites(&self) -> Vec<SiteLink>;
     /// The node's clock.

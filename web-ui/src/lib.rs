@@ -132,25 +132,17 @@ pub type Shared<B> = Arc<WebState<B>>;
 impl<B: Backend> WebState<B> {
     /// The page frame for a visitor, with their name and unseen notifications.
     pub fn page(&self, visitor: &Visitor) -> Page {
-        let site = self.backend.site();
-        let mut page = Page::for_visitor(visitor, &site.charter.name, &site.node_name);
-        page.takes_donations = self.backend.donation().is_some();
+        let frame = self
+            .backend
+            .frame(visitor.user.as_ref().map(|user| &user.key));
+        let mut page = Page::for_visitor(visitor, &frame.site_name, &frame.node_name);
+        page.takes_donations = frame.takes_donations;
         if let Some(user) = &visitor.user {
-            let member = self.backend.member(&user.key);
-            page.is_member = member.status.is_in_good_standing();
-            page.is_council = site.charter.council.contains(&user.key);
-            page.is_operator =
-                site.operator == Some(user.key) || site.operator == Some(member.identity);
-            page.is_moderator = self
-                .backend
-                .moderation()
-                .is_moderator_at(&user.key, self.backend.now());
-            page.user_name = Some(
-                member
-                    .profile
-                    .map(|p| p.display_name)
-                    .unwrap_or_else(|| user.login.clone()),
-            );
+            page.is_member = frame.is_member;
+            page.is_council = frame.is_council;
+            page.is_operator = frame.is_operator;
+            page.is_moderator = frame.is_moderator;
+            page.user_name = Some(frame.display_name.unwrap_or_else(|| user.login.clone()));
             if let Ok(Some(account)) = self.backend.account(&user.login) {
                 page.notifications = self.notice_counts.get_or_count(&account, || {
                     notifications::unseen(&self.backend, &account, self.backend.now())

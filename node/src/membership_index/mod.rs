@@ -274,6 +274,11 @@ impl MembershipIndex {
         trust_paths(&self.table, from, to, query)
     }
 
+    /// The identity a key belongs to, and its status: what a page's frame needs.
+    pub fn identity_and_status(&self, key: &PublicKey) -> (PublicKey, Status) {
+        (self.table.identity(key), self.table.status(key))
+    }
+
     /// Whether `key` was in good standing at `at` (see `effects::in_good_standing_at`).
     pub fn in_good_standing_at(&self, key: &PublicKey, at: Timestamp) -> bool {
         effects::in_good_standing_at(&self.table, key, at)

@@ -43,6 +43,11 @@ impl FundingFile {
         self.file.change(change)
     }
 
+    /// Whether there is a donation page.
+    pub fn takes_donations(&self) -> bool {
+        self.file.read(|state| state.donation.is_some())
+    }
+
     /// The donation page.
     pub fn donation(&self) -> Option<DonationPage> {
         self.file.read(|state| state.donation.clone())

@@ -31,7 +31,7 @@ use maillon_protocol::kinds::Position;
 use maillon_protocol::trust::TrustReport;
 use maillon_protocol::{BlobHash, PublicKey, Record, RecordId, Timestamp};
 use maillon_web_ui::backend::{
-    Account, AccountCreated, Backend, BackendError, InviteRefused, ListingView, MemberView,
+    Account, AccountCreated, Backend, BackendError, FrameView, InviteRefused, ListingView, MemberView,
     OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, SiteLink, Submitted,
     TransactionView,
 };
@@ -84,6 +84,8 @@ pub struct NodeBackend {
     oidc_clients: Arc<JsonFile<Vec<OidcClient>>>,
     /// The key that signs ID tokens.
     token_key: Arc<TokenKey>,
+    /// The charter, shared with every page that reads it.
+    charter: Arc<maillon_protocol::kinds::Charter>,
 }
 
 impl NodeBackend {
@@ -201,6 +203,7 @@ pub fn start(
         funding: Arc::new(funding),
         oidc_clients: Arc::new(oidc_clients),
         token_key,
+        charter: Arc::new(engine.charter().clone()),
         mail: smtp
             .map(|settings| mail_desk(engine, settings))
             .transpose()
@@ -257,7 +260,7 @@ impl Backend for NodeBackend {
     fn site(&self) -> SiteInfo {
         SiteInfo {
             network: self.engine.network(),
-            charter: self.engine.charter().clone(),
+            charter: self.charter.clone(),
             node_key: self.engine.node_key(),
             node_name: self.engine.name().to_string(),
             node_position: self.node_position,
@@ -268,6 +271,38 @@ impl Backend for NodeBackend {
                 .get(&self.engine.node_key())
                 .map(|a| a.operator),
         }
+    }
+
+    fn frame(&self, viewer: Option<&PublicKey>) -> FrameView {
+        let mut frame = FrameView {
+            site_name: self.charter.name.clone(),
+            node_name: self.engine.name().to_string(),
+            takes_donations: self.funding.takes_donations(),
+            ..FrameView::default()
+        };
+        let Some(key) = viewer else {
+            return frame;
+        };
+        let ((identity, status), operator) = {
+            let index = self.engine.index();
+            let operator = index
+                .announced_nodes()
+                .get(&self.engine.node_key())
+                .map(|a| a.operator);
+            (index.identity_and_status(key), operator)
+        };
+        frame.display_name = {
+            let social = self.social();
+            social
+                .profile(&identity)
+                .or_else(|| social.profile(key))
+                .map(|p| p.display_name.clone())
+        };
+        frame.is_member = status.is_in_good_standing();
+        frame.is_council = self.charter.council.contains(key);
+        frame.is_operator = operator.is_some_and(|o| o == *key || o == identity);
+        frame.is_moderator = self.moderation().is_moderator_at(key, self.now());
+        frame
     }
 
     fn sites(&self) -> Vec<SiteLink> {

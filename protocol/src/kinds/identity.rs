@@ -131,7 +131,8 @@ pub enum Relation {
 }
 
 impl Relation {
-    const ALL: [Relation; 6] = [
+    /// Every relation, in code order.
+    pub const ALL: [Relation; 6] = [
         Relation::Family,
         Relation::Friend,
         Relation::Neighbour,

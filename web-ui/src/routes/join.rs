@@ -68,7 +68,7 @@ fn join_page<B: Backend>(
             ..f
         },
         e,
-        rules: charter.rules,
+        rules: charter.rules.clone(),
         sponsors_required: charter.sponsors_required,
     })?;
     Ok((status, page).into_response())

@@ -118,7 +118,7 @@ pub async fn candidacy<B: Backend>(
     };
     let code = sponsor_code(&user.key);
     let link = format!("{}/parrainer?code={code}", own_site(&state, &headers));
-    let network = state.backend.site().charter.name;
+    let network = state.backend.site().charter.name.clone();
     render(CandidacyPage {
         p: state.page(&visitor),
         is_member: member.status.is_in_good_standing() && probation_until.is_none(),
@@ -258,16 +258,9 @@ fn sponsor_page<B: Backend>(
         _ => None,
     };
     let failed = error.is_some();
-    let relations = [
-        Relation::Family,
-        Relation::Friend,
-        Relation::Neighbour,
-        Relation::Colleague,
-        Relation::Association,
-        Relation::Other,
-    ]
-    .into_iter()
-    .map(|r| (r as u64, relation_label(r, l)))
+    let relations = Relation::ALL
+        .into_iter()
+        .map(|r| (r as u64, relation_label(r, l)))
     .collect();
     let elsewhere = match visitor.user {
         None => state
@@ -332,18 +325,11 @@ pub async fn sponsor<B: Backend>(
     let l = visitor.lang;
     let candidate = page::parse_key(&key).ok_or(AppError::NotFound(l))?;
     let user = require_user(&visitor)?.clone();
-    let relation = f.relation.parse::<u64>().ok().and_then(|code| {
-        [
-            Relation::Family,
-            Relation::Friend,
-            Relation::Neighbour,
-            Relation::Colleague,
-            Relation::Association,
-            Relation::Other,
-        ]
-        .into_iter()
-        .find(|r| *r as u64 == code)
-    });
+    let relation = f
+        .relation
+        .parse::<u64>()
+        .ok()
+        .and_then(|code| Relation::ALL.into_iter().find(|r| *r as u64 == code));
     let error = if relation.is_none() {
         Some(l.pick(
             "Dites comment vous connaissez cette personne.",
