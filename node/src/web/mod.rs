@@ -31,8 +31,8 @@ use maillon_protocol::kinds::Position;
 use maillon_protocol::trust::TrustReport;
 use maillon_protocol::{BlobHash, PublicKey, Record, RecordId, Timestamp};
 use maillon_web_ui::backend::{
-    Account, AccountCreated, Backend, BackendError, FrameView, InviteRefused, ListingView, MemberView,
-    OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, SiteLink, Submitted,
+    Account, AccountCreated, Backend, BackendError, FrameView, InviteRefused, ListingView,
+    MemberView, OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, SiteLink, Submitted,
     TransactionView,
 };
 use maillon_web_ui::funding::{BumpAsked, BumpRefused, BumpRequest, DonationPage};

@@ -261,7 +261,7 @@ fn sponsor_page<B: Backend>(
     let relations = Relation::ALL
         .into_iter()
         .map(|r| (r as u64, relation_label(r, l)))
-    .collect();
+        .collect();
     let elsewhere = match visitor.user {
         None => state
             .backend

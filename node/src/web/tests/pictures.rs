@@ -81,6 +81,32 @@ async fn search_offers_a_map_of_france_with_the_places_also_in_words() {
     assert_eq!(outlines.status, StatusCode::OK);
     assert_eq!(outlines.content_type, "image/svg+xml");
     assert_eq!(outlines.body.matches("<path ").count(), 96);
+    // Browsers that accept gzip get it: about a third of the size.
+    let zipped = {
+        use tower::ServiceExt;
+        let request = axum::http::Request::get(image)
+            .header(axum::http::header::ACCEPT_ENCODING, "gzip")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        visitor
+            .router_clone()
+            .oneshot(request)
+            .await
+            .expect("infallible")
+    };
+    assert_eq!(
+        zipped.headers()[axum::http::header::CONTENT_ENCODING],
+        "gzip"
+    );
+    let zipped = axum::body::to_bytes(zipped.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    assert!(
+        zipped.len() * 2 < outlines.body.len(),
+        "{} of {}",
+        zipped.len(),
+        outlines.body.len()
+    );
 
     let places = map
         .body
