@@ -41,6 +41,7 @@ pub mod page;
 pub mod photos;
 pub mod places;
 mod routes;
+pub mod search_form;
 pub mod security;
 pub mod session;
 pub mod signin_limits;

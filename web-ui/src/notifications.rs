@@ -120,7 +120,8 @@ pub fn collect<B: Backend>(backend: &B, account: &Account, now: Timestamp) -> Ve
     }
     moderation_notices(backend, &me, &mut notices);
     for saved in &account.saved_searches {
-        let Some(mut query) = crate::routes::search_query_from(backend, &saved.query, Some(&me))
+        let Some(mut query) =
+            crate::search_form::search_query_from(backend, &saved.query, Some(&me))
         else {
             continue;
         };

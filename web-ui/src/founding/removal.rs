@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::Form;
 use serde::Deserialize;
 
 use super::routes::{
@@ -11,15 +10,14 @@ use super::routes::{
 };
 use super::{FoundingBackend, FoundingOutcome, Shared};
 use crate::error::AppError;
-use crate::routes::check_csrf;
+use crate::routes::extract::{with_csrf, CheckedForm};
 
 /// `POST /fondation/retirer`: a founder withdraws before the signature.
 pub async fn withdraw<F: FoundingBackend>(
     State(state): State<Shared<F>>,
     visitor: V,
-    Form(f): Form<PassFields>,
+    CheckedForm(f): CheckedForm<PassFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let view = state.backend.view()?;
     let mut e = Errors::default();
@@ -52,15 +50,15 @@ pub struct RemoveFields {
     login: String,
     code: String,
 }
+with_csrf!(RemoveFields);
 
 /// `POST /fondation/retirer-code`: removes a founder who lost their passphrase, on the word
 /// of whoever holds the founding code.
 pub async fn remove<F: FoundingBackend>(
     State(state): State<Shared<F>>,
     visitor: V,
-    Form(f): Form<RemoveFields>,
+    CheckedForm(f): CheckedForm<RemoveFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     if !state.limiter.allowed("founding-code", None) {
         return Err(AppError::TooManyAttempts(l));

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use axum::{Extension, Form};
+use axum::Extension;
 use maillon_protocol::kinds::{node_operator_message, Profile};
 use maillon_protocol::{Draft, Record, SecretKey};
 use serde::Deserialize;
@@ -17,8 +17,9 @@ use crate::backend::BackendError;
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
 use crate::page::{fingerprint, Page};
+use crate::routes::extract::{with_csrf, CheckedForm};
 use crate::routes::identity::{self, Identity, IdentityErrors, IdentityInput};
-use crate::routes::{blocking, check_csrf, render, render_form};
+use crate::routes::{blocking, render, render_form};
 use crate::session::{Lang, Visitor};
 
 /// The registration form.
@@ -34,6 +35,7 @@ pub struct RegisterFields {
     confirm: String,
     council: String,
 }
+with_csrf!(RegisterFields);
 
 /// The approval and signature forms.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -44,6 +46,7 @@ pub struct PassFields {
     passphrase: String,
     confirm: String,
 }
+with_csrf!(PassFields);
 
 /// Messages next to the forms.
 #[derive(Clone, Debug, Default)]
@@ -200,9 +203,8 @@ fn check_registration(f: &RegisterFields, l: Lang) -> (Errors, Option<Identity>)
 pub async fn register<F: FoundingBackend>(
     State(state): State<Shared<F>>,
     visitor: V,
-    Form(f): Form<RegisterFields>,
+    CheckedForm(f): CheckedForm<RegisterFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let (mut e, checked) = check_registration(&f, l);
     let Some(Identity { login, name, place }) = checked else {
@@ -353,9 +355,8 @@ pub(super) fn outcome_text(outcome: &FoundingOutcome, l: Lang) -> Option<String>
 pub async fn approve<F: FoundingBackend>(
     State(state): State<Shared<F>>,
     visitor: V,
-    Form(f): Form<PassFields>,
+    CheckedForm(f): CheckedForm<PassFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let view = state.backend.view()?;
     let mut e = Errors::default();
@@ -382,9 +383,8 @@ pub async fn approve<F: FoundingBackend>(
 pub async fn sign<F: FoundingBackend>(
     State(state): State<Shared<F>>,
     visitor: V,
-    Form(f): Form<PassFields>,
+    CheckedForm(f): CheckedForm<PassFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let view = state.backend.view()?;
     let mut e = Errors::default();

@@ -5,10 +5,10 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use serde::Deserialize;
 
-use super::{blocking, check_csrf, render, render_form, require_user, V};
+use super::extract::{with_csrf, CheckedForm, Member};
+use super::{blocking, render, render_form, require_user, V};
 use crate::backend::{Backend, BackendError};
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
@@ -49,7 +49,7 @@ pub(super) fn account_page_with_mail<B: Backend>(
 ) -> Result<Response, AppError> {
     let user = require_user(visitor)?;
     let member = state.backend.member(&user.key);
-    let status = super::profile::status_text(&member.status, visitor.lang);
+    let status = super::view::status_text(&member.status, visitor.lang);
     let failed = passphrase_error.is_some() || kit_error.is_some() || mail_error.is_some();
     let mail = super::mail::MailSection::of(&state.backend, &user.login, visitor.lang, mail_error)?;
     render_form(
@@ -84,15 +84,14 @@ pub struct PassphraseFields {
     new: String,
     confirm: String,
 }
+with_csrf!(PassphraseFields);
 
 /// `POST /compte/phrase`: reseals the key with a new passphrase.
 pub async fn change_passphrase<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
-    Form(f): Form<PassphraseFields>,
+    Member { visitor, user }: Member,
+    CheckedForm(f): CheckedForm<PassphraseFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let user = require_user(&visitor)?.clone();
     let l = visitor.lang;
     let Some(mut account) = state.backend.account(&user.login)? else {
         return Err(AppError::SignInRequired);
@@ -167,6 +166,7 @@ pub struct KitFields {
     csrf: String,
     passphrase: String,
 }
+with_csrf!(KitFields);
 
 #[derive(Template)]
 #[template(path = "kit.html")]
@@ -182,11 +182,9 @@ struct KitPage {
 /// `POST /compte/kit`: after the passphrase again, a printable page holding the key.
 pub async fn recovery_kit<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
-    Form(f): Form<KitFields>,
+    Member { visitor, user }: Member,
+    CheckedForm(f): CheckedForm<KitFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let user = require_user(&visitor)?.clone();
     let l = visitor.lang;
     let Some(account) = state.backend.account(&user.login)? else {
         return Err(AppError::SignInRequired);

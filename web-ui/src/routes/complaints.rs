@@ -4,14 +4,14 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{Complaint, ComplaintReason, ComplaintSubject, LabelAction};
 use maillon_protocol::moderation::{ComplaintStatus, Moderation};
 use maillon_protocol::{Body, PublicKey};
 use serde::Deserialize;
 
-use super::sponsor::named;
-use super::{check_csrf, render, render_form, require_user, sign_and_submit, V};
+use super::extract::{with_csrf, CheckedForm, Member};
+use super::view::named;
+use super::{render, render_form, require_user, sign_and_submit, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -38,6 +38,7 @@ pub struct ComplaintFields {
     reason: String,
     text: String,
 }
+with_csrf!(ComplaintFields);
 
 #[derive(Template)]
 #[template(path = "complaint.html")]
@@ -245,9 +246,8 @@ pub async fn form<B: Backend>(
 pub async fn file<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<ComplaintFields>,
+    CheckedForm(f): CheckedForm<ComplaintFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let user = require_member(&state, &visitor)?.clone();
     let subject =
@@ -334,10 +334,9 @@ pub fn status_words<B: Backend>(
 /// `GET /signalements`: the member's complaints and where each stands.
 pub async fn mine<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
-    let user = require_user(&visitor)?;
     let moderation = state.backend.moderation();
     let identity = state.backend.member(&user.key).identity;
     let mut mine: Vec<_> = moderation

@@ -8,14 +8,14 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{appointment_message, AppointmentAction, ModeratorAppointment};
 use maillon_protocol::signature::verify;
 use maillon_protocol::{Body, PublicKey, Signature, Timestamp};
 use serde::Deserialize;
 
-use super::sponsor::{named, Named};
-use super::{check_csrf, render_form, require_user, sign_and_submit_at, V};
+use super::extract::{with_csrf, CheckedForm};
+use super::view::{named, Named};
+use super::{render_form, require_user, sign_and_submit_at, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -150,14 +150,14 @@ pub struct ProposeFields {
     membre: String,
     action: String,
 }
+with_csrf!(ProposeFields);
 
 /// `POST /conseil`: fixes the proposal's time and goes to its page.
 pub async fn propose<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<ProposeFields>,
+    CheckedForm(f): CheckedForm<ProposeFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     require_council(&state, &visitor)?;
     let l = visitor.lang;
     let params = ProposalParams {
@@ -272,6 +272,7 @@ pub struct PublishFields {
     date: String,
     codes: String,
 }
+with_csrf!(PublishFields);
 
 /// Checks the pasted codes: each a council member's valid signature of the statement.
 fn check_codes<B: Backend>(
@@ -337,9 +338,8 @@ fn check_codes<B: Backend>(
 pub async fn publish<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<PublishFields>,
+    CheckedForm(f): CheckedForm<PublishFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let user = require_council(&state, &visitor)?.clone();
     let l = visitor.lang;
     let params = ProposalParams {

@@ -6,12 +6,12 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::Erasure;
 use maillon_protocol::Body;
 use serde::Deserialize;
 
-use super::{blocking, check_csrf, render_form, require_user, sign_and_submit, CsrfOnly, V};
+use super::extract::{with_csrf, CheckedForm, Member};
+use super::{blocking, render_form, require_user, sign_and_submit, CsrfOnly, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
@@ -45,11 +45,9 @@ fn erase_page<B: Backend>(
 /// `POST /compte/export`: everything this node holds of the member, as a zip archive.
 pub async fn export<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
-    Form(f): Form<CsrfOnly>,
+    Member { visitor: _, user }: Member,
+    CheckedForm(_f): CheckedForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, f.token())?;
-    let user = require_user(&visitor)?;
     let archive = state.backend.export_member(&user.key).await?;
     let name = format!("attachment; filename=\"maillon-{}.zip\"", user.login);
     Ok((
@@ -79,16 +77,15 @@ pub struct EraseFields {
     passphrase: String,
     confirm: String,
 }
+with_csrf!(EraseFields);
 
 /// `POST /compte/effacer`: with the passphrase and the box ticked, signs the erasure,
 /// removes the account from this node and signs the member out.
 pub async fn erase<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
-    Form(f): Form<EraseFields>,
+    Member { visitor, user }: Member,
+    CheckedForm(f): CheckedForm<EraseFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let user = require_user(&visitor)?.clone();
     let l = visitor.lang;
     if f.confirm != "oui" {
         let message = l.pick(

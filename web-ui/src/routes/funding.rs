@@ -5,13 +5,13 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::Timestamp;
 use serde::Deserialize;
 
+use super::extract::{with_csrf, CheckedForm, Member};
 use super::operator::require_operator;
-use super::sponsor::named;
-use super::{check_csrf, render, render_form, require_user, CsrfOnly, V};
+use super::view::named;
+use super::{render, render_form, CsrfOnly, V};
 use crate::backend::{Backend, ListingView};
 use crate::error::AppError;
 use crate::funding::{
@@ -62,11 +62,9 @@ pub fn reminds<B: Backend>(backend: &B, user: &SignedIn) -> bool {
 /// `POST /dons/rappel`: sets the reminder aside for a year.
 pub async fn dismiss_reminder<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
-    Form(f): Form<CsrfOnly>,
+    Member { visitor: _, user }: Member,
+    CheckedForm(_f): CheckedForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, f.token())?;
-    let user = require_user(&visitor)?;
     if let Some(mut account) = state.backend.account(&user.login)? {
         account.donation_reminder_dismissed_ms = state.backend.now().0;
         state.backend.update_account(&account)?;
@@ -81,16 +79,15 @@ pub struct AskFields {
     csrf: String,
     message: String,
 }
+with_csrf!(AskFields);
 
 /// `POST /annonce/{series}/une`: the author asks the operator to feature their listing.
 pub async fn ask<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Path(series): Path<String>,
-    Form(f): Form<AskFields>,
+    CheckedForm(f): CheckedForm<AskFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let user = require_user(&visitor)?;
     let l = visitor.lang;
     let series = page::parse_id(&series).ok_or(AppError::NotFound(l))?;
     let view = state
@@ -339,14 +336,14 @@ pub struct DonationFields {
     payment_url: String,
     iban: String,
 }
+with_csrf!(DonationFields);
 
 /// `POST /operateur/dons`: sets (or, all fields empty, removes) the donation page.
 pub async fn set_donation<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<DonationFields>,
+    CheckedForm(f): CheckedForm<DonationFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     require_operator(&state, &visitor).await?;
     match check_donation(&f.text, &f.payment_url, &f.iban, visitor.lang) {
         Ok(page) => {
@@ -381,15 +378,15 @@ pub struct DecisionFields {
     decision: String,
     days: String,
 }
+with_csrf!(DecisionFields);
 
 /// `POST /operateur/une/{number}`: grants (signs a bump) or declines a feature request.
 pub async fn decide<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
     Path(number): Path<u64>,
-    Form(f): Form<DecisionFields>,
+    CheckedForm(f): CheckedForm<DecisionFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     require_operator(&state, &visitor).await?;
     let l = visitor.lang;
     let error = match f.decision.as_str() {

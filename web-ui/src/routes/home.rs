@@ -6,7 +6,7 @@ use axum::response::Response;
 
 use maillon_protocol::kinds::{Category, Profile};
 
-use super::search::{card, category_label, Card};
+use super::view::{card, category_label, Card};
 use super::{render, V};
 use crate::backend::{Backend, SearchQuery, SortOrder};
 use crate::error::AppError;

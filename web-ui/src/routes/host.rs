@@ -6,12 +6,12 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::Form;
 use maillon_protocol::kinds::node_operator_message;
 use maillon_protocol::PublicKey;
 use serde::Deserialize;
 
-use super::{blocking, check_csrf, render_form, require_user, V};
+use super::extract::{with_csrf, CheckedForm};
+use super::{blocking, render_form, require_user, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::keys;
@@ -37,6 +37,7 @@ pub struct HostFields {
     noeud: String,
     passphrase: String,
 }
+with_csrf!(HostFields);
 
 /// The signed-in member, if in good standing: only members may run a node.
 fn require_member<'a, B: Backend>(
@@ -104,9 +105,8 @@ pub async fn form<B: Backend>(
 pub async fn sign<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<HostFields>,
+    CheckedForm(f): CheckedForm<HostFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let user = require_member(&state, &visitor)?;
     let l = visitor.lang;
     let Some(node) = page::parse_key(f.noeud.trim()) else {

@@ -6,13 +6,13 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use maillon_protocol::invitation::{ShortCode, MAX_ADDRESSES, MAX_VALIDITY_MS};
 use maillon_protocol::Timestamp;
 use serde::Deserialize;
 
+use super::extract::{with_csrf, CheckedForm};
 use super::operator::{operator_page_with, require_operator};
-use super::{check_csrf, render, V};
+use super::{render, V};
 use crate::backend::{Backend, InviteRefused};
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -39,6 +39,7 @@ pub struct InviteFields {
     days: String,
     action: String,
 }
+with_csrf!(InviteFields);
 
 fn refusal_text(refused: &InviteRefused, l: Lang) -> String {
     match refused {
@@ -71,9 +72,8 @@ pub async fn invite<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
     headers: HeaderMap,
-    Form(f): Form<InviteFields>,
+    CheckedForm(f): CheckedForm<InviteFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     require_operator(&state, &visitor).await?;
     let l = visitor.lang;
     let addresses: Vec<String> = f

@@ -5,12 +5,12 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{Join, Profile};
 use serde::Deserialize;
 
+use super::extract::{with_csrf, CheckedForm};
 use super::identity::{self, Identity, IdentityErrors, IdentityInput};
-use super::{check_csrf, render, sign_and_submit_at, V};
+use super::{render, sign_and_submit_at, V};
 use crate::backend::{AccountCreated, Backend, BackendError};
 use crate::error::AppError;
 use crate::page::Page;
@@ -29,6 +29,7 @@ pub struct JoinFields {
     confirm: String,
     accept: String,
 }
+with_csrf!(JoinFields);
 
 /// Errors next to the join form's fields.
 #[derive(Clone, Debug, Default)]
@@ -122,9 +123,8 @@ fn check_join(f: &JoinFields, l: Lang) -> (JoinErrors, Option<Identity>) {
 pub async fn join<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<JoinFields>,
+    CheckedForm(f): CheckedForm<JoinFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let (mut e, checked) = check_join(&f, l);
     let Some(Identity { login, name, place }) = checked else {

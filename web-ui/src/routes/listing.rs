@@ -5,17 +5,17 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::TransactionOpen;
 use maillon_protocol::RecordId;
 use serde::Deserialize;
 
+use super::extract::{with_csrf, CheckedForm, Member};
 use super::funding::{feature_line, FeatureLine};
-use super::profile::{responsiveness_text, review_lines, trust_line, ReviewLine, TrustLine};
-use super::search::{category_label, intent_label};
-use super::sponsor::{named, Named};
 use super::thumbnails::{PhotoSize, PhotoSources};
-use super::{check_csrf, own_site, render, render_form, require_user, sign_and_submit, V};
+use super::view::{category_label, intent_label};
+use super::view::{named, Named};
+use super::view::{responsiveness_text, review_lines, trust_line, ReviewLine, TrustLine};
+use super::{own_site, render, render_form, sign_and_submit, V};
 use crate::backend::{Backend, ListingView};
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -225,17 +225,16 @@ pub struct OpenFields {
     csrf: String,
     message: String,
 }
+with_csrf!(OpenFields);
 
 /// `POST /annonce/{series}/transaction`: opens a transaction with a first message.
 pub async fn open_transaction<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Path(series): Path<String>,
-    Form(f): Form<OpenFields>,
+    CheckedForm(f): CheckedForm<OpenFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
-    let user = require_user(&visitor)?.clone();
     let series = page::parse_id(&series).ok_or(AppError::NotFound(l))?;
     let view = state
         .backend
@@ -291,13 +290,12 @@ pub struct PublishedParams {
 /// Anyone else is sent to the listing itself.
 pub async fn published<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Path(series): Path<String>,
     Query(params): Query<PublishedParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
-    let user = require_user(&visitor)?;
     let series = page::parse_id(&series).ok_or(AppError::NotFound(l))?;
     let view = state
         .backend

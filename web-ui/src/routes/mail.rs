@@ -9,7 +9,8 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::account::account_page_with_mail;
-use super::{check_csrf, render, require_user, V};
+use super::extract::{with_csrf, CheckedForm, Member};
+use super::{check_csrf, render, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::mail::{AddressOutcome, MailStatus, MailTopic};
@@ -77,16 +78,15 @@ pub struct AddressFields {
     csrf: String,
     address: String,
 }
+with_csrf!(AddressFields);
 
 /// `POST /compte/courriel`: keeps an address (unverified) and sends the verification link;
 /// an empty address removes it.
 pub async fn set_address<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
-    Form(f): Form<AddressFields>,
+    Member { visitor, user }: Member,
+    CheckedForm(f): CheckedForm<AddressFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let user = require_user(&visitor)?.clone();
     let l = visitor.lang;
     let address = f.address.trim();
     let outcome = state.backend.set_mail_address(&user.login, address, l)?;
@@ -121,7 +121,7 @@ pub async fn set_address<B: Backend>(
 /// `POST /compte/courriel/choix`: the checked topics (every field but `csrf` names one).
 pub async fn set_topics<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let csrf = fields
@@ -130,7 +130,6 @@ pub async fn set_topics<B: Backend>(
         .map(|(_, v)| v.as_str())
         .unwrap_or_default();
     check_csrf(&visitor, csrf)?;
-    let user = require_user(&visitor)?.clone();
     let topics: Vec<MailTopic> = MailTopic::ALL
         .into_iter()
         .filter(|t| fields.iter().any(|(k, _)| k == t.code()))

@@ -4,6 +4,7 @@ mod account;
 mod complaints;
 mod council;
 mod erasure;
+pub(crate) mod extract;
 mod funding;
 mod home;
 mod host;
@@ -28,8 +29,7 @@ mod sponsor;
 pub mod thumbnails;
 mod transactions;
 mod upload;
-
-pub(crate) use search::search_query_from;
+mod view;
 
 use askama::Template;
 use axum::extract::Path;
@@ -223,12 +223,7 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
-impl CsrfOnly {
-    /// The submitted token.
-    pub fn token(&self) -> &str {
-        &self.csrf
-    }
-}
+extract::with_csrf!(CsrfOnly);
 
 /// Runs slow work (argon2id, image decoding) on the blocking pool, off the async workers.
 pub(crate) async fn blocking<T: Send + 'static>(

@@ -4,15 +4,15 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{ComplaintSubject, LabelAction, ModerationLabel};
 use maillon_protocol::moderation::ComplaintStatus;
 use maillon_protocol::{Body, PublicKey, RecordId};
 use serde::Deserialize;
 
 use super::complaints::{action_verb, reason_label, status_words, subject_words};
-use super::sponsor::{named, Named};
-use super::{check_csrf, render, render_form, require_user, sign_and_submit, V};
+use super::extract::{with_csrf, CheckedForm};
+use super::view::{named, Named};
+use super::{render, render_form, require_user, sign_and_submit, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -154,7 +154,7 @@ fn involved<B: Backend>(backend: &B, key: &PublicKey, role: &'static str, l: Lan
     Involved {
         who: named(backend, &[*key], l).remove(0),
         role,
-        status: super::profile::status_text(&member.status, l),
+        status: super::view::status_text(&member.status, l),
         sponsors: named(backend, &member.sponsors, l),
     }
 }
@@ -339,6 +339,7 @@ pub struct ActionFields {
     correction: String,
     required: String,
 }
+with_csrf!(ActionFields);
 
 fn target_bytes(text: &str) -> Option<[u8; 32]> {
     page::parse_id(text).map(|id| id.0)
@@ -415,9 +416,8 @@ pub async fn act<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
     Path(id): Path<String>,
-    Form(f): Form<ActionFields>,
+    CheckedForm(f): CheckedForm<ActionFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let user = require_moderator(&state, &visitor)?.clone();
     let l = visitor.lang;
     let id = page::parse_id(&id).ok_or(AppError::NotFound(l))?;

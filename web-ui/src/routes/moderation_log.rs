@@ -3,16 +3,16 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{ComplaintSubject, LabelAction, LabelRetraction};
 use maillon_protocol::moderation::LogEntry;
 use maillon_protocol::{Body, PublicKey, RecordId};
 use serde::Deserialize;
 
 use super::complaints::{action_label, subject_words};
+use super::extract::{with_csrf, CheckedForm, Member};
 use super::moderation::require_moderator;
-use super::sponsor::{named, Named};
-use super::{check_csrf, render, require_user, sign_and_submit, V};
+use super::view::{named, Named};
+use super::{render, sign_and_submit, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -88,9 +88,8 @@ fn log_line<B: Backend>(backend: &B, entry: &LogEntry, moderator: bool, l: Lang)
 /// `GET /moderation/journal`: every decision, its reason and its moderator.
 pub async fn log<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
 ) -> Result<Response, AppError> {
-    let user = require_user(&visitor)?;
     let l = visitor.lang;
     let moderation = state.backend.moderation();
     let is_moderator = moderation.is_moderator_at(&user.key, state.backend.now());
@@ -115,14 +114,14 @@ pub struct RetractFields {
     label: String,
     reason: String,
 }
+with_csrf!(RetractFields);
 
 /// `POST /moderation/annuler`: retracts a label (never an expulsion).
 pub async fn retract<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<RetractFields>,
+    CheckedForm(f): CheckedForm<RetractFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let user = require_moderator(&state, &visitor)?.clone();
     let l = visitor.lang;
     let label = page::parse_id(&f.label).ok_or(AppError::NotFound(l))?;

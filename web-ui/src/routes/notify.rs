@@ -3,11 +3,11 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
-use super::sponsor::named;
-use super::{check_csrf, render, require_user, V};
+use super::extract::{with_csrf, CheckedForm, Member};
+use super::render;
+use super::view::named;
 use crate::backend::{Backend, SavedSearch};
 use crate::error::AppError;
 use crate::notifications::{self, NoticeKind};
@@ -89,9 +89,8 @@ fn describe(kind: &NoticeKind, who: &str, about: &str, l: Lang) -> String {
 /// `/notifications`: everything new, then marks it seen.
 pub async fn notifications<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
 ) -> Result<Response, AppError> {
-    let user = require_user(&visitor)?;
     let l = visitor.lang;
     let Some(mut account) = state.backend.account(&user.login)? else {
         return Err(AppError::SignInRequired);
@@ -147,9 +146,10 @@ pub struct SaveFields {
     csrf: String,
     query: String,
 }
+with_csrf!(SaveFields);
 
 fn label_of(query: &str, l: Lang) -> String {
-    let params: super::search::SearchParams =
+    let params: crate::search_form::SearchParams =
         axum::extract::Query::try_from_uri(&format!("/?{query}").parse().unwrap_or_default())
             .map(|q| q.0)
             .unwrap_or_default();
@@ -173,14 +173,13 @@ fn label_of(query: &str, l: Lang) -> String {
 /// `POST /recherches`: saves a search to be told about new matches.
 pub async fn save_search<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
-    Form(f): Form<SaveFields>,
+    Member { visitor, user }: Member,
+    CheckedForm(f): CheckedForm<SaveFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let user = require_user(&visitor)?;
     let l = visitor.lang;
     if f.query.len() > 1000
-        || super::search_query_from(&state.backend, &f.query, Some(&user.key)).is_none()
+        || crate::search_form::search_query_from(&state.backend, &f.query, Some(&user.key))
+            .is_none()
     {
         return Err(AppError::BadRequest(
             l,
@@ -220,15 +219,14 @@ pub struct DeleteFields {
     csrf: String,
     index: usize,
 }
+with_csrf!(DeleteFields);
 
 /// `POST /recherches/supprimer`.
 pub async fn delete_search<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
-    Form(f): Form<DeleteFields>,
+    Member { visitor: _, user }: Member,
+    CheckedForm(f): CheckedForm<DeleteFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
-    let user = require_user(&visitor)?;
     let Some(mut account) = state.backend.account(&user.login)? else {
         return Err(AppError::SignInRequired);
     };

@@ -13,8 +13,8 @@ use maillon_protocol::PublicKey;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::search::percent_encode;
-use super::{check_csrf, own_site, render, require_user, V};
+use super::extract::{with_csrf, CheckedForm, Member};
+use super::{own_site, render, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::oidc::grants::{AccessGrant, CodeGrant, Pending};
@@ -24,6 +24,7 @@ use crate::oidc::{
     ACCESS_TOKEN_LIFETIME_MS, ID_TOKEN_LIFETIME_MS,
 };
 use crate::page::{self, Page};
+use crate::search_form::percent_encode;
 use crate::session::Lang;
 use crate::Shared;
 
@@ -171,11 +172,10 @@ struct ConsentPage {
 /// `GET /oidc/consentement/{id}`: what the site asks, and what the member agrees to share.
 pub async fn consent<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
-    let user = require_user(&visitor)?;
     let pending = state
         .oidc
         .pending(&id, state.backend.now())
@@ -196,11 +196,9 @@ pub async fn consent<B: Backend>(
             },
             about: String::new(),
         });
-    let distance_to = pending.distance_to.map(|key| {
-        super::sponsor::named(&state.backend, &[key], l)
-            .remove(0)
-            .name
-    });
+    let distance_to = pending
+        .distance_to
+        .map(|key| super::view::named(&state.backend, &[key], l).remove(0).name);
     let origin = origin_of(&pending.redirect_uri);
     let page = render(ConsentPage {
         p: state.page(&visitor),
@@ -252,18 +250,17 @@ pub struct ConsentFields {
     commune: Option<String>,
     distance: Option<String>,
 }
+with_csrf!(ConsentFields);
 
 /// `POST /oidc/consentement/{id}`: sends the member back to the site, with a code or a
 /// refusal.
 pub async fn answer<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Path(id): Path<String>,
-    Form(f): Form<ConsentFields>,
+    CheckedForm(f): CheckedForm<ConsentFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
-    let user = require_user(&visitor)?;
     let now = state.backend.now();
     let pending = state.oidc.answer(&id, now).ok_or(AppError::NotFound(l))?;
     let mut pairs: Vec<(&str, String)> = Vec::new();

@@ -5,11 +5,11 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
+use super::extract::{with_csrf, CheckedForm};
 use super::operator::require_operator;
-use super::{check_csrf, own_site, render_form, CsrfOnly, V};
+use super::{own_site, render_form, CsrfOnly, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::oidc::{check_client, new_client, OidcClient};
@@ -73,15 +73,15 @@ pub struct ClientFields {
     name: String,
     redirects: String,
 }
+with_csrf!(ClientFields);
 
 /// `POST /operateur/sites-externes`: registers a site; its secret is shown once.
 pub async fn register<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
     headers: HeaderMap,
-    Form(f): Form<ClientFields>,
+    CheckedForm(f): CheckedForm<ClientFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     require_operator(&state, &visitor).await?;
     match check_client(&f.name, &f.redirects, visitor.lang) {
         Ok((name, redirects)) => {
@@ -104,9 +104,8 @@ pub async fn remove<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
     Path(id): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    CheckedForm(_f): CheckedForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, f.token())?;
     require_operator(&state, &visitor).await?;
     let mut clients = state.backend.oidc_clients();
     clients.retain(|c| c.id != id);

@@ -4,11 +4,11 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{NodePolicy, PolicyLevel};
 use serde::Deserialize;
 
-use super::{check_csrf, render_form, require_user, V};
+use super::extract::{with_csrf, CheckedForm};
+use super::{render_form, require_user, V};
 use crate::backend::{Backend, LinkKind, OperatorView, Reachability, Submitted};
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -267,14 +267,14 @@ pub struct PolicyFields {
     level: String,
     reason: String,
 }
+with_csrf!(PolicyFields);
 
 /// `POST /operateur/politique`: limits, suspends or restores another node.
 pub async fn set_policy<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<PolicyFields>,
+    CheckedForm(f): CheckedForm<PolicyFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let view = require_operator(&state, &visitor).await?;
     let l = visitor.lang;
     let target = page::parse_key(&f.node)

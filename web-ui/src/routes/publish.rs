@@ -5,14 +5,14 @@ use askama::Template;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{Category, Intent, Listing, ListingTombstone, MAX_PHOTOS};
 use maillon_protocol::{BlobHash, PublicKey, RecordId, Timestamp};
 
-use super::search::{category_choices, Choice};
+use super::extract::{CheckedForm, Member};
 use super::thumbnails::PhotoSize;
+use super::view::{category_choices, Choice};
 use super::CsrfOnly;
-use super::{blocking, check_csrf, render, require_user, sign_and_submit, upload, V};
+use super::{blocking, render, require_user, sign_and_submit, upload, V};
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::form_text;
@@ -471,14 +471,12 @@ pub async fn update<B: Backend>(
 /// `POST /annonce/{series}/retirer`: signs a tombstone.
 pub async fn withdraw<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Path(series): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    CheckedForm(_f): CheckedForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, f.token())?;
     let l = visitor.lang;
     let (series, _) = own_listing(&state, &visitor, &series)?;
-    let user = require_user(&visitor)?.clone();
     let body = ListingTombstone {
         series,
         reason: String::new(),

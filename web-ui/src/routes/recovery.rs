@@ -7,15 +7,15 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{key_binding_message, KeyRecovery};
 use maillon_protocol::signature::verify;
 use maillon_protocol::{Body, PublicKey, RecordId, Signature};
 use serde::Deserialize;
 
+use super::extract::{with_csrf, CheckedForm};
 use super::join::sign_in_response;
-use super::sponsor::{named, Named};
-use super::{blocking, check_csrf, render, render_form, require_user, sign_and_submit, V};
+use super::view::{named, Named};
+use super::{blocking, render, render_form, require_user, sign_and_submit, V};
 use crate::backend::{Backend, BackendError, PendingRecovery};
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
@@ -63,6 +63,7 @@ pub struct StartFields {
     passphrase: String,
     confirm: String,
 }
+with_csrf!(StartFields);
 
 fn start_page<B: Backend>(
     state: &Shared<B>,
@@ -94,9 +95,8 @@ pub async fn start_form<B: Backend>(
 pub async fn start<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<StartFields>,
+    CheckedForm(f): CheckedForm<StartFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let login = f.login.trim().to_lowercase();
     let Some(mut account) = state.backend.account(&login)? else {
@@ -191,6 +191,7 @@ pub struct KeysParam {
     /// Both keys in one code, as the member sends it: 64 hex digits each.
     code: String,
 }
+with_csrf!(KeysParam);
 
 impl KeysParam {
     fn keys(&self) -> Option<(PublicKey, PublicKey)> {
@@ -282,9 +283,8 @@ pub async fn sponsor_form<B: Backend>(
 pub async fn sponsor_sign<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<KeysParam>,
+    CheckedForm(f): CheckedForm<KeysParam>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     sponsor_page(&state, &visitor, &f, true)
 }
 
@@ -297,6 +297,7 @@ pub struct FinishFields {
     passphrase: String,
     codes: String,
 }
+with_csrf!(FinishFields);
 
 /// Reads and checks the sponsors' codes: (sponsor key, signature, their sponsorship).
 fn check_codes<B: Backend>(
@@ -357,9 +358,8 @@ fn check_codes<B: Backend>(
 pub async fn finish<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<FinishFields>,
+    CheckedForm(f): CheckedForm<FinishFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let mut account = state
         .backend

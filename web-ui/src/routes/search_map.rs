@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::search::{encode, SearchParams};
 use crate::backend::SearchPage;
 use crate::drawing::france_map::{self, MapPoint};
+use crate::search_form::{encode, SearchParams};
 use crate::session::Lang;
 
 /// Listings placed on the map at most.

@@ -4,11 +4,11 @@ use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
+use super::extract::{with_csrf, CheckedForm};
 use super::join::sign_in_response;
-use super::{blocking, check_csrf, render, CsrfOnly, V};
+use super::{blocking, render, CsrfOnly, V};
 use crate::backend::{Backend, BackendError, SiteLink};
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
@@ -27,6 +27,7 @@ pub struct LoginFields {
     /// Where to go once signed in: a path of this site.
     suite: String,
 }
+with_csrf!(LoginFields);
 
 /// `/connexion?suite=/parrainage/…`: where to go once signed in.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -96,9 +97,8 @@ pub async fn login<B: Backend>(
     visitor: V,
     headers: HeaderMap,
     connect: Option<axum::extract::Extension<ConnectInfo<std::net::SocketAddr>>>,
-    Form(f): Form<LoginFields>,
+    CheckedForm(f): CheckedForm<LoginFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let address = client_address(
         &headers,
@@ -168,9 +168,8 @@ pub async fn login<B: Backend>(
 pub async fn logout<B: Backend>(
     State(state): State<Shared<B>>,
     visitor: V,
-    Form(f): Form<CsrfOnly>,
+    CheckedForm(_f): CheckedForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     state.sessions.sign_out(&visitor.session);
     let mut cookie = session_cookie(String::new(), state.config.secure_cookies);
     cookie.make_removal();

@@ -5,13 +5,14 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{Relation, Sponsorship};
 use maillon_protocol::membership::Status;
 use maillon_protocol::{PublicKey, Timestamp};
 use serde::Deserialize;
 
-use super::{check_csrf, own_site, render, require_user, sign_and_submit, V};
+use super::extract::{with_csrf, CheckedForm, Member};
+use super::view::{named, relation_label, Named};
+use super::{own_site, render, sign_and_submit, V};
 use crate::backend::{Backend, SiteLink};
 use crate::error::AppError;
 use crate::keys::{normalise_code, sponsor_code};
@@ -21,45 +22,6 @@ use crate::Shared;
 
 /// A sponsorship is valid for 90 days.
 pub const SPONSORSHIP_VALID_MS: u64 = 90 * Timestamp::DAY_MS;
-
-/// A person named on a page, with a link to their profile.
-#[derive(Clone, Debug)]
-pub struct Named {
-    /// Display name.
-    pub name: String,
-    /// Profile link.
-    pub link: String,
-    /// Extra words (how they know each other, a date).
-    pub detail: String,
-}
-
-/// Display names of keys. A key without profile (not yet published, or erased) is named
-/// in words rather than by its fingerprint, which means nothing to most members.
-pub fn named<B: Backend>(backend: &B, keys: &[PublicKey], l: Lang) -> Vec<Named> {
-    let names: std::collections::HashMap<_, _> = backend.names(keys).into_iter().collect();
-    keys.iter()
-        .map(|k| Named {
-            name: names.get(k).cloned().unwrap_or_else(|| {
-                l.pick("Membre sans profil", "Member without a profile")
-                    .to_string()
-            }),
-            link: format!("/membre/{}", k.to_hex()),
-            detail: String::new(),
-        })
-        .collect()
-}
-
-/// How two people know each other, in words.
-pub fn relation_label(relation: Relation, l: Lang) -> &'static str {
-    match relation {
-        Relation::Family => l.pick("famille", "family"),
-        Relation::Friend => l.pick("ami(e)", "friend"),
-        Relation::Neighbour => l.pick("voisin(e)", "neighbour"),
-        Relation::Colleague => l.pick("collègue", "colleague"),
-        Relation::Association => l.pick("association ou paroisse", "association or parish"),
-        Relation::Other => l.pick("autre", "other"),
-    }
-}
 
 #[derive(Template)]
 #[template(path = "candidacy.html")]
@@ -82,10 +44,9 @@ struct CandidacyPage {
 /// `/candidature`: progress towards membership, the link and the code to hand out.
 pub async fn candidacy<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let user = require_user(&visitor)?;
     let l = visitor.lang;
     let member = state.backend.member(&user.key);
     let charter_required = state.backend.site().charter.sponsors_required as u32;
@@ -125,7 +86,7 @@ pub async fn candidacy<B: Backend>(
         probation_until,
         counted,
         required,
-        progress: super::profile::sponsorship_progress(counted, required, l),
+        progress: super::view::sponsorship_progress(counted, required, l),
         raised: required > charter_required,
         message: request_message(&network, &link, &code, l),
         link,
@@ -133,7 +94,7 @@ pub async fn candidacy<B: Backend>(
         sponsors,
         status: match member.status {
             Status::Candidate { .. } => None,
-            _ => Some(super::profile::status_text(&member.status, l)),
+            _ => Some(super::view::status_text(&member.status, l)),
         },
     })
 }
@@ -279,7 +240,7 @@ fn sponsor_page<B: Backend>(
         town: format!("{} ({})", profile.town, profile.postcode),
         fingerprint: page::fingerprint(candidate),
         code: sponsor_code(candidate),
-        status: super::profile::status_text(&member.status, l),
+        status: super::view::status_text(&member.status, l),
         can_sponsor: reason.is_none() && !done,
         reason: reason.map(str::to_string),
         error,
@@ -313,18 +274,17 @@ pub struct SponsorFields {
     note: String,
     know: String,
 }
+with_csrf!(SponsorFields);
 
 /// `POST /parrainage/{key}`: signs the sponsorship.
 pub async fn sponsor<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Path(key): Path<String>,
-    Form(f): Form<SponsorFields>,
+    CheckedForm(f): CheckedForm<SponsorFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let candidate = page::parse_key(&key).ok_or(AppError::NotFound(l))?;
-    let user = require_user(&visitor)?.clone();
     let relation = f
         .relation
         .parse::<u64>()

@@ -4,12 +4,12 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maillon_protocol::kinds::{Outcome, TransactionAnswer, TransactionClose, TransactionMessage};
 use serde::Deserialize;
 
-use super::sponsor::named;
-use super::{check_csrf, render, render_form, require_user, sign_and_submit, V};
+use super::extract::{with_csrf, CheckedForm, Member};
+use super::view::named;
+use super::{render, render_form, require_user, sign_and_submit, V};
 use crate::backend::{Backend, TransactionView};
 use crate::error::AppError;
 use crate::page::{self, Page};
@@ -73,9 +73,8 @@ struct ListPage {
 /// `/transactions`.
 pub async fn mine<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
 ) -> Result<Response, AppError> {
-    let user = require_user(&visitor)?;
     let l = visitor.lang;
     let now = state.backend.now();
     let list = state.backend.transactions_of(&user.key);
@@ -311,19 +310,18 @@ pub struct MessageFields {
     csrf: String,
     message: String,
 }
+with_csrf!(MessageFields);
 
 /// `POST /transaction/{id}/message`: the author's first message is the answer.
 pub async fn message<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Path(id): Path<String>,
-    Form(f): Form<MessageFields>,
+    CheckedForm(f): CheckedForm<MessageFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let t = own_transaction(&state, &visitor, &id)?;
     refuse_if_cancelled(&state.backend, &t, visitor.lang)?;
-    let user = require_user(&visitor)?.clone();
     let text = match crate::form_text::message(&f.message, l) {
         Ok(text) => text,
         Err(problem) => return show_page(&state, &visitor, &t, Some(problem)),
@@ -356,19 +354,18 @@ pub struct CloseFields {
     rating: String,
     review: String,
 }
+with_csrf!(CloseFields);
 
 /// `POST /transaction/{id}/cloturer`.
 pub async fn close<B: Backend>(
     State(state): State<Shared<B>>,
-    visitor: V,
+    Member { visitor, user }: Member,
     Path(id): Path<String>,
-    Form(f): Form<CloseFields>,
+    CheckedForm(f): CheckedForm<CloseFields>,
 ) -> Result<Response, AppError> {
-    check_csrf(&visitor, &f.csrf)?;
     let l = visitor.lang;
     let t = own_transaction(&state, &visitor, &id)?;
     refuse_if_cancelled(&state.backend, &t, visitor.lang)?;
-    let user = require_user(&visitor)?.clone();
     let outcome = match f.outcome.as_str() {
         "conclue" => Some(Outcome::Completed),
         "pas_accord" => Some(Outcome::NoDeal),
