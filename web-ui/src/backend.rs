@@ -185,22 +185,23 @@ pub struct ListingView {
     pub withdrawn: bool,
 }
 
-/// How search results are ordered.
+/// How search results are ordered. The one order type of the site and the node's index.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SortOrder {
-    /// Best text match first (newest when there is no text).
+    /// Best text match first (newest version first when there is no text).
     #[default]
     Relevance,
-    /// Newest first.
+    /// Newest version first.
     Newest,
-    /// Nearest to the origin first.
+    /// Closest to the query's origin first (newest first without an origin).
     Nearest,
-    /// Bumped listings first, then newest.
+    /// Listings under a bump in force first, most recently bumped first, then newest.
     BumpedFirst,
 }
 
-/// A search over the whole network's listings.
+/// A search over the whole network's listings: the one query type, from the search form to
+/// the node's index.
 #[derive(Clone, Debug, Default)]
 pub struct SearchQuery {
     /// Words, in French or not; empty matches everything.
@@ -209,13 +210,13 @@ pub struct SearchQuery {
     pub category: Option<Category>,
     /// Only offers or only requests.
     pub intent: Option<Intent>,
-    /// Lowest price, in cents.
+    /// Lowest price in cents, inclusive. A price bound leaves out listings without a price.
     pub price_min_cents: Option<u64>,
-    /// Highest price, in cents.
+    /// Highest price in cents, inclusive.
     pub price_max_cents: Option<u64>,
-    /// Where distances are measured from.
+    /// Where distances are measured from (and the `Nearest` order's point).
     pub origin: Option<Position>,
-    /// Only listings within this many km of the origin.
+    /// Only listings within this many km of the origin (ignored without an origin).
     pub radius_km: Option<f64>,
     /// Only authors among these (the trust-distance filter).
     pub authors: Option<Arc<HashSet<PublicKey>>>,
@@ -223,7 +224,7 @@ pub struct SearchQuery {
     pub sort: SortOrder,
     /// Page number, from 0.
     pub page: usize,
-    /// Results per page.
+    /// Results per page; the index serves 1 to 100 (0 is taken as 1, more as 100).
     pub per_page: usize,
 }
 

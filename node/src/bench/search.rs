@@ -20,7 +20,8 @@ use tantivy::collector::Count;
 
 use super::{ms, percentile, thousands, BenchOptions, BenchResult, Row};
 use crate::generator::TOWNS;
-use crate::search::{geo, query, ListingDoc, SearchIndex, SearchQuery, SortOrder};
+use crate::search::{geo, query, ListingDoc, SearchIndex};
+use maillon_web_ui::backend::{SearchQuery, SortOrder};
 
 /// The writer's memory budget in the benchmark: 2 threads × 100 MB.
 pub const BUILD_BUDGET: usize = 200_000_000;
@@ -143,7 +144,7 @@ fn listing(rng: &mut SplitMix64, n: u64, end: Timestamp, data: &Data) -> Listing
 }
 
 /// A query: one or two words, a town, a radius of 30–100 km, a category.
-fn random_query(rng: &mut SplitMix64, now: Timestamp, data: &Data) -> SearchQuery {
+fn random_query(rng: &mut SplitMix64, data: &Data) -> SearchQuery {
     let count = 1 + rng.below(2);
     let text: Vec<&str> = (0..count).map(|_| *rng.pick(&data.words)).collect();
     let (lat, lon) = *rng.pick(&data.cities);
@@ -154,9 +155,9 @@ fn random_query(rng: &mut SplitMix64, now: Timestamp, data: &Data) -> SearchQuer
     SearchQuery {
         text: text.join(" "),
         category: Some(*rng.pick(Category::ALL)),
-        near: Some((centre, 30.0 + rng.below(71) as f64)),
+        origin: Some(centre),
+        radius_km: Some(30.0 + rng.below(71) as f64),
         per_page: 20,
-        now,
         ..SearchQuery::default()
     }
 }
@@ -269,12 +270,10 @@ pub fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
 
     let mut rng = SplitMix64::new(options.seed ^ 0x5eac);
     let count = options.search_queries.max(1);
-    let queries: Vec<SearchQuery> = (0..count)
-        .map(|_| random_query(&mut rng, now, &data))
-        .collect();
+    let queries: Vec<SearchQuery> = (0..count).map(|_| random_query(&mut rng, &data)).collect();
     let mut hits = 0usize;
     let main = time_all(&queries, |q| {
-        hits += index.search(q)?.total;
+        hits += index.search(q, now)?.total;
         Ok(())
     })?;
     let nearest: Vec<SearchQuery> = queries
@@ -285,7 +284,7 @@ pub fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
             ..q
         })
         .collect();
-    let nearest_times = time_all(&nearest, |q| index.search(q).map_err(Into::into))?;
+    let nearest_times = time_all(&nearest, |q| index.search(q, now).map_err(Into::into))?;
     let broad: Vec<SearchQuery> = queries
         .iter()
         .map(|q| SearchQuery {
@@ -294,7 +293,7 @@ pub fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
             ..q.clone()
         })
         .collect();
-    let broad_times = time_all(&broad, |q| index.search(q).map_err(Into::into))?;
+    let broad_times = time_all(&broad, |q| index.search(q, now).map_err(Into::into))?;
     let places: Vec<SearchQuery> = broad
         .iter()
         .map(|q| SearchQuery {
@@ -302,18 +301,19 @@ pub fn run(options: &BenchOptions) -> BenchResult<Vec<Row>> {
             ..q.clone()
         })
         .collect();
-    let places_times = time_all(&places, |q| index.search(q).map_err(Into::into))?;
+    let places_times = time_all(&places, |q| index.search(q, now).map_err(Into::into))?;
     let searcher = index.tantivy().reader()?.searcher();
     let counts = time_all(&queries, |q| {
         let bare = SearchQuery {
-            near: None,
+            origin: None,
+            radius_km: None,
             ..q.clone()
         };
         let (tq, _) = query::tantivy_query(index.fields(), &bare);
         Ok(searcher.search(&*tq, &Count)?)
     })?;
     let scans = time_all(&queries[..count.min(300)], |q| {
-        let Some((centre, radius)) = q.near else {
+        let (Some(centre), Some(radius)) = (q.origin, q.radius_km) else {
             return Ok(0);
         };
         let code = q.category.map_or(0, |c| c as u8);

@@ -198,10 +198,10 @@ impl SearchIndex {
         self.inner.reader.searcher().num_docs()
     }
 
-    /// Runs a query against the last commit.
-    pub fn search(&self, query: &SearchQuery) -> Result<SearchPage, SearchError> {
+    /// Runs a query against the last commit, at time `now`.
+    pub fn search(&self, query: &SearchQuery, now: Timestamp) -> Result<SearchPage, SearchError> {
         let searcher = self.inner.reader.searcher();
-        query::execute(&searcher, &self.inner.fields, query)
+        query::execute(&searcher, &self.inner.fields, query, now)
     }
 
     /// The fields.

@@ -9,7 +9,7 @@
 //! - [`schema`]: the fields and the French analyzer.
 //! - [`doc`]: [`ListingDoc`], what the index keeps of one listing.
 //! - [`index`]: [`SearchIndex`] (cloneable, for readers) and [`SearchWriter`] (the one writer).
-//! - [`query`]: [`SearchQuery`], [`SearchPage`] and how a query becomes a tantivy query.
+//! - [`query`]: how the web UI's `SearchQuery` becomes a tantivy query; [`SearchPage`].
 //! - [`collector`]: the collector that filters on fast fields and keeps one page in order.
 //! - [`geo`]: great-circle distances and bounding boxes.
 //! - [`feed`]: [`feed::Feed`], how each stored record changes the index (synchronous).
@@ -30,7 +30,7 @@ mod tests;
 pub use doc::{BumpMark, ListingDoc};
 pub use feeder::{spawn_feeder, FeederOptions};
 pub use index::{IndexMarker, SearchIndex, SearchWriter};
-pub use query::{AuthorFilter, SearchHit, SearchPage, SearchQuery, SortOrder};
+pub use query::{SearchHit, SearchPage};
 
 use thiserror::Error;
 

@@ -1,5 +1,5 @@
-//! What a search asks ([`SearchQuery`]) and answers ([`SearchPage`]), and how a query
-//! becomes a tantivy query plus a [`PageCollector`].
+//! How a search ([`SearchQuery`], the web UI's query type, the only one) becomes a tantivy
+//! query plus a [`PageCollector`], and what it answers ([`SearchPage`]).
 //!
 //! The text is analyzed like the index (French stemming, accents folded); every word must
 //! occur in the title (boosted), the description or the town. Category and intent are term
@@ -14,7 +14,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use maillon_protocol::ids::{PublicKey, RecordId, Timestamp};
-use maillon_protocol::kinds::{Category, Intent, Position};
+use maillon_protocol::kinds::Position;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
 };
@@ -26,6 +26,7 @@ use super::doc::{author_prefix, StoredIds};
 use super::geo;
 use super::schema::{self, Fields};
 use super::SearchError;
+pub use maillon_web_ui::backend::{SearchQuery, SortOrder};
 
 /// Most hits a page may hold.
 pub const MAX_PER_PAGE: usize = 100;
@@ -40,87 +41,27 @@ pub const TITLE_BOOST: f32 = 2.0;
 /// Largest search radius: beyond it the whole of France is in range anyway.
 pub const MAX_RADIUS_KM: f64 = 2_000.0;
 
-/// The order of hits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SortOrder {
-    /// Best text match first (newest first for an empty text).
-    #[default]
-    Relevance,
-    /// Newest version first.
-    Newest,
-    /// Closest to the query's origin first (newest first without an origin).
-    Nearest,
-    /// Listings under a bump in force first, most recently bumped first, then newest.
-    BumpedFirst,
-}
-
-/// The authors a search may return: for instance the members within some trust hops.
-#[derive(Clone, Debug, Default)]
-pub struct AuthorFilter {
-    keys: HashSet<PublicKey>,
+/// The authors a search may return, as the collector checks them: the keys, and their 8-byte
+/// prefixes, which the index keeps in a fast field.
+#[derive(Clone, Debug)]
+struct AuthorFilter {
+    keys: Arc<HashSet<PublicKey>>,
     prefixes: Arc<HashSet<u64>>,
 }
 
 impl AuthorFilter {
     /// A filter admitting exactly these keys.
-    pub fn new(keys: impl IntoIterator<Item = PublicKey>) -> AuthorFilter {
-        let keys: HashSet<PublicKey> = keys.into_iter().collect();
-        let prefixes = keys.iter().map(author_prefix).collect();
+    fn new(keys: &Arc<HashSet<PublicKey>>) -> AuthorFilter {
         AuthorFilter {
-            keys,
-            prefixes: Arc::new(prefixes),
+            prefixes: Arc::new(keys.iter().map(author_prefix).collect()),
+            keys: Arc::clone(keys),
         }
-    }
-
-    /// Whether `key` is admitted.
-    pub fn contains(&self, key: &PublicKey) -> bool {
-        self.keys.contains(key)
-    }
-
-    /// How many keys are admitted.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether no key is admitted.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// The admitted keys' 8-byte prefixes, which the collector checks on a fast field.
-    pub(crate) fn prefixes(&self) -> Arc<HashSet<u64>> {
-        Arc::clone(&self.prefixes)
     }
 }
 
-/// A search.
-#[derive(Clone, Debug, Default)]
-pub struct SearchQuery {
-    /// Words to find; empty matches every listing.
-    pub text: String,
-    /// Only this category.
-    pub category: Option<Category>,
-    /// Only offers or only requests.
-    pub intent: Option<Intent>,
-    /// Lowest price in cents, inclusive. A price bound excludes listings without a price.
-    pub price_min_cents: Option<u64>,
-    /// Highest price in cents, inclusive.
-    pub price_max_cents: Option<u64>,
-    /// Only listings within this many kilometres of this position.
-    pub near: Option<(Position, f64)>,
-    /// Where distances are measured from (and the `Nearest` order); defaults to `near`'s
-    /// centre.
-    pub origin: Option<Position>,
-    /// Only listings by these authors.
-    pub authors: Option<AuthorFilter>,
-    /// The order of hits.
-    pub sort: SortOrder,
-    /// The page, from 0.
-    pub page: usize,
-    /// Hits per page, 1..=[`MAX_PER_PAGE`] (0 is taken as 1, more as the maximum).
-    pub per_page: usize,
-    /// The time of the search: listings expired by then are left out.
-    pub now: Timestamp,
+/// The distance filter of a query: its origin and radius, when it has both.
+fn near(q: &SearchQuery) -> Option<(Position, f64)> {
+    Some((q.origin?, q.radius_km?))
 }
 
 /// One hit.
@@ -193,7 +134,7 @@ pub fn tantivy_query(fields: &Fields, q: &SearchQuery) -> (Box<dyn Query>, bool)
     // narrows the candidates: scanning the latitude column costs more than checking the
     // few text or category matches in the collector (measured: docs/PERFORMANCE.md).
     let narrowed = !clauses.is_empty();
-    if let (false, Some((centre, radius))) = (narrowed, q.near) {
+    if let (false, Some((centre, radius))) = (narrowed, near(q)) {
         let bbox = geo::bounding_box(centre, radius.min(MAX_RADIUS_KM));
         let range = |field, low: i64, high: i64| -> Box<dyn Query> {
             Box::new(RangeQuery::new(
@@ -217,35 +158,35 @@ pub fn tantivy_query(fields: &Fields, q: &SearchQuery) -> (Box<dyn Query>, bool)
     (Box::new(BooleanQuery::new(clauses)), scored)
 }
 
-/// Runs `q` on `searcher`: counts every match, sorts on fast fields, and loads the stored
-/// ids of the requested page only.
+/// Runs `q` on `searcher` at time `now` (listings expired by then are left out): counts
+/// every match, sorts on fast fields, and loads the stored ids of the requested page only.
 pub fn execute(
     searcher: &Searcher,
     fields: &Fields,
     q: &SearchQuery,
+    now: Timestamp,
 ) -> Result<SearchPage, SearchError> {
     let per_page = q.per_page.clamp(1, MAX_PER_PAGE);
     let start = q.page.saturating_mul(per_page);
     let depth = start.saturating_add(per_page).min(MAX_DEPTH);
     let (query, scored) = tantivy_query(fields, q);
-    let near = q
-        .near
-        .map(|(centre, radius)| GeoFilter::new(centre, radius.clamp(0.0, MAX_RADIUS_KM)));
-    let origin = q.origin.or(q.near.map(|(centre, _)| centre));
+    let near =
+        near(q).map(|(centre, radius)| GeoFilter::new(centre, radius.clamp(0.0, MAX_RADIUS_KM)));
+    let authors = q.authors.as_ref().map(AuthorFilter::new);
     let collector = PageCollector {
         sort: q.sort,
         scored,
         depth,
-        now: q.now,
+        now,
         price: (q.price_min_cents.is_some() || q.price_max_cents.is_some()).then(|| {
             (
                 q.price_min_cents.unwrap_or(0),
                 q.price_max_cents.unwrap_or(u64::MAX),
             )
         }),
-        authors: q.authors.as_ref().map(AuthorFilter::prefixes),
+        authors: authors.as_ref().map(|filter| Arc::clone(&filter.prefixes)),
         near,
-        origin,
+        origin: q.origin,
     };
     let found = searcher.search(&*query, &collector)?;
     let mut total = found.total;
@@ -253,9 +194,9 @@ pub fn execute(
     for entry in found.top.iter().skip(start).take(per_page) {
         let doc: TantivyDocument = searcher.doc(DocAddress::new(entry.segment, entry.doc))?;
         let ids = StoredIds::read(&doc, fields)?;
-        if let Some(filter) = &q.authors {
+        if let Some(filter) = &authors {
             // The fast field holds the key's first 8 bytes: confirm the whole key.
-            if !filter.contains(&ids.author) {
+            if !filter.keys.contains(&ids.author) {
                 total = total.saturating_sub(1);
                 continue;
             }

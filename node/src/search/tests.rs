@@ -2,6 +2,7 @@
 //! the author filter; the feed over a memory store (versions, tombstones, bumps, erasure,
 //! the start-up marker); the index on disk; and the feeder task over a real engine.
 
+use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use maillon_protocol::{Record, SecretKey};
 use super::feed::{Feed, Started};
 use super::*;
 use crate::store::{MemoryStore, Store};
+use maillon_web_ui::backend::{SearchQuery, SortOrder};
 
 const NANTES: Position = Position {
     lat_microdeg: 47_218_371,
@@ -60,18 +62,21 @@ fn index_of(docs: &[ListingDoc]) -> SearchIndex {
     index
 }
 
+fn authors<const N: usize>(keys: [PublicKey; N]) -> Option<Arc<HashSet<PublicKey>>> {
+    Some(Arc::new(keys.into_iter().collect()))
+}
+
 fn query(text: &str) -> SearchQuery {
     SearchQuery {
         text: text.into(),
         per_page: 100,
-        now: now(),
         ..SearchQuery::default()
     }
 }
 
 /// The `n` of each hit, in order.
 fn found(index: &SearchIndex, q: &SearchQuery) -> Vec<u8> {
-    let page = index.search(q).expect("search");
+    let page = index.search(q, now()).expect("search");
     page.hits.iter().map(|h| h.series.0[0]).collect()
 }
 
@@ -100,7 +105,7 @@ fn french_words_match_across_plurals_case_and_accents() {
     // Every word must match, in any field; punctuation is no syntax.
     assert_eq!(found(&index, &query("vélo enfant")), vec![2]);
     assert_eq!(found(&index, &query("table -basse: \"(")), vec![7]);
-    assert_eq!(index.search(&query("")).expect("search").total, 7);
+    assert_eq!(index.search(&query(""), now()).expect("search").total, 7);
     assert_eq!(sorted(found(&index, &query("nantes table"))), vec![7]);
 }
 
@@ -142,22 +147,25 @@ fn the_radius_is_a_great_circle_distance() {
     lyon.position = LYON;
     let index = index_of(&[doc(1, "Vélo à Nantes"), reze, lyon]);
     let mut q = query("vélo");
-    q.near = Some((NANTES, 50.0));
+    q.origin = Some(NANTES);
+    q.radius_km = Some(50.0);
     q.sort = SortOrder::Nearest;
-    let page = index.search(&q).expect("search");
+    let page = index.search(&q, now()).expect("search");
     let ids: Vec<u8> = page.hits.iter().map(|h| h.series.0[0]).collect();
     assert_eq!(ids, vec![1, 2], "Lyon is about 520 km away");
     let reze_km = page.hits[1].distance_km.expect("distance");
     assert!((3.0..5.0).contains(&reze_km), "{reze_km}");
     assert!(geo::haversine_km(NANTES, LYON) > 500.0);
-    q.near = Some((NANTES, 3.0));
+    q.origin = Some(NANTES);
+    q.radius_km = Some(3.0);
     assert_eq!(found(&index, &q), vec![1]);
-    q.near = Some((LYON, 1_000.0));
     q.origin = Some(LYON);
+    q.radius_km = Some(1_000.0);
     assert_eq!(found(&index, &q), vec![3, 2, 1]);
     // Without text or category the box also goes to tantivy as range queries.
     let mut q = query("");
-    q.near = Some((NANTES, 50.0));
+    q.origin = Some(NANTES);
+    q.radius_km = Some(50.0);
     assert_eq!(sorted(found(&index, &q)), vec![1, 2]);
     q.category = Some(Category::SecondHand);
     assert_eq!(sorted(found(&index, &q)), vec![1, 2]);
@@ -194,7 +202,7 @@ fn sort_orders() {
     // Relevance: with the same rarity in both fields, a title word beats a description word.
     let index = index_of(&[described, doc(5, "Lampe")]);
     q.sort = SortOrder::Relevance;
-    let page = index.search(&q).expect("search");
+    let page = index.search(&q, now()).expect("search");
     assert_eq!(found(&index, &q), vec![5, 4]);
     assert!(page.hits[0].score > page.hits[1].score);
 }
@@ -209,22 +217,22 @@ fn pages_split_the_results_without_overlap() {
     let mut all = Vec::new();
     for page in 0..3 {
         q.page = page;
-        let answer = index.search(&q).expect("search");
+        let answer = index.search(&q, now()).expect("search");
         assert_eq!(answer.total, 25);
         assert_eq!(answer.hits.len(), [10, 10, 5][page]);
         all.extend(answer.hits.iter().map(|h| h.series.0[0]));
     }
     assert_eq!(all, (1..=25).rev().collect::<Vec<u8>>());
     q.page = 3;
-    assert!(index.search(&q).expect("search").hits.is_empty());
+    assert!(index.search(&q, now()).expect("search").hits.is_empty());
     q.page = 0;
     q.per_page = 1_000;
     assert_eq!(
-        index.search(&q).expect("search").per_page,
+        index.search(&q, now()).expect("search").per_page,
         query::MAX_PER_PAGE
     );
     q.page = usize::MAX;
-    assert!(index.search(&q).expect("search").hits.is_empty());
+    assert!(index.search(&q, now()).expect("search").hits.is_empty());
 }
 
 #[test]
@@ -268,15 +276,15 @@ fn expired_listings_and_other_authors_are_left_out() {
     let index = index_of(&[doc(1, "Chaise"), expired, doc(3, "Chaise")]);
     assert_eq!(sorted(found(&index, &query("chaise"))), vec![1, 3]);
     let mut q = query("chaise");
-    q.authors = Some(AuthorFilter::new([PublicKey([3; 32]), PublicKey([9; 32])]));
+    q.authors = authors([PublicKey([3; 32]), PublicKey([9; 32])]);
     assert_eq!(found(&index, &q), vec![3]);
     // Same first 8 bytes, another key: the whole key is confirmed.
     let mut twin = [3u8; 32];
     twin[31] = 0;
-    q.authors = Some(AuthorFilter::new([PublicKey(twin)]));
+    q.authors = authors([PublicKey(twin)]);
     assert_eq!(found(&index, &q), Vec::<u8>::new());
-    q.authors = Some(AuthorFilter::new([]));
-    assert_eq!(index.search(&q).expect("search").total, 0);
+    q.authors = authors([]);
+    assert_eq!(index.search(&q, now()).expect("search").total, 0);
 }
 
 /// Signed records in one network, stored without validation.
@@ -349,15 +357,27 @@ fn the_feed_keeps_the_current_version_and_honours_tombstones() {
             .expect("apply");
     }
     feed.commit().expect("commit");
-    let hits = index.search(&query("buffet")).expect("search").hits;
+    let hits = index.search(&query("buffet"), now()).expect("search").hits;
     assert_eq!(hits.len(), 1);
     assert_eq!(
         hits[0].version,
         third.id(),
         "the late second version does not win"
     );
-    assert_eq!(index.search(&query("merisier")).expect("search").total, 0);
-    assert_eq!(index.search(&query("vaisselier")).expect("search").total, 1);
+    assert_eq!(
+        index
+            .search(&query("merisier"), now())
+            .expect("search")
+            .total,
+        0
+    );
+    assert_eq!(
+        index
+            .search(&query("vaisselier"), now())
+            .expect("search")
+            .total,
+        1
+    );
     // A bump by an announced node raises it; one by another key does nothing.
     let bump = |key: &SecretKey, at: Timestamp| {
         world
@@ -378,13 +398,19 @@ fn the_feed_keeps_the_current_version_and_honours_tombstones() {
     feed.apply(&world.store, &other, now(), &is_node)
         .expect("apply");
     feed.commit().expect("commit");
-    assert_eq!(index.search(&q).expect("search").hits[0].series, other.id());
+    assert_eq!(
+        index.search(&q, now()).expect("search").hits[0].series,
+        other.id()
+    );
     let real = bump(&node, now().minus_ms(5));
     world.store(&real);
     feed.apply(&world.store, &real, now(), &is_node)
         .expect("apply");
     feed.commit().expect("commit");
-    assert_eq!(index.search(&q).expect("search").hits[0].series, series);
+    assert_eq!(
+        index.search(&q, now()).expect("search").hits[0].series,
+        series
+    );
     // A tombstone removes the series, and a later version cannot bring it back.
     let tombstone = world.signer.sign(
         &world.author,
@@ -402,8 +428,17 @@ fn the_feed_keeps_the_current_version_and_honours_tombstones() {
             .expect("apply");
     }
     feed.commit().expect("commit");
-    assert_eq!(index.search(&query("buffet")).expect("search").total, 0);
-    assert_eq!(index.search(&query("commode")).expect("search").total, 1);
+    assert_eq!(
+        index.search(&query("buffet"), now()).expect("search").total,
+        0
+    );
+    assert_eq!(
+        index
+            .search(&query("commode"), now())
+            .expect("search")
+            .total,
+        1
+    );
 }
 
 #[test]
@@ -420,7 +455,13 @@ fn erasure_removes_the_erased_listings() {
             .expect("apply");
     }
     feed.commit().expect("commit");
-    assert_eq!(index.search(&query("poussette")).expect("search").total, 1);
+    assert_eq!(
+        index
+            .search(&query("poussette"), now())
+            .expect("search")
+            .total,
+        1
+    );
     let erasure = world.signer.erase(&world.author, T0.plus_ms(1_000));
     world.store(&erasure);
     for record in [&pram, &bed, &bed_v2] {
@@ -435,11 +476,23 @@ fn erasure_removes_the_erased_listings() {
     feed.apply(&world.store, &erasure, now(), &any_node)
         .expect("apply");
     feed.commit().expect("commit");
-    assert_eq!(index.search(&query("poussette")).expect("search").total, 0);
-    let hits = index.search(&query("lit")).expect("search").hits;
+    assert_eq!(
+        index
+            .search(&query("poussette"), now())
+            .expect("search")
+            .total,
+        0
+    );
+    let hits = index.search(&query("lit"), now()).expect("search").hits;
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].version, bed_v3.id());
-    assert_eq!(index.search(&query("matelas")).expect("search").total, 0);
+    assert_eq!(
+        index
+            .search(&query("matelas"), now())
+            .expect("search")
+            .total,
+        0
+    );
 }
 
 #[test]
@@ -462,7 +515,13 @@ fn start_keeps_a_consistent_index_and_rebuilds_a_stale_one() {
             matches!(started, Started::Rebuilt { listings: 1, .. }),
             "{started:?}"
         );
-        assert_eq!(index.search(&query("guitare")).expect("search").total, 1);
+        assert_eq!(
+            index
+                .search(&query("guitare"), now())
+                .expect("search")
+                .total,
+            1
+        );
     }
     {
         let index = open();
@@ -485,7 +544,13 @@ fn start_keeps_a_consistent_index_and_rebuilds_a_stale_one() {
         matches!(started, Started::Rebuilt { listings: 2, .. }),
         "{started:?}"
     );
-    assert_eq!(index.search(&query("guitare")).expect("search").total, 2);
+    assert_eq!(
+        index
+            .search(&query("guitare"), now())
+            .expect("search")
+            .total,
+        2
+    );
     assert!(matches!(index.writer(), Err(SearchError::WriterTaken)));
 }
 
@@ -522,9 +587,8 @@ async fn the_feeder_follows_the_engine() {
     let index = SearchIndex::in_memory().expect("index");
     let (stop, signal) = tokio::sync::watch::channel(false);
     let feeder = spawn_feeder(engine.clone(), index.writer().expect("writer"), signal);
-    let mut q = query("");
-    q.now = at;
-    let generated = wait_for(&index, &q, |n| n > 0).await;
+    let q = query("");
+    let generated = wait_for(&index, &q, at, |n| n > 0).await;
     let author = &net
         .keys
         .iter()
@@ -539,19 +603,23 @@ async fn the_feeder_follows_the_engine() {
         .await
         .expect("stored");
     let mut q = query("harpe");
-    q.now = at;
-    wait_for(&index, &q, |n| n == 1).await;
+    wait_for(&index, &q, at, |n| n == 1).await;
     q.text.clear();
-    wait_for(&index, &q, |n| n == generated + 1).await;
+    wait_for(&index, &q, at, |n| n == generated + 1).await;
     stop.send_replace(true);
     feeder.await.expect("joined").expect("feeder ends cleanly");
     assert!(index.marker().expect("marker").is_some());
 }
 
 /// Polls the index until `ok(total)`, for at most 10 s.
-async fn wait_for(index: &SearchIndex, q: &SearchQuery, ok: impl Fn(usize) -> bool) -> usize {
+async fn wait_for(
+    index: &SearchIndex,
+    q: &SearchQuery,
+    at: Timestamp,
+    ok: impl Fn(usize) -> bool,
+) -> usize {
     for _ in 0..200 {
-        let total = index.search(q).expect("search").total;
+        let total = index.search(q, at).expect("search").total;
         if ok(total) {
             return total;
         }
@@ -616,7 +684,7 @@ fn a_node_s_bumps_past_the_daily_limit_do_not_raise_listings_whatever_the_arriva
     q.sort = SortOrder::BumpedFirst;
     let bumped = |index: &SearchIndex| {
         index
-            .search(&q)
+            .search(&q, now())
             .expect("search")
             .hits
             .iter()

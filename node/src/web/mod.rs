@@ -43,7 +43,7 @@ use crate::blobs::BlobStore;
 use crate::engine::{Engine, Origin};
 use crate::ingest::pipeline::Submitted as Ingested;
 use crate::network::Client;
-use crate::search::{AuthorFilter, SearchIndex, SortOrder};
+use crate::search::SearchIndex;
 
 use crate::invitation::served::ServedInvitations;
 use crate::mail::MailDesk;
@@ -466,35 +466,10 @@ impl Backend for NodeBackend {
     }
 
     fn search(&self, query: &SearchQuery) -> Result<SearchPage, BackendError> {
-        use maillon_web_ui::backend::SortOrder as UiSort;
-        let sort = match query.sort {
-            UiSort::Relevance => SortOrder::Relevance,
-            UiSort::Newest => SortOrder::Newest,
-            UiSort::Nearest => SortOrder::Nearest,
-            UiSort::BumpedFirst => SortOrder::BumpedFirst,
-        };
-        let near = match (query.origin, query.radius_km) {
-            (Some(origin), Some(radius)) => Some((origin, radius)),
-            _ => None,
-        };
-        let asked = crate::search::SearchQuery {
-            text: query.text.clone(),
-            category: query.category,
-            intent: query.intent,
-            price_min_cents: query.price_min_cents,
-            price_max_cents: query.price_max_cents,
-            near,
-            origin: query.origin,
-            authors: query
-                .authors
-                .as_ref()
-                .map(|keys| AuthorFilter::new(keys.iter().copied())),
-            sort,
-            page: query.page,
-            per_page: query.per_page,
-            now: self.now(),
-        };
-        let found = self.search.search(&asked).map_err(backend_error)?;
+        let found = self
+            .search
+            .search(query, self.now())
+            .map_err(backend_error)?;
         let social = self.social();
         let moderation = self.moderation();
         let index = self.engine.index();
