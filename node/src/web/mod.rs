@@ -18,6 +18,7 @@ pub mod funding;
 pub mod json_file;
 pub mod moderation;
 pub mod operator;
+mod pages;
 pub mod social;
 #[cfg(test)]
 mod tests;
@@ -31,9 +32,9 @@ use maillon_protocol::kinds::Position;
 use maillon_protocol::trust::TrustReport;
 use maillon_protocol::{BlobHash, PublicKey, Record, RecordId, Timestamp};
 use maillon_web_ui::backend::{
-    Account, AccountCreated, Backend, BackendError, FrameView, InviteRefused, ListingView,
-    MemberView, OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, SiteLink, Submitted,
-    TransactionView,
+    Account, AccountCreated, Backend, BackendError, FrameView, InviteRefused, ListingPageView,
+    ListingView, MemberView, OperatorView, Reputation, SearchPage, SearchQuery, SiteInfo, SiteLink,
+    Submitted, TransactionView,
 };
 use maillon_web_ui::funding::{BumpAsked, BumpRefused, BumpRequest, DonationPage};
 use maillon_web_ui::mail::{AddressOutcome, MailStatus, MailTopic};
@@ -139,6 +140,8 @@ async fn fetch_from_peers(
 pub struct Site {
     /// The member-facing routes.
     pub router: axum::Router,
+    /// What the routes read and write through.
+    pub backend: NodeBackend,
     /// The feeders, which stop when the shutdown signal turns true.
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -215,7 +218,8 @@ pub fn start(
         tasks.push(worker);
     }
     Ok(Site {
-        router: maillon_web_ui::router(backend, config),
+        router: maillon_web_ui::router(backend.clone(), config),
+        backend,
         tasks,
     })
 }
@@ -274,35 +278,7 @@ impl Backend for NodeBackend {
     }
 
     fn frame(&self, viewer: Option<&PublicKey>) -> FrameView {
-        let mut frame = FrameView {
-            site_name: self.charter.name.clone(),
-            node_name: self.engine.name().to_string(),
-            takes_donations: self.funding.takes_donations(),
-            ..FrameView::default()
-        };
-        let Some(key) = viewer else {
-            return frame;
-        };
-        let ((identity, status), operator) = {
-            let index = self.engine.index();
-            let operator = index
-                .announced_nodes()
-                .get(&self.engine.node_key())
-                .map(|a| a.operator);
-            (index.identity_and_status(key), operator)
-        };
-        frame.display_name = {
-            let social = self.social();
-            social
-                .profile(&identity)
-                .or_else(|| social.profile(key))
-                .map(|p| p.display_name.clone())
-        };
-        frame.is_member = status.is_in_good_standing();
-        frame.is_council = self.charter.council.contains(key);
-        frame.is_operator = operator.is_some_and(|o| o == *key || o == identity);
-        frame.is_moderator = self.moderation().is_moderator_at(key, self.now());
-        frame
+        pages::frame(self, viewer)
     }
 
     fn sites(&self) -> Vec<SiteLink> {
@@ -500,6 +476,15 @@ impl Backend for NodeBackend {
             .then(|| marked(view, &social, &index, self.now()))
     }
 
+    fn listing_page(
+        &self,
+        series: &RecordId,
+        viewer: Option<&PublicKey>,
+        reviews: usize,
+    ) -> Option<ListingPageView> {
+        pages::listing_page(self, series, viewer, reviews)
+    }
+
     fn listings_by(&self, author: &PublicKey) -> Vec<ListingView> {
         let social = self.social();
         let index = self.engine.index();
@@ -528,26 +513,9 @@ impl Backend for NodeBackend {
 
     fn reputation(&self, member: &PublicKey) -> Reputation {
         let moderation = self.moderation();
-        let keys = self.engine.index().keys_of_identity(member);
-        // Transactions opened by a key without effect then (a retired key, a candidate)
-        // count neither as due nor for reviews, like cancelled ones.
-        let without_effect: HashSet<RecordId> = self
-            .social()
-            .transactions_of(&keys)
-            .into_iter()
-            .filter(|t| !self.has_effect(&t.opener, t.opened_at))
-            .map(|t| t.id)
-            .collect();
-        let (due, answered_in_time, mut reviews) =
-            self.social().reputation(&keys, self.now(), |t| {
-                moderation.cancelled_by(t).is_some() || without_effect.contains(t)
-            });
-        reviews.retain(|review| self.has_effect(&review.by, review.at));
-        Reputation {
-            due,
-            answered_in_time,
-            reviews,
-        }
+        let social = self.social();
+        let index = self.engine.index();
+        pages::reputation_in(&social, &index, &moderation, member, self.now())
     }
 
     fn moderation(&self) -> Arc<Moderation> {

@@ -12,11 +12,10 @@ use serde::Deserialize;
 use super::extract::{with_csrf, CheckedForm, Member};
 use super::funding::{feature_line, FeatureLine};
 use super::thumbnails::{PhotoSize, PhotoSources};
-use super::view::{category_label, intent_label};
-use super::view::{named, Named};
-use super::view::{responsiveness_text, review_lines, trust_line, ReviewLine, TrustLine};
+use super::view::{category_label, intent_label, named_from, Named};
+use super::view::{responsiveness_text, review_lines_of, trust_line_of, ReviewLine, TrustLine};
 use super::{own_site, render, render_form, sign_and_submit, V};
-use crate::backend::{Backend, ListingView};
+use crate::backend::{Backend, ListingPageView};
 use crate::error::AppError;
 use crate::page::{self, Page};
 use crate::places::distance_km;
@@ -59,59 +58,44 @@ struct ListingPage {
     feature: Option<FeatureLine>,
 }
 
+/// Reviews on a listing's page.
+const REVIEWS_SHOWN: usize = 3;
+
 fn listing_page<B: Backend>(
     state: &Shared<B>,
     visitor: &Visitor,
-    view: &ListingView,
+    read: &ListingPageView,
     error: Option<String>,
     message: String,
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
-    let viewer = visitor.user.as_ref().map(|u| u.key);
+    let view = &read.listing;
     let listing = &view.listing;
-    let origin = viewer
-        .and_then(|k| state.backend.member(&k).profile)
-        .map(|p| p.position)
-        .or(state.backend.site().node_position);
-    let reputation = state.backend.reputation(&view.author);
-    let viewer_standing = viewer.map(|k| state.backend.member(&k).status.is_in_good_standing());
-    let is_author = viewer == Some(view.author);
-    let why_not = match viewer_standing {
-        None => Some(l.pick(
-            "Connectez-vous pour contacter l'auteur.",
-            "Sign in to contact the author.",
-        )),
-        Some(false) => Some(l.pick(
-            "Seuls les membres peuvent ouvrir une transaction.",
-            "Only members can open a transaction.",
-        )),
-        Some(true) if view.withdrawn => Some(l.pick(
-            "Cette annonce a été retirée.",
-            "This listing was withdrawn.",
-        )),
-        _ => None,
-    };
-    let moderation = state.backend.moderation();
-    let hidden_reason = moderation
-        .hidden_by(&view.series)
-        .and_then(|label| moderation.log_entry(&label))
-        .map(|e| e.body.reason.clone());
-    let corrections = moderation
-        .corrections(&view.series)
-        .iter()
-        .map(|c| (page::date(c.at, l), c.note.clone()))
-        .collect();
-    let report_link = (viewer.is_some() && !is_author)
-        .then(|| format!("/signaler?annonce={}", view.series.to_hex()));
-    let why_not = if hidden_reason.is_some() && !is_author {
+    let viewer = read.viewer.as_ref();
+    let is_author = viewer.is_some_and(|v| v.key == view.author);
+    let why_not = if read.hidden && !is_author {
         Some(l.pick(
             "Cette annonce a été masquée par la modération.",
             "This listing was hidden by the moderators.",
         ))
     } else {
-        why_not
+        match viewer.map(|v| v.in_good_standing) {
+            None => Some(l.pick(
+                "Connectez-vous pour contacter l'auteur.",
+                "Sign in to contact the author.",
+            )),
+            Some(false) => Some(l.pick(
+                "Seuls les membres peuvent ouvrir une transaction.",
+                "Only members can open a transaction.",
+            )),
+            Some(true) if view.withdrawn => Some(l.pick(
+                "Cette annonce a été retirée.",
+                "This listing was withdrawn.",
+            )),
+            Some(true) => None,
+        }
     };
-    let feature = (is_author && !view.withdrawn && hidden_reason.is_none())
+    let feature = (is_author && !view.withdrawn && !read.hidden)
         .then(|| feature_line(&state.backend, view, l));
     let failed = error.is_some();
     render_form(
@@ -124,7 +108,8 @@ fn listing_page<B: Backend>(
             intent: intent_label(listing.intent, l),
             category: category_label(listing.category, l),
             town: format!("{} ({})", listing.town, listing.postcode),
-            distance: origin
+            distance: read
+                .origin
                 .map(|o| page::distance(distance_km(o, listing.position), l))
                 .unwrap_or_default(),
             published: page::date(view.published, l),
@@ -134,11 +119,18 @@ fn listing_page<B: Backend>(
                 .iter()
                 .map(|h| PhotoSources::of(h, PhotoSize::Medium))
                 .collect(),
-            author: named(&state.backend, &[view.author], l).remove(0),
-            trust: trust_line(&state.backend, viewer.as_ref(), &view.author, l),
-            own: viewer.as_ref() == Some(&view.author),
-            responsiveness: responsiveness_text(reputation.due, reputation.answered_in_time, l),
-            reviews: review_lines(&state.backend, &view.author, l, 3),
+            author: named_from(&read.names, &[view.author], l).remove(0),
+            trust: read
+                .trust
+                .as_ref()
+                .and_then(|report| trust_line_of(report, &read.names, l)),
+            own: is_author,
+            responsiveness: responsiveness_text(
+                read.reputation.due,
+                read.reputation.answered_in_time,
+                l,
+            ),
+            reviews: review_lines_of(&read.reputation.reviews, &read.names, l),
             is_author,
             can_transact: !is_author && why_not.is_none(),
             why_not: if is_author {
@@ -148,18 +140,18 @@ fn listing_page<B: Backend>(
             },
             error,
             message,
-            answer_days: state
-                .backend
-                .site()
-                .charter
-                .answer_deadline_ms
-                .div_ceil(24 * 3600 * 1000),
-            hidden_reason,
-            corrections,
-            report_link,
+            answer_days: read.answer_deadline_ms.div_ceil(24 * 3600 * 1000),
+            hidden_reason: read.hidden_reason.clone(),
+            corrections: read
+                .corrections
+                .iter()
+                .map(|(at, note)| (page::date(*at, l), note.clone()))
+                .collect(),
+            report_link: (viewer.is_some() && !is_author)
+                .then(|| format!("/signaler?annonce={}", view.series.to_hex())),
             featured_until: view
                 .bump_until
-                .filter(|until| *until > state.backend.now())
+                .filter(|until| *until > read.now)
                 .map(|until| page::date_time(until, l)),
             feature,
         },
@@ -175,23 +167,30 @@ pub async fn listing<B: Backend>(
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
     let series = page::parse_id(&series).ok_or(AppError::NotFound(l))?;
-    let view = match state.backend.listing(&series) {
-        Some(view) => view,
-        None => arriving_listing(&state, &series, l).await?,
-    };
     let viewer = visitor.user.as_ref().map(|u| u.key);
-    let is_author = viewer == Some(view.author);
-    if view.withdrawn && !is_author {
+    let read = match state
+        .backend
+        .listing_page(&series, viewer.as_ref(), REVIEWS_SHOWN)
+    {
+        Some(read) => read,
+        None => {
+            arriving_listing(&state, &series, l).await?;
+            state
+                .backend
+                .listing_page(&series, viewer.as_ref(), REVIEWS_SHOWN)
+                .ok_or(AppError::NotYetHere(l))?
+        }
+    };
+    let is_author = viewer == Some(read.listing.author);
+    if read.listing.withdrawn && !is_author {
         return Err(AppError::NotFound(l));
     }
     // A hidden listing is shown only to its author and to moderators.
-    let moderation = state.backend.moderation();
-    let may_see_hidden =
-        is_author || viewer.is_some_and(|k| moderation.is_moderator_at(&k, state.backend.now()));
-    if moderation.hidden_by(&view.series).is_some() && !may_see_hidden {
+    let may_see_hidden = is_author || read.viewer.is_some_and(|v| v.is_moderator);
+    if read.hidden && !may_see_hidden {
         return Err(AppError::NotFound(l));
     }
-    listing_page(&state, &visitor, &view, None, String::new())
+    listing_page(&state, &visitor, &read, None, String::new())
 }
 
 /// A listing this site does not show yet: asked from the peers. « Page introuvable » if no
@@ -202,7 +201,7 @@ async fn arriving_listing<B: Backend>(
     state: &Shared<B>,
     series: &RecordId,
     l: Lang,
-) -> Result<ListingView, AppError> {
+) -> Result<(), AppError> {
     if !state.backend.fetch_record(series).await? {
         return Err(AppError::NotFound(l));
     }
@@ -212,10 +211,11 @@ async fn arriving_listing<B: Backend>(
             && r.body().is_some()
             && state.backend.has_effect(&h.author, h.created)
     });
-    if !is_listing {
-        return Err(AppError::NotFound(l));
+    if is_listing {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(l))
     }
-    state.backend.listing(series).ok_or(AppError::NotYetHere(l))
 }
 
 /// The transaction form's fields.
@@ -236,14 +236,14 @@ pub async fn open_transaction<B: Backend>(
 ) -> Result<Response, AppError> {
     let l = visitor.lang;
     let series = page::parse_id(&series).ok_or(AppError::NotFound(l))?;
-    let view = state
+    let read = state
         .backend
-        .listing(&series)
+        .listing_page(&series, Some(&user.key), REVIEWS_SHOWN)
         .ok_or(AppError::NotFound(l))?;
-    if state.backend.moderation().hidden_by(&series).is_some() {
+    if read.hidden {
         return Err(AppError::NotFound(l));
     }
-    if view.author == user.key {
+    if read.listing.author == user.key {
         return Err(AppError::Forbidden(
             l,
             l.pick(
@@ -255,7 +255,7 @@ pub async fn open_transaction<B: Backend>(
     let message = match crate::form_text::message(&f.message, l) {
         Ok(message) => message,
         Err(problem) => {
-            return listing_page(&state, &visitor, &view, Some(problem), f.message.clone());
+            return listing_page(&state, &visitor, &read, Some(problem), f.message.clone());
         }
     };
     let body = TransactionOpen {
@@ -264,7 +264,7 @@ pub async fn open_transaction<B: Backend>(
     };
     match sign_and_submit(&state.backend, &user, body.into(), None, l).await? {
         Ok(id) => Ok(Redirect::to(&format!("/transaction/{}", id.to_hex())).into_response()),
-        Err(error) => listing_page(&state, &visitor, &view, Some(error), f.message.clone()),
+        Err(error) => listing_page(&state, &visitor, &read, Some(error), f.message.clone()),
     }
 }
 

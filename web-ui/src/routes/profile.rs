@@ -110,7 +110,7 @@ pub async fn profile<B: Backend>(
         trust: trust_line(&state.backend, viewer.as_ref(), &key, l),
         own: viewer.as_ref() == Some(&key),
         responsiveness: responsiveness_text(reputation.due, reputation.answered_in_time, l),
-        reviews: review_lines(&state.backend, &key, l, 20),
+        reviews: review_lines(&state.backend, &reputation.reviews, l, 20),
         sponsors: named(&state.backend, &member.sponsors, l),
         sponsees: named(&state.backend, &member.sponsees, l),
         recent: listings

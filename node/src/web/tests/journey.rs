@@ -318,6 +318,18 @@ async fn a_transaction_is_opened_answered_and_closed_with_reviews() {
     assert!(profile
         .body
         .contains("A répondu dans les délais à 1 transaction sur 1."));
+    // The listing's page (one read of the node) shows the same, with the reviewer named.
+    let listing = site.visitor().get(&link).await;
+    assert!(
+        listing
+            .body
+            .contains("★★★★★</span> « Très bon contact » — Membre sans profil"),
+        "{}",
+        listing.body
+    );
+    assert!(listing
+        .body
+        .contains("A répondu dans les délais à 1 transaction sur 1."));
 }
 
 #[tokio::test]

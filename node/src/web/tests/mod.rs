@@ -24,6 +24,7 @@ mod mail;
 mod moderation;
 mod monitoring;
 mod oidc;
+mod pages;
 mod phone;
 mod pictures;
 mod sponsoring;
@@ -74,6 +75,8 @@ pub(super) struct Site {
     /// The store, to simulate a full disk with its free-space floor.
     pub store: Arc<dyn Store>,
     router: Router,
+    /// The backend behind the routes, for reads compared with the pages'.
+    pub backend: super::NodeBackend,
     pub dir: tempfile::TempDir,
     _shutdown: tokio::sync::watch::Sender<bool>,
     /// How far the clock was moved forward, in milliseconds.
@@ -165,6 +168,7 @@ impl Site {
             engine,
             store,
             router: site.router,
+            backend: site.backend,
             dir,
             _shutdown: shutdown,
             shift,

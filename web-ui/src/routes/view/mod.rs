@@ -6,5 +6,8 @@ mod people;
 mod reputation;
 
 pub use listings::{card, category_choices, category_label, intent_label, Card, Choice};
-pub use people::{named, relation_label, sponsorship_progress, status_text, Named};
-pub use reputation::{responsiveness_text, review_lines, trust_line, ReviewLine, TrustLine};
+pub use people::{named, named_from, relation_label, sponsorship_progress, status_text, Named};
+pub use reputation::{
+    responsiveness_text, review_lines, review_lines_of, trust_line, trust_line_of, ReviewLine,
+    TrustLine,
+};

@@ -1,6 +1,8 @@
 //! People as pages name them: display names with links, statuses, sponsorship progress
 //! and how two people know each other.
 
+use std::collections::HashMap;
+
 use maillon_protocol::kinds::Relation;
 use maillon_protocol::membership::Status;
 use maillon_protocol::PublicKey;
@@ -23,7 +25,12 @@ pub struct Named {
 /// Display names of keys. A key without profile (not yet published, or erased) is named
 /// in words rather than by its fingerprint, which means nothing to most members.
 pub fn named<B: Backend>(backend: &B, keys: &[PublicKey], l: Lang) -> Vec<Named> {
-    let names: std::collections::HashMap<_, _> = backend.names(keys).into_iter().collect();
+    let names: HashMap<_, _> = backend.names(keys).into_iter().collect();
+    named_from(&names, keys, l)
+}
+
+/// Display names of keys from names already read (a page-level read's).
+pub fn named_from(names: &HashMap<PublicKey, String>, keys: &[PublicKey], l: Lang) -> Vec<Named> {
     keys.iter()
         .map(|k| Named {
             name: names.get(k).cloned().unwrap_or_else(|| {

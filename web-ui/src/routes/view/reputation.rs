@@ -1,10 +1,13 @@
 //! A member's standing as pages show it: the trust path from the viewer, how they answer,
 //! and their reviews.
 
+use std::collections::HashMap;
+
+use maillon_protocol::trust::TrustReport;
 use maillon_protocol::PublicKey;
 
-use super::people::{named, Named};
-use crate::backend::Backend;
+use super::people::{named_from, Named};
+use crate::backend::{Backend, Review};
 use crate::page;
 use crate::session::Lang;
 
@@ -68,28 +71,32 @@ pub fn trust_line<B: Backend>(
         return None;
     }
     let report = backend.trust(viewer, target);
-    let distance = report.distance?;
-    let path = report.paths.first()?.clone();
-    let mut steps = named(backend, &path, l);
-    if let Some(first) = steps.first_mut() {
-        first.name = l.pick("vous", "you").into();
-    }
     let keys: Vec<PublicKey> = report.paths.iter().flatten().copied().collect();
-    let names: std::collections::HashMap<PublicKey, String> = keys
-        .iter()
-        .copied()
-        .zip(named(backend, &keys, l).into_iter().map(|n| n.name))
-        .collect();
+    let names: HashMap<PublicKey, String> = backend.names(&keys).into_iter().collect();
+    trust_line_of(&report, &names, l)
+}
+
+/// The trust line of a report, with names already read; None without a path.
+pub fn trust_line_of(
+    report: &TrustReport,
+    names: &HashMap<PublicKey, String>,
+    l: Lang,
+) -> Option<TrustLine> {
+    let distance = report.distance?;
+    let path = report.paths.first()?;
+    let you = l.pick("vous", "you");
+    let mut steps = named_from(names, path, l);
+    if let Some(first) = steps.first_mut() {
+        first.name = you.into();
+    }
     let drawn: Vec<Vec<String>> = report
         .paths
         .iter()
         .map(|p| {
-            p.iter()
+            named_from(names, p, l)
+                .into_iter()
                 .enumerate()
-                .map(|(i, k)| match i {
-                    0 => l.pick("vous", "you").to_string(),
-                    _ => names.get(k).cloned().unwrap_or_default(),
-                })
+                .map(|(i, named)| if i == 0 { you.to_string() } else { named.name })
                 .collect()
         })
         .collect();
@@ -144,26 +151,36 @@ pub struct ReviewLine {
     pub date: String,
 }
 
-/// The reviews of a member, as shown.
+/// The first `limit` of a member's reviews, as shown.
 pub fn review_lines<B: Backend>(
     backend: &B,
-    member: &PublicKey,
+    reviews: &[Review],
     l: Lang,
     limit: usize,
 ) -> Vec<ReviewLine> {
-    let reviews = backend.reputation(member).reviews;
-    let shown: Vec<_> = reviews.into_iter().take(limit).collect();
-    let authors = named(backend, &shown.iter().map(|r| r.by).collect::<Vec<_>>(), l);
-    shown
-        .into_iter()
-        .zip(authors)
+    let shown = &reviews[..limit.min(reviews.len())];
+    let authors: Vec<PublicKey> = shown.iter().map(|r| r.by).collect();
+    let names: HashMap<PublicKey, String> = backend.names(&authors).into_iter().collect();
+    review_lines_of(shown, &names, l)
+}
+
+/// Reviews as shown, with names already read.
+pub fn review_lines_of(
+    reviews: &[Review],
+    names: &HashMap<PublicKey, String>,
+    l: Lang,
+) -> Vec<ReviewLine> {
+    let authors: Vec<PublicKey> = reviews.iter().map(|r| r.by).collect();
+    reviews
+        .iter()
+        .zip(named_from(names, &authors, l))
         .map(|(r, by)| ReviewLine {
             by,
             stars: r
                 .rating
                 .map(|n| "★".repeat(n.min(5) as usize) + &"☆".repeat(5 - n.min(5) as usize))
                 .unwrap_or_default(),
-            text: r.text,
+            text: r.text.clone(),
             date: page::date(r.at, l),
         })
         .collect()

@@ -4,6 +4,8 @@
 //! sled. Reads are synchronous and cheap (in-memory indexes); writes and blob fetches are
 //! async because they wait for durability or for a peer.
 
+mod pages;
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use crate::funding::{BumpAsked, BumpRefused, BumpRequest, DonationPage};
 use crate::keys::SealedKey;
 use crate::oidc::jwt::TokenKey;
 use crate::oidc::OidcClient;
+pub use pages::{FrameView, ListingPageView, ListingViewer};
 
 /// A backend failure the member cannot fix: shown as "try again later", logged in full.
 #[derive(Debug, Error)]
@@ -61,27 +64,6 @@ pub struct SiteInfo {
     pub node_position: Option<Position>,
     /// The member who runs the node, as its announcement says.
     pub operator: Option<PublicKey>,
-}
-
-/// What every page's frame says about the site and its visitor, read at once.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FrameView {
-    /// The network's name.
-    pub site_name: String,
-    /// This node's name.
-    pub node_name: String,
-    /// The site has a donation page.
-    pub takes_donations: bool,
-    /// The visitor's display name, when they have a profile.
-    pub display_name: Option<String>,
-    /// The visitor is a member in good standing.
-    pub is_member: bool,
-    /// The visitor sits on the council.
-    pub is_council: bool,
-    /// The visitor runs this node.
-    pub is_operator: bool,
-    /// The visitor is a moderator in office.
-    pub is_moderator: bool,
 }
 
 /// A site of the network that publishes its website (docs/PROTOCOL.md, kind 2, "The node's
@@ -503,6 +485,15 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn search(&self, query: &SearchQuery) -> Result<SearchPage, BackendError>;
     /// The current version of a listing series.
     fn listing(&self, series: &RecordId) -> Option<ListingView>;
+    /// Everything the page of a listing series shows, read at once, as `viewer` sees it
+    /// (`None` for a visitor), with the first `reviews` of the author's reviews. None when
+    /// [`Backend::listing`] would be.
+    fn listing_page(
+        &self,
+        series: &RecordId,
+        viewer: Option<&PublicKey>,
+        reviews: usize,
+    ) -> Option<ListingPageView>;
     /// A member's current listings, newest first.
     fn listings_by(&self, author: &PublicKey) -> Vec<ListingView>;
     /// Transactions a member opened or must answer, newest first.
