@@ -98,6 +98,15 @@ pub fn price(cents: Option<u64>, l: Lang) -> String {
     }
 }
 
+/// A number with its noun agreed: `counted(3, ("jour", "jours"), ("day", "days"), l)` is
+/// "3 jours". French takes the singular for 0 and 1, English for 1 only.
+pub fn counted(n: u64, fr: (&str, &str), en: (&str, &str), l: Lang) -> String {
+    match l {
+        Lang::Fr => format!("{n} {}", if n > 1 { fr.1 } else { fr.0 }),
+        Lang::En => format!("{n} {}", if n == 1 { en.0 } else { en.1 }),
+    }
+}
+
 /// "1 nouvelle annonce", "3 nouvelles annonces".
 pub fn new_listings(count: usize, l: Lang) -> String {
     if count > 1 {
@@ -251,6 +260,17 @@ pub fn fingerprint(key: &PublicKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_agree_with_their_nouns() {
+        let days = |n, l| counted(n, ("jour", "jours"), ("day", "days"), l);
+        assert_eq!(days(0, Lang::Fr), "0 jour");
+        assert_eq!(days(1, Lang::Fr), "1 jour");
+        assert_eq!(days(2, Lang::Fr), "2 jours");
+        assert_eq!(days(0, Lang::En), "0 days");
+        assert_eq!(days(1, Lang::En), "1 day");
+        assert_eq!(days(7, Lang::En), "7 days");
+    }
 
     #[test]
     fn signature_codes_round_trip_and_refuse_anything_else() {

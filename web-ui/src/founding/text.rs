@@ -3,6 +3,7 @@
 use maillon_protocol::kinds::Charter;
 use maillon_protocol::viability::Unviable;
 
+use crate::page::counted;
 use crate::session::Lang;
 
 const DAY_MS: u64 = 86_400_000;
@@ -10,17 +11,11 @@ const HOUR_MS: u64 = 3_600_000;
 
 fn duration(ms: u64, l: Lang) -> String {
     if ms % DAY_MS == 0 {
-        let days = ms / DAY_MS;
-        l.pick_string(format!("{days} jour(s)"), format!("{days} day(s)"))
+        counted(ms / DAY_MS, ("jour", "jours"), ("day", "days"), l)
     } else if ms % HOUR_MS == 0 {
-        let hours = ms / HOUR_MS;
-        l.pick_string(format!("{hours} heure(s)"), format!("{hours} hour(s)"))
+        counted(ms / HOUR_MS, ("heure", "heures"), ("hour", "hours"), l)
     } else {
-        let minutes = ms / 60_000;
-        l.pick_string(
-            format!("{minutes} minute(s)"),
-            format!("{minutes} minute(s)"),
-        )
+        counted(ms / 60_000, ("minute", "minutes"), ("minute", "minutes"), l)
     }
 }
 
@@ -111,14 +106,26 @@ pub fn unviable_text(problem: &Unviable, l: Lang) -> String {
             sponsors_required,
         } => l.pick_string(
             format!(
-                "Il y a {founders} fondateur(s), mais il faut {sponsors_required} parrainages \
+                "Il y a {}, mais il faut {sponsors_required} parrainages \
                  pour entrer : personne ne pourrait jamais être admis. Attendez que \
-                 {sponsors_required} fondateurs au moins aient créé leur compte."
+                 {sponsors_required} fondateurs au moins aient créé leur compte.",
+                counted(
+                    *founders as u64,
+                    ("fondateur", "fondateurs"),
+                    ("founder", "founders"),
+                    Lang::Fr
+                )
             ),
             format!(
-                "There are {founders} founder(s), but joining takes {sponsors_required} \
+                "There are {}, but joining takes {sponsors_required} \
                  sponsorships: nobody could ever be admitted. Wait until at least \
-                 {sponsors_required} founders have created their accounts."
+                 {sponsors_required} founders have created their accounts.",
+                counted(
+                    *founders as u64,
+                    ("fondateur", "fondateurs"),
+                    ("founder", "founders"),
+                    Lang::En
+                )
             ),
         ),
         Unviable::TooManyFounders { founders, max } => l.pick_string(
@@ -141,13 +148,25 @@ pub fn unviable_text(problem: &Unviable, l: Lang) -> String {
         } => l.pick_string(
             format!(
                 "Il faut {council_threshold} signatures du conseil pour nommer un modérateur, \
-                 mais le conseil n'a que {council} membre(s) : aucun modérateur ne pourrait \
-                 être nommé. Il faut plus de fondateurs au conseil."
+                 mais le conseil n'a que {} : aucun modérateur ne pourrait \
+                 être nommé. Il faut plus de fondateurs au conseil.",
+                counted(
+                    *council as u64,
+                    ("membre", "membres"),
+                    ("member", "members"),
+                    Lang::Fr
+                )
             ),
             format!(
                 "Appointing a moderator takes {council_threshold} council signatures, but the \
-                 council has only {council} member(s): no moderator could be appointed. More \
-                 founders must sit on the council."
+                 council has only {}: no moderator could be appointed. More \
+                 founders must sit on the council.",
+                counted(
+                    *council as u64,
+                    ("membre", "membres"),
+                    ("member", "members"),
+                    Lang::En
+                )
             ),
         ),
         Unviable::RecoveryUnreachable {
@@ -170,9 +189,15 @@ pub fn unviable_text(problem: &Unviable, l: Lang) -> String {
             sponsors_required,
         } => l.pick_string(
             format!(
-                "Un membre ne peut parrainer que {sponsor_quota} personne(s), moins que les \
+                "Un membre ne peut parrainer que {}, moins que les \
                  {sponsors_required} parrainages nécessaires : le réseau ne pourrait pas \
-                 grandir."
+                 grandir.",
+                counted(
+                    *sponsor_quota,
+                    ("personne", "personnes"),
+                    ("person", "people"),
+                    Lang::Fr
+                )
             ),
             format!(
                 "A member may sponsor only {sponsor_quota} people, fewer than the \

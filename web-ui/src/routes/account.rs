@@ -12,8 +12,63 @@ use super::{blocking, render, render_form, require_user, V};
 use crate::backend::{Backend, BackendError};
 use crate::error::AppError;
 use crate::keys::{self, KeyError};
+use crate::mail::{MailStatus, MailTopic};
 use crate::page::Page;
+use crate::session::Lang;
 use crate::Shared;
+
+/// One checkbox of the e-mail choices.
+pub(crate) struct TopicBox {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+/// The e-mail part of the account page.
+pub(crate) struct MailSection {
+    /// Whether the node sends e-mail at all.
+    pub enabled: bool,
+    /// The member's address and its state.
+    pub status: Option<MailStatus>,
+    /// The topics, checked or not.
+    pub topics: Vec<TopicBox>,
+    /// What went wrong with the last form.
+    pub error: Option<String>,
+}
+
+impl MailSection {
+    pub(crate) fn of<B: Backend>(
+        backend: &B,
+        login: &str,
+        l: Lang,
+        error: Option<String>,
+    ) -> Result<MailSection, AppError> {
+        let enabled = backend.mail_enabled();
+        let status = if enabled {
+            backend.mail_status(login)?
+        } else {
+            None
+        };
+        let chosen = status
+            .as_ref()
+            .map(|s| s.topics.clone())
+            .unwrap_or_default();
+        let topics = MailTopic::ALL
+            .iter()
+            .map(|t| TopicBox {
+                code: t.code(),
+                label: t.label(l),
+                checked: chosen.contains(t),
+            })
+            .collect();
+        Ok(MailSection {
+            enabled,
+            status,
+            topics,
+            error,
+        })
+    }
+}
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -25,7 +80,7 @@ struct AccountPage {
     passphrase_error: Option<String>,
     kit_error: Option<String>,
     done: Option<String>,
-    mail: super::mail::MailSection,
+    mail: MailSection,
 }
 
 fn account_page<B: Backend>(
@@ -51,7 +106,7 @@ pub(super) fn account_page_with_mail<B: Backend>(
     let member = state.backend.member(&user.key);
     let status = super::view::status_text(&member.status, visitor.lang);
     let failed = passphrase_error.is_some() || kit_error.is_some() || mail_error.is_some();
-    let mail = super::mail::MailSection::of(&state.backend, &user.login, visitor.lang, mail_error)?;
+    let mail = MailSection::of(&state.backend, &user.login, visitor.lang, mail_error)?;
     render_form(
         AccountPage {
             p: state.page(visitor),

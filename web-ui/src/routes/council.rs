@@ -74,7 +74,8 @@ fn member_key(text: &str) -> Option<PublicKey> {
 struct CouncilPage {
     p: Page,
     moderators: Vec<Named>,
-    threshold: u64,
+    /// "2 membres du conseil": how many signatures an appointment takes.
+    signatures_needed: String,
     error: Option<String>,
 }
 
@@ -126,7 +127,12 @@ fn council_page<B: Backend>(
         CouncilPage {
             p: state.page(visitor),
             moderators: named(&state.backend, &moderators, l),
-            threshold: state.backend.site().charter.council_threshold,
+            signatures_needed: crate::page::counted(
+                state.backend.site().charter.council_threshold,
+                ("membre du conseil", "membres du conseil"),
+                ("council member", "council members"),
+                l,
+            ),
             error,
         },
         failed,
@@ -321,11 +327,14 @@ fn check_codes<B: Backend>(
     if signatures.len() < needed {
         return Err(l.pick_string(
             format!(
-                "Il faut {needed} code(s) d'autres membres du conseil ; vous en avez collé {}.",
+                "Il faut {} d'autres membres du conseil ; vous en avez collé {}.",
+                crate::page::counted(needed as u64, ("code", "codes"), ("code", "codes"), l),
                 signatures.len()
             ),
             format!(
-                "{needed} code(s) from other council members are needed; you pasted {}.",
+                "{} from other council members {} needed; you pasted {}.",
+                crate::page::counted(needed as u64, ("code", "codes"), ("code", "codes"), l),
+                if needed == 1 { "is" } else { "are" },
                 signatures.len()
             ),
         ));

@@ -13,63 +13,9 @@ use super::extract::{with_csrf, CheckedForm, Member};
 use super::{check_csrf, render, V};
 use crate::backend::Backend;
 use crate::error::AppError;
-use crate::mail::{AddressOutcome, MailStatus, MailTopic};
+use crate::mail::{AddressOutcome, MailTopic};
 use crate::page::Page;
-use crate::session::Lang;
 use crate::Shared;
-
-/// One checkbox of the e-mail choices.
-pub(crate) struct TopicBox {
-    pub code: &'static str,
-    pub label: &'static str,
-    pub checked: bool,
-}
-
-/// The e-mail part of the account page.
-pub(crate) struct MailSection {
-    /// Whether the node sends e-mail at all.
-    pub enabled: bool,
-    /// The member's address and its state.
-    pub status: Option<MailStatus>,
-    /// The topics, checked or not.
-    pub topics: Vec<TopicBox>,
-    /// What went wrong with the last form.
-    pub error: Option<String>,
-}
-
-impl MailSection {
-    pub(crate) fn of<B: Backend>(
-        backend: &B,
-        login: &str,
-        l: Lang,
-        error: Option<String>,
-    ) -> Result<MailSection, AppError> {
-        let enabled = backend.mail_enabled();
-        let status = if enabled {
-            backend.mail_status(login)?
-        } else {
-            None
-        };
-        let chosen = status
-            .as_ref()
-            .map(|s| s.topics.clone())
-            .unwrap_or_default();
-        let topics = MailTopic::ALL
-            .iter()
-            .map(|t| TopicBox {
-                code: t.code(),
-                label: t.label(l),
-                checked: chosen.contains(t),
-            })
-            .collect();
-        Ok(MailSection {
-            enabled,
-            status,
-            topics,
-            error,
-        })
-    }
-}
 
 /// The address form's fields.
 #[derive(Clone, Debug, Default, Deserialize)]

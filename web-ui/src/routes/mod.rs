@@ -379,3 +379,66 @@ fn site_base(headers: &HeaderMap, secure: bool) -> String {
         .unwrap_or("localhost");
     format!("{}://{host}", if secure { "https" } else { "http" })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The route files each route file names through `super::`.
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+        let files: Vec<String> = std::fs::read_dir(&folder)
+            .expect("the routes folder")
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                Some(name.strip_suffix(".rs").unwrap_or(&name).to_string())
+            })
+            .filter(|name| name != "mod")
+            .collect();
+        let mut graph = BTreeMap::new();
+        for file in &files {
+            let path = folder.join(format!("{file}.rs"));
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let used = files
+                .iter()
+                .filter(|other| *other != file && text.contains(&format!("super::{other}::")))
+                .cloned()
+                .collect();
+            graph.insert(file.clone(), used);
+        }
+        graph
+    }
+
+    #[test]
+    fn route_files_import_each_other_without_cycles() {
+        let graph = imports();
+        assert!(graph["listing"].contains("view"), "the reading works");
+        // Depth-first search; a file met again while on the path closes a cycle.
+        fn visit<'a>(
+            file: &'a str,
+            graph: &'a BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<&'a str>,
+            done: &mut BTreeSet<&'a str>,
+        ) {
+            if done.contains(file) {
+                return;
+            }
+            if let Some(start) = path.iter().position(|f| *f == file) {
+                panic!(
+                    "route files import each other in a cycle: {:?}",
+                    &path[start..]
+                );
+            }
+            path.push(file);
+            for next in graph.get(file).into_iter().flatten() {
+                visit(next, graph, path, done);
+            }
+            path.pop();
+            done.insert(file);
+        }
+        let mut done = BTreeSet::new();
+        for file in graph.keys() {
+            visit(file, &graph, &mut Vec::new(), &mut done);
+        }
+    }
+}

@@ -123,8 +123,13 @@ fn reachability_label(view: &OperatorView, l: Lang) -> String {
                 view.relays
             ),
             format!(
-                "This node is behind a router: others reach it through {} relay(s).",
-                view.relays
+                "This node is behind a router: others reach it through {}.",
+                crate::page::counted(
+                    view.relays as u64,
+                    ("relais", "relais"),
+                    ("relay", "relays"),
+                    l
+                )
             ),
         ),
     }

@@ -76,7 +76,11 @@ async fn the_council_appoints_a_moderator_with_two_signatures() {
     let csrf = page.csrf();
     let none = publish_codes(&mut proposer, &link, &csrf, "").await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(none.body.contains("Il faut 1 code(s)"), "{}", none.body);
+    assert!(
+        none.body.contains("Il faut 1 code d&#39;autres membres"),
+        "{}",
+        none.body
+    );
     let garbage = publish_codes(&mut proposer, &link, &csrf, "abcdef").await;
     assert!(garbage.body.contains("Code illisible"));
     let statement = maillon_protocol::kinds::appointment_message(
