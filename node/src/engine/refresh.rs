@@ -84,7 +84,15 @@ pub(crate) fn refresh_if_needed(shared: &Shared, now: Timestamp, force: bool) {
     let started = Instant::now();
     // The table is computed from a copy of the facts, without the index's lock: the writer
     // goes on noting records, and readers go on reading the previous table.
-    let job = read(&shared.index).table_job(now);
+    let (job, derived_dirty) = {
+        let index = read(&shared.index);
+        (index.table_job(now), index.derived_dirty())
+    };
+    if job.is_none() && !derived_dirty {
+        // Nothing to recompute: no write lock, which would wait for every reader and hold
+        // up the readers that come after it.
+        return;
+    }
     let computed = job.map(crate::membership_index::TableJob::compute);
     let mut index = shared.index.write().unwrap_or_else(|p| p.into_inner());
     if let Some(computed) = computed {

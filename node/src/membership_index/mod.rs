@@ -222,6 +222,11 @@ impl MembershipIndex {
         }
     }
 
+    /// Whether the views derived beside the table wait to be recomputed.
+    pub fn derived_dirty(&self) -> bool {
+        self.derived_dirty
+    }
+
     /// Whether a noted record changed something the next refresh will recompute.
     pub fn is_dirty(&self) -> bool {
         self.table_dirty || self.derived_dirty
