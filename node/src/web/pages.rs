@@ -64,10 +64,10 @@ pub(super) fn listing_page(
     }
     let listing = marked(view, &social, &index, now);
     let author = listing.author;
-    let viewer_position = viewer.and_then(|key| {
-        let (identity, _) = index.identity_and_status(key);
+    let viewer_standing = viewer.map(|key| (key, index.identity_and_status(key)));
+    let viewer_position = viewer_standing.as_ref().and_then(|(key, (identity, _))| {
         social
-            .profile(&identity)
+            .profile(identity)
             .or_else(|| social.profile(key))
             .map(|p| p.position)
     });
@@ -86,9 +86,9 @@ pub(super) fn listing_page(
         .collect::<HashMap<_, _>>();
     let hidden_label = moderation.hidden_by(series);
     Some(ListingPageView {
-        viewer: viewer.map(|key| ListingViewer {
+        viewer: viewer_standing.map(|(key, (_, status))| ListingViewer {
             key: *key,
-            in_good_standing: index.identity_and_status(key).1.is_in_good_standing(),
+            in_good_standing: status.is_in_good_standing(),
             is_moderator: moderation.is_moderator_at(key, now),
         }),
         origin: viewer_position.or(backend.node_position),
